@@ -1,0 +1,119 @@
+package config
+
+import "time"
+
+// Defaults of SPEC §2, exported so documentation, tests and callers agree.
+const (
+	DefaultGracefulShutdown = 8000 * time.Millisecond
+	DefaultExceptionMax     = 2
+	DefaultExceptionTime    = 10000 * time.Millisecond
+	DefaultKeepaliveTime    = 300 * time.Second
+	DefaultAppLogMaxFiles   = 10
+	DefaultAppLogMaxSize    = 10 << 20
+	DefaultAppLogLevel      = LevelDebug
+	DefaultHTTPThreshold    = 400
+)
+
+// Level is a log level name in the standard order DEBUG < INFO < WARN < ERROR < NONE.
+type Level string
+
+// The log levels accepted by --applog-level and tars.setloglevel.
+const (
+	LevelDebug Level = "DEBUG"
+	LevelInfo  Level = "INFO"
+	LevelWarn  Level = "WARN"
+	LevelError Level = "ERROR"
+	LevelNone  Level = "NONE"
+)
+
+// InstancesMode records how the worker count was asked for.
+type InstancesMode int
+
+// The ways -i can be given.
+const (
+	InstancesAuto  InstancesMode = iota // CPUs usable by this process (affinity and cgroup quota)
+	InstancesMax                        // all logical CPUs
+	InstancesFixed                      // an explicit number
+)
+
+// Entry is what the workers run, after entry resolution (SPEC §4).
+type Entry struct {
+	// Path is the absolute path of the executable each worker runs.
+	Path string
+	// Dir is the absolute working directory of the workers: the entry's directory.
+	Dir string
+	// SourceDir is the absolute directory of the Go main package Path was built
+	// from, or "" when the entry is a ready-made executable.
+	SourceDir string
+	// Manifest is the absolute path of the node-agent.json that named the
+	// entry, or "" when none was used.
+	Manifest string
+}
+
+// Credential is the identity workers run as (--run-as-user/--run-as-group).
+type Credential struct {
+	UID, GID uint32
+	// User and Home are the user's name and home directory, exported to the
+	// workers as USER/LOGNAME and HOME. Empty when only a group was given.
+	User, Home string
+}
+
+// Config is the validated configuration of one supervised service. The zero
+// value is not useful; build one with Load. Every field is final: nothing
+// downstream reads flags, files or string maps.
+type Config struct {
+	Entry Entry
+	// Name is the service name: "App.Server" under TARS, else the entry
+	// basename without extension (or the value of -n).
+	Name string
+	// TarsConfig is the absolute path of the TARS config file (-c), or "".
+	TarsConfig string
+	// LogDir is the log root (-l), or "" for the agent's stdout/stderr.
+	LogDir string
+
+	InstancesMode InstancesMode
+	// Instances is the resolved worker count, always ≥ 1.
+	Instances int
+
+	// Env is merged into every worker's environment (--env).
+	Env map[string]string
+	// HTTPAddress is the shared listening address, "host:port" as accepted by
+	// net.Listen ("[::1]:8080" for IPv6), or "" when none.
+	HTTPAddress string
+	// WorkerArgs are the worker's arguments (--script-args, then those after --).
+	WorkerArgs []string
+	// NodeArgs are accepted for compatibility and only warned about.
+	NodeArgs []string
+	// RunAs is the identity of the workers, nil for the agent's own.
+	RunAs *Credential
+
+	// MaxMemoryRestart is the RSS limit per worker in bytes, 0 for none.
+	MaxMemoryRestart int64
+	// GracefulShutdown is how long a worker may take to exit after the stop
+	// request before its process group is SIGKILLed. 0 means kill at once.
+	GracefulShutdown time.Duration
+	// ExceptionMax and ExceptionTime define the exception window (SPEC §6).
+	ExceptionMax  int
+	ExceptionTime time.Duration
+	// KeepaliveTime is the heartbeat deadline, 0 when off.
+	KeepaliveTime time.Duration
+
+	AppLogMaxFiles int
+	AppLogMaxSize  int64
+	AppLogLevel    Level
+
+	// TarsNode is the tarsnode proxy string (--tars-node), or "".
+	TarsNode string
+	// TarsLocal is the AdminF endpoint string (--tars-local), or "".
+	TarsLocal string
+	// TarsMonitor enables stat/property reporting when a TARS config is given.
+	TarsMonitor bool
+	// TarsMonitorHTTPThreshold is the status from which an HTTP call failed; 0 is off.
+	TarsMonitorHTTPThreshold int
+	TarsMonitorHTTPSeppath   bool
+
+	// MetricsAddress serves Prometheus metrics when not "".
+	MetricsAddress string
+	// Watch reloads workers when the entry or the config file changes.
+	Watch bool
+}

@@ -1,0 +1,116 @@
+package container
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"github.com/nodeagent/node-agent/container/wire"
+)
+
+// ListenTimeout bounds the wait for the agent's answer to a Listen.
+const ListenTimeout = 10 * time.Second
+
+// Listen returns a listener for network and address. Under an agent, the
+// agent binds the address once for all workers of the service and passes the
+// same socket to each (the kernel spreads connections across them, and the
+// socket outlives any one worker, so restarts refuse nothing). The address
+// "" means the service's http address (--http-address). Standalone, Listen
+// is net.Listen; "" means $IP:$PORT and fails with ErrNoAddress when PORT is
+// unset.
+//
+// The first Accept on the returned listener marks the worker ready.
+// Closing the listener closes this worker's copy only.
+func (w *Worker) Listen(network, address string) (net.Listener, error) {
+	var (
+		ln  net.Listener
+		err error
+	)
+	if w.conn == nil {
+		ln, err = listenStandalone(network, address)
+	} else {
+		ln, err = w.listenShared(network, address)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &readyListener{Listener: ln, w: w}, nil
+}
+
+func listenStandalone(network, address string) (net.Listener, error) {
+	if address == "" {
+		port := os.Getenv("PORT")
+		if port == "" {
+			return nil, ErrNoAddress
+		}
+		address = net.JoinHostPort(os.Getenv("IP"), port)
+	}
+	ln, err := net.Listen(network, address)
+	if err != nil {
+		return nil, fmt.Errorf("container: %w", err)
+	}
+	return ln, nil
+}
+
+func (w *Worker) listenShared(network, address string) (net.Listener, error) {
+	id := w.listenID.Add(1)
+	answer := make(chan wire.Message, 1)
+	w.mu.Lock()
+	w.pending[id] = answer
+	w.mu.Unlock()
+	forget := func() {
+		w.mu.Lock()
+		delete(w.pending, id)
+		w.mu.Unlock()
+	}
+	if err := w.send(wire.KindListen, wire.Listen{ID: id, Network: network, Address: address}); err != nil {
+		forget()
+		return nil, fmt.Errorf("container: asking the agent to listen on %q: %w", address, err)
+	}
+	timer := time.NewTimer(ListenTimeout)
+	defer timer.Stop()
+	var m wire.Message
+	select {
+	case got, ok := <-answer:
+		if !ok {
+			return nil, fmt.Errorf("container: listen on %q: %w", address, ErrClosed)
+		}
+		m = got
+	case <-timer.C:
+		forget()
+		return nil, fmt.Errorf("container: the agent did not answer a listen on %q within %v", address, ListenTimeout)
+	}
+	defer func() {
+		for _, f := range m.Files {
+			f.Close()
+		}
+	}()
+	var r wire.ListenResult
+	if err := m.Decode(&r); err != nil {
+		return nil, fmt.Errorf("container: %w", err)
+	}
+	if r.Error != "" {
+		return nil, fmt.Errorf("container: the agent could not listen on %q: %s", address, r.Error)
+	}
+	if len(m.Files) != 1 {
+		return nil, fmt.Errorf("container: the agent's answer to a listen on %q carried %d sockets", address, len(m.Files))
+	}
+	ln, err := net.FileListener(m.Files[0])
+	if err != nil {
+		return nil, fmt.Errorf("container: shared socket for %q: %w", address, err)
+	}
+	return ln, nil
+}
+
+// readyListener marks the worker ready on its first Accept: a worker that
+// accepts serves, whether or not a connection is waiting.
+type readyListener struct {
+	net.Listener
+	w *Worker
+}
+
+func (l *readyListener) Accept() (net.Conn, error) {
+	l.w.Ready()
+	return l.Listener.Accept()
+}

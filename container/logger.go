@@ -1,0 +1,108 @@
+package container
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/nodeagent/node-agent/container/wire"
+)
+
+// Logger returns the worker's logger. Under an agent its records go to the
+// agent, which writes them to the service log with their level and call
+// site; standalone they go to stderr. Its level follows
+// `tars.setloglevel`; records below it cost no formatting.
+func (w *Worker) Logger() *slog.Logger { return w.logger }
+
+func (w *Worker) newLogHandler() slog.Handler {
+	if w.conn == nil {
+		return slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: w.level, AddSource: true})
+	}
+	return &agentHandler{w: w}
+}
+
+// agentHandler sends each record to the agent as one KindLog frame.
+type agentHandler struct {
+	w      *Worker
+	prefix string // rendered attributes of WithAttrs
+	group  string // dotted group prefix of WithGroup
+}
+
+func (h *agentHandler) Enabled(_ context.Context, l slog.Level) bool {
+	return l >= h.w.level.Level()
+}
+
+func (h *agentHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString(r.Message)
+	b.WriteString(h.prefix)
+	r.Attrs(func(a slog.Attr) bool {
+		appendAttr(&b, h.group, a)
+		return true
+	})
+	rec := wire.Log{Time: r.Time.UnixMilli(), Level: levelName(r.Level), Message: b.String()}
+	if r.PC != 0 {
+		f, _ := runtime.CallersFrames([]uintptr{r.PC}).Next()
+		rec.File, rec.Line = filepath.Base(f.File), f.Line
+	}
+	return h.w.send(wire.KindLog, rec)
+}
+
+func (h *agentHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	var b strings.Builder
+	b.WriteString(h.prefix)
+	for _, a := range as {
+		appendAttr(&b, h.group, a)
+	}
+	return &agentHandler{w: h.w, prefix: b.String(), group: h.group}
+}
+
+func (h *agentHandler) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return h
+	}
+	return &agentHandler{w: h.w, prefix: h.prefix, group: h.group + name + "."}
+}
+
+// appendAttr renders " key=value", quoting values that need it.
+func appendAttr(b *strings.Builder, group string, a slog.Attr) {
+	a.Value = a.Value.Resolve()
+	if a.Equal(slog.Attr{}) {
+		return
+	}
+	if a.Value.Kind() == slog.KindGroup {
+		g := group
+		if a.Key != "" {
+			g += a.Key + "."
+		}
+		for _, ga := range a.Value.Group() {
+			appendAttr(b, g, ga)
+		}
+		return
+	}
+	b.WriteByte(' ')
+	b.WriteString(group)
+	b.WriteString(a.Key)
+	b.WriteByte('=')
+	s := a.Value.String()
+	if s == "" || strings.ContainsAny(s, " \t\n\"=") {
+		s = strconv.Quote(s)
+	}
+	b.WriteString(s)
+}
+
+func levelName(l slog.Level) string {
+	switch {
+	case l < slog.LevelInfo:
+		return "DEBUG"
+	case l < slog.LevelWarn:
+		return "INFO"
+	case l < slog.LevelError:
+		return "WARN"
+	}
+	return "ERROR"
+}

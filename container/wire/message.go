@@ -1,0 +1,121 @@
+package wire
+
+// Kind identifies the message a frame carries.
+type Kind uint8
+
+// Message kinds. W→A is sent by the worker, A→W by the agent.
+const (
+	// KindHello (W→A, Hello) is the first frame of a worker using the library.
+	KindHello Kind = 1
+	// KindReady (W→A, empty) says the worker serves requests.
+	KindReady Kind = 2
+	// KindHeartbeat (W→A, empty) says the worker is alive.
+	KindHeartbeat Kind = 3
+	// KindListen (W→A, Listen) asks for a shared listening socket.
+	KindListen Kind = 4
+	// KindListenResult (A→W, ListenResult) answers KindListen; on success
+	// it carries the listening socket as its only descriptor.
+	KindListenResult Kind = 5
+	// KindStop (A→W, empty) asks the worker to stop gracefully.
+	KindStop Kind = 6
+	// KindCommand (A→W, Command) is an admin command for the worker.
+	KindCommand Kind = 7
+	// KindReply (W→A, Reply) answers a KindCommand.
+	KindReply Kind = 8
+	// KindLog (W→A, Log) is a record of the worker's logger.
+	KindLog Kind = 9
+)
+
+// String names the kind for logs and errors.
+func (k Kind) String() string {
+	switch k {
+	case KindHello:
+		return "hello"
+	case KindReady:
+		return "ready"
+	case KindHeartbeat:
+		return "heartbeat"
+	case KindListen:
+		return "listen"
+	case KindListenResult:
+		return "listen-result"
+	case KindStop:
+		return "stop"
+	case KindCommand:
+		return "command"
+	case KindReply:
+		return "reply"
+	case KindLog:
+		return "log"
+	}
+	return "kind(" + itoa(int(k)) + ")"
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
+
+// Hello is the body of KindHello.
+type Hello struct {
+	// Version is the protocol version of the worker library.
+	Version int `json:"version"`
+	// PID is the worker's process id, as the worker sees it.
+	PID int `json:"pid"`
+}
+
+// Listen is the body of KindListen.
+type Listen struct {
+	// ID matches the ListenResult to the request.
+	ID uint64 `json:"id"`
+	// Network is "tcp", "tcp4", "tcp6" or "unix".
+	Network string `json:"network"`
+	// Address is what to listen on; "" means the service's http address
+	// (--http-address).
+	Address string `json:"address,omitempty"`
+}
+
+// ListenResult is the body of KindListenResult.
+type ListenResult struct {
+	ID uint64 `json:"id"`
+	// Address is the bound address, for logs.
+	Address string `json:"address,omitempty"`
+	// Error is the reason the agent could not provide the socket; when it
+	// is set the frame carries no descriptor.
+	Error string `json:"error,omitempty"`
+}
+
+// Command is the body of KindCommand.
+type Command struct {
+	ID   uint64 `json:"id"`
+	Cmd  string `json:"cmd"`
+	Data string `json:"data,omitempty"`
+}
+
+// Reply is the body of KindReply.
+type Reply struct {
+	ID   uint64 `json:"id"`
+	Text string `json:"text"`
+}
+
+// Log is the body of KindLog: one record of the worker library's logger.
+type Log struct {
+	// Time is the record's time in Unix milliseconds.
+	Time int64 `json:"time"`
+	// Level is DEBUG, INFO, WARN or ERROR.
+	Level string `json:"level"`
+	// File and Line locate the call site; File is a base name, "" if unknown.
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
+	// Message is the message with its attributes rendered as key=value.
+	Message string `json:"msg"`
+}

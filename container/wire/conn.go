@@ -205,6 +205,9 @@ func (c *Conn) fill() error {
 		c.rbuf = grown
 	}
 	n, oobn, flags, _, err := c.uc.ReadMsgUnix(c.rbuf[len(c.rbuf):cap(c.rbuf)], c.oob)
+	if n < 0 { // a failed read reports -1
+		n = 0
+	}
 	c.rbuf = c.rbuf[:len(c.rbuf)+n]
 	if oobn > 0 {
 		if perr := c.takeRights(c.oob[:oobn]); perr != nil {

@@ -1,0 +1,95 @@
+// Package tars implements the parts of the TARS protocol a node agent needs:
+// the TARS binary encoding ("JCE"), request and response packets with their
+// 4-byte length framing, TUP (iVersion 2/3) arguments, typed structs for the
+// framework interfaces the agent calls or serves, endpoint and proxy strings,
+// and the TARS config file format.
+//
+// It is written from the protocol's public description and checked against
+// the real Node peers (@tars/stream, @tars/rpc); see the interop tests. Facts
+// and sources: shared/research/tars-protocol.md.
+//
+// # Encoding
+//
+// Every value is a head (tag + type) followed by its data. A struct is a
+// sequence of fields in ascending tag order; nested structs are wrapped in
+// StructBegin/StructEnd, top-level ones (packets, argument buffers) are not.
+//
+// Buffer encodes. Each Write method appends one field; writes cannot fail:
+//
+//	var w tars.Buffer
+//	w.WriteInt32(1, pid)      // integers take the narrowest form (0 → Zero)
+//	w.WriteString(2, name)    // String1 up to 255 bytes, else String4
+//	w.WriteBytes(3, payload)  // vector<byte> as a SimpleList
+//	w.WriteStruct(4, &info)   // a nested struct
+//	w.WriteStringMap(5, ctx)  // map<string,string>, keys sorted
+//	tars.WriteList(&w, 6, names, (*tars.Buffer).WriteString)
+//	b := w.Bytes()
+//
+// Reader decodes. Each Read method looks for its tag, skipping smaller tags
+// (fields this side does not know, recursively through containers), and
+// stores into a pointer only when the field is present. A required field that
+// is absent is an error; an optional one leaves the destination as it was, so
+// set IDL defaults first. Errors are sticky: after the first one every call
+// returns it, so a decoder may check each call or only r.Err() at the end.
+//
+//	func (s *StatPropMsgHead) Decode(r *tars.Reader) error {
+//		*s = StatPropMsgHead{IPropertyVer: 1}   // IDL defaults
+//		r.ReadString(&s.ModuleName, 0, true)
+//		...
+//		r.ReadInt32(&s.IPropertyVer, 7, false) // absent → stays 1
+//		return r.Err()
+//	}
+//
+// Readers accept every encoding real peers produce: narrower integers (sign
+// extended), Zero for 0, false and 0.0, Float for a double, a List of Int8
+// for vector<byte>. They refuse, with an error and never a panic, anything
+// else: lengths and counts are checked against the remaining input before
+// anything is allocated, nesting is limited to MaxDepth, and unknown type
+// codes are rejected. Errors wrap one of the sentinels (ErrTruncated,
+// ErrTooLarge, ErrTypeMismatch, ErrRequired, ErrMalformed, ErrTUP,
+// ErrEndpoint, ErrConfigSyntax); use errors.Is.
+//
+// A typed struct implements Struct (Encode + Decode on its pointer) and is
+// used with Marshal/Unmarshal (bare fields), Buffer.WriteStruct and
+// Reader.ReadStruct (nested), WriteStructList/ReadStructList (vectors) and
+// WriteStructPairs/ReadPairs (maps with struct keys, decoded as []Pair).
+//
+// # Packets and framing
+//
+// A call is a RequestPacket; its SBuffer holds the arguments, numbered from
+// tag 1 (the …Args structs); the reply is a ResponsePacket whose SBuffer holds
+// the return value at tag 0 and the out parameters (the …Result structs).
+// Every required packet field is always written. On a stream each packet is
+// prefixed by its length (4 bytes, big-endian, counting itself):
+//
+//	frame := tars.Frame(&tars.RequestPacket{IVersion: tars.VersionTARS, IRequestID: 1,
+//		SServantName: tars.ServantNode, SFuncName: tars.FuncKeepAlive,
+//		SBuffer: tars.Marshal(&tars.KeepAliveArgs{ServerInfo: info}), ITimeout: 3000})
+//
+//	body, err := tars.ReadPacket(conn, 0)      // 0: DefaultMaxPacketSize
+//	req, err := tars.DecodeRequestPacket(body)
+//
+// ReadPacket returns io.EOF on a clean close between frames, ErrTruncated
+// when the stream ends inside a frame, ErrTooLarge for a length over the
+// limit (without reading or allocating the body) and ErrMalformed for a
+// length < 4. SplitFrame does the same on a buffer that may hold several or
+// partial frames.
+//
+// A request with CPacketType PacketOneway gets no reply. A TUP request
+// (IVersion 2 or 3, see IsTUP) carries named attributes instead of tagged
+// arguments (DecodeTUP; NotifyCommand handles all versions for AdminF.notify)
+// and is answered with a RequestPacket built by NewTUPResponse.
+//
+// # Endpoints, proxies and the config file
+//
+// ParseEndpoint reads "tcp|udp|ssl -h HOST -p PORT -t MS" (plus -g -q -w -v -e
+// -b; unknown options are kept), ParseProxy reads "Servant@ep:ep" (or a bare
+// servant name, to be resolved through the locator). LoadConfig/ParseConfig
+// read the TARS config format; syntax errors are *ConfigError values with
+// the file name and line number:
+//
+//	c, err := tars.LoadConfig(path)
+//	node, ok := c.Get("/tars/application/server", "node")
+//	local, ok := c.Lookup("/tars/application/server<local>")
+//	for _, adapter := range c.Domain("/tars/application/server").Children() { … }
+package tars

@@ -1,0 +1,97 @@
+// Command gateway is node-agent's reference workload, a small SMS gateway.
+// See doc.go.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/nodeagent/node-agent/container"
+	"github.com/nodeagent/node-agent/testdata/gateway/sms"
+)
+
+// DefaultAddr is where a standalone gateway listens when neither PORT nor
+// -addr / GATEWAY_ADDR say otherwise.
+const DefaultAddr = "127.0.0.1:8080"
+
+// EnvAddr is the environment alternative to -addr.
+const EnvAddr = "GATEWAY_ADDR"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+// run is the whole program; it returns the exit code.
+func run(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	def := DefaultAddr
+	if v := os.Getenv(EnvAddr); v != "" {
+		def = v
+	}
+	addr := fs.String("addr", def, "listen address when the agent gives none and PORT is unset (env "+EnvAddr+")")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := sms.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "gateway:", err)
+		return 2
+	}
+
+	w, err := container.Open()
+	if err != nil {
+		fmt.Fprintln(stderr, "gateway:", err)
+		return 1
+	}
+	defer w.Close()
+	return serve(w, cfg, *addr, processHooks())
+}
+
+// processHooks are the process actions of the fault switches.
+func processHooks() sms.Hooks {
+	return sms.Hooks{
+		Exit:          os.Exit,
+		Stop:          func() { syscall.Kill(os.Getpid(), syscall.SIGSTOP) },
+		IgnoreSignals: func() { signal.Ignore(syscall.SIGTERM) },
+	}
+}
+
+// serve runs the gateway as worker w until w.Done closes and the gateway has
+// drained, and returns the exit code. addr is the listen address used when w
+// has none (standalone without PORT).
+func serve(w *container.Worker, cfg sms.Config, addr string, hooks sms.Hooks) int {
+	log := w.Logger()
+	cfg.WorkerID = w.WorkerID()
+	g, err := sms.New(cfg, log, hooks)
+	if err != nil {
+		log.Error("gateway: " + err.Error())
+		return 1
+	}
+	w.Handle("sms.stats", func(string) string {
+		b, _ := json.Marshal(g.Stats())
+		return string(b)
+	})
+
+	ln, err := w.Listen("tcp", "")
+	if errors.Is(err, container.ErrNoAddress) {
+		ln, err = net.Listen("tcp", addr)
+	}
+	if err != nil {
+		log.Error("gateway: listen: " + err.Error())
+		return 1
+	}
+	w.Ready()
+	if err := g.Serve(ln, w.Done()); err != nil {
+		log.Error("gateway: " + err.Error())
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,158 @@
+package sms
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// Defaults used where a Config field is left at its zero value.
+const (
+	DefaultRateLimit       = 3                      // messages per phone per DefaultRateWindow
+	DefaultRateWindow      = time.Minute            // sliding window of the per-phone limit
+	DefaultQueueSize       = 256                    // accepted messages waiting for a sender
+	DefaultSenders         = 4                      // goroutines delivering to the provider
+	DefaultMaxAttempts     = 4                      // provider calls per message, first one included
+	DefaultBackoffBase     = 100 * time.Millisecond // wait after the first failed attempt
+	DefaultBackoffMax      = 5 * time.Second        // cap of the doubling backoff
+	DefaultShutdownTimeout = 5 * time.Second        // in-flight HTTP requests get this long
+	DefaultDrainTimeout    = 5 * time.Second        // the queue gets this long after HTTP stops
+	DefaultProviderLatency = 20 * time.Millisecond  // simulated provider round trip
+	DefaultMaxBodyBytes    = 16 << 10               // request bodies above this are refused with 413
+	DefaultMaxContentRunes = 480                    // three concatenated 160-character SMS parts
+	DefaultMaxGrowMB       = 4096                   // ceiling of one /debug/fault/grow call
+)
+
+// Environment variables read by ConfigFromEnv.
+const (
+	EnvDataDir             = "SMS_DATA_DIR"
+	EnvProviderLatency     = "SMS_PROVIDER_LATENCY"
+	EnvProviderFailureRate = "SMS_PROVIDER_FAILURE_RATE"
+	EnvProviderSeed        = "SMS_PROVIDER_SEED"
+	EnvQueueSize           = "SMS_QUEUE_SIZE"
+	EnvFaults              = "GATEWAY_FAULTS"
+)
+
+// Config is the gateway's validated configuration. The zero value is usable:
+// every zero field means the matching Default constant (and an empty DataDir
+// means DefaultDataDir()).
+type Config struct {
+	// DataDir holds the state shared by all workers of one gateway: the
+	// rate-limit files (rate/) and the message records (msg/). Workers that
+	// must agree on limits and statuses need the same DataDir.
+	DataDir string
+	// WorkerID is reported in /healthz, X-Worker-Id and message records.
+	WorkerID int
+
+	RateLimit  int           // accepted messages per phone per RateWindow
+	RateWindow time.Duration // sliding window of the rate limit
+
+	QueueSize   int           // capacity of the in-process queue; full → 503
+	Senders     int           // concurrent provider calls
+	MaxAttempts int           // provider calls per message before it is failed
+	BackoffBase time.Duration // wait after attempt 1 fails; doubles per attempt
+	BackoffMax  time.Duration // upper bound of one backoff wait
+
+	// ProviderLatency is the simulated duration of one provider call.
+	// Negative means none (zero means the default).
+	ProviderLatency time.Duration
+	// ProviderFailureRate is the probability in [0, 1] that a provider call
+	// fails with a temporary error.
+	ProviderFailureRate float64
+	// ProviderSeed seeds the failure draw; zero means a random seed.
+	ProviderSeed uint64
+
+	ShutdownTimeout time.Duration // bound of http.Server.Shutdown
+	DrainTimeout    time.Duration // bound of the queue drain after it
+
+	MaxBodyBytes    int64 // request body limit
+	MaxContentRunes int   // limit of the message text, templates rendered
+
+	// Faults enables the /debug/fault/* routes. Tests only.
+	Faults bool
+}
+
+// DefaultDataDir is os.TempDir()/sms-gateway-<uid>: shared by every worker
+// that the same user runs on this host.
+func DefaultDataDir() string {
+	return filepath.Join(os.TempDir(), "sms-gateway-"+strconv.Itoa(os.Getuid()))
+}
+
+// ConfigFromEnv reads the SMS_* and GATEWAY_FAULTS variables through getenv
+// (os.Getenv in production) on top of the defaults. An invalid value is an
+// error naming the variable.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	var c Config
+	c.DataDir = getenv(EnvDataDir)
+	if v := getenv(EnvProviderLatency); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return c, fmt.Errorf("%s=%q: want a duration such as 20ms or 0s", EnvProviderLatency, v)
+		}
+		c.ProviderLatency = d
+		if d == 0 {
+			c.ProviderLatency = -1 // explicit zero: no latency
+		}
+	}
+	if v := getenv(EnvProviderFailureRate); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || f > 1 {
+			return c, fmt.Errorf("%s=%q: want a probability between 0 and 1, such as 0.2", EnvProviderFailureRate, v)
+		}
+		c.ProviderFailureRate = f
+	}
+	if v := getenv(EnvProviderSeed); v != "" {
+		s, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return c, fmt.Errorf("%s=%q: want an unsigned integer", EnvProviderSeed, v)
+		}
+		c.ProviderSeed = s
+	}
+	if v := getenv(EnvQueueSize); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("%s=%q: want a positive integer", EnvQueueSize, v)
+		}
+		c.QueueSize = n
+	}
+	if v := getenv(EnvFaults); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("%s=%q: want 1 or 0", EnvFaults, v)
+		}
+		c.Faults = b
+	}
+	return c, nil
+}
+
+// withDefaults returns c with every zero field replaced by its default.
+func (c Config) withDefaults() Config {
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir()
+	}
+	setDefault(&c.RateLimit, DefaultRateLimit)
+	setDefault(&c.RateWindow, DefaultRateWindow)
+	setDefault(&c.QueueSize, DefaultQueueSize)
+	setDefault(&c.Senders, DefaultSenders)
+	setDefault(&c.MaxAttempts, DefaultMaxAttempts)
+	setDefault(&c.BackoffBase, DefaultBackoffBase)
+	setDefault(&c.BackoffMax, DefaultBackoffMax)
+	setDefault(&c.ProviderLatency, DefaultProviderLatency)
+	if c.ProviderLatency < 0 {
+		c.ProviderLatency = 0
+	}
+	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	setDefault(&c.DrainTimeout, DefaultDrainTimeout)
+	setDefault(&c.MaxBodyBytes, DefaultMaxBodyBytes)
+	setDefault(&c.MaxContentRunes, DefaultMaxContentRunes)
+	return c
+}
+
+func setDefault[T comparable](p *T, def T) {
+	var zero T
+	if *p == zero {
+		*p = def
+	}
+}

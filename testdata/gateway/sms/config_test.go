@@ -1,0 +1,52 @@
+package sms
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func envMap(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	c, err := ConfigFromEnv(envMap(map[string]string{
+		EnvDataDir: "/d", EnvProviderLatency: "5ms", EnvProviderFailureRate: "0.2",
+		EnvProviderSeed: "7", EnvQueueSize: "9", EnvFaults: "1",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{DataDir: "/d", ProviderLatency: 5 * time.Millisecond, ProviderFailureRate: 0.2, ProviderSeed: 7, QueueSize: 9, Faults: true}
+	if c != want {
+		t.Fatalf("got %+v\nwant %+v", c, want)
+	}
+	c, _ = ConfigFromEnv(envMap(map[string]string{EnvProviderLatency: "0s"}))
+	if d := c.withDefaults().ProviderLatency; d != 0 {
+		t.Errorf("explicit 0s latency became %v", d)
+	}
+}
+
+func TestConfigFromEnvErrorsNameTheVariable(t *testing.T) {
+	for k, v := range map[string]string{
+		EnvProviderLatency: "fast", EnvProviderFailureRate: "1.5", EnvProviderSeed: "-1",
+		EnvQueueSize: "0", EnvFaults: "maybe",
+	} {
+		_, err := ConfigFromEnv(envMap(map[string]string{k: v}))
+		if err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%s: err = %v", k, v, err)
+		}
+	}
+}
+
+func TestConfigZeroValueMeansDefaults(t *testing.T) {
+	c := Config{}.withDefaults()
+	if c.RateLimit != DefaultRateLimit || c.RateWindow != DefaultRateWindow || c.MaxAttempts != DefaultMaxAttempts ||
+		c.ProviderLatency != DefaultProviderLatency || c.DataDir != DefaultDataDir() || c.Faults {
+		t.Fatalf("defaults: %+v", c)
+	}
+	if _, err := New(Config{DataDir: t.TempDir(), ProviderFailureRate: 2}, discardLog(), Hooks{}); err == nil {
+		t.Fatal("New accepted a failure rate of 2")
+	}
+}

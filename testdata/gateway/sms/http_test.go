@@ -1,0 +1,194 @@
+package sms
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+const jsonCT = "application/json"
+
+// do sends one request to h and returns the recorder.
+func do(h http.Handler, method, path, contentType, body string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func decode[T any](t *testing.T, rec *httptest.ResponseRecorder) T {
+	t.Helper()
+	var v T
+	if ct := rec.Header().Get("Content-Type"); ct != jsonCT {
+		t.Fatalf("Content-Type %q, body %q", ct, rec.Body)
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
+		t.Fatalf("body %q: %v", rec.Body, err)
+	}
+	return v
+}
+
+func TestSendValidation(t *testing.T) {
+	g := newTestGateway(t, Config{MaxBodyBytes: 256, MaxContentRunes: 100}, Hooks{})
+	h := g.Handler()
+	cases := []struct {
+		name, method, path, ct, body string
+		status                       int
+		field                        string
+	}{
+		{"bad phone", "POST", "/api/sms/send", jsonCT, `{"phone":"12","content":"x"}`, 400, "phone"},
+		{"missing phone", "POST", "/api/sms/send", jsonCT, `{"content":"x"}`, 400, "phone"},
+		{"phone not a string", "POST", "/api/sms/send", jsonCT, `{"phone":4915112345678,"content":"x"}`, 400, "phone"},
+		{"unknown template", "POST", "/api/sms/send", jsonCT, `{"phone":"+4915112345678","template":"x"}`, 400, "template"},
+		{"missing param", "POST", "/api/sms/send", jsonCT, `{"phone":"+4915112345678","template":"verify_code","params":{}}`, 400, "params.code"},
+		{"extra param", "POST", "/api/sms/send", jsonCT, `{"phone":"+4915112345678","template":"verify_code","params":{"code":"1","x":"y"}}`, 400, "params.x"},
+		{"param not a string", "POST", "/api/sms/send", jsonCT, `{"phone":"+4915112345678","template":"verify_code","params":{"code":5}}`, 400, "params"},
+		{"both", "POST", "/api/sms/send", jsonCT, `{"phone":"+4915112345678","template":"verify_code","content":"x"}`, 400, "content"},
+		{"neither", "POST", "/api/sms/send", jsonCT, `{"phone":"+4915112345678"}`, 400, "template"},
+		{"content too long", "POST", "/api/sms/send", jsonCT, `{"phone":"+4915112345678","content":"` + strings.Repeat("x", 200) + `"}`, 400, "content"},
+		{"unknown field", "POST", "/api/sms/send", jsonCT, `{"phone":"+4915112345678","content":"x","priority":1}`, 400, "priority"},
+		{"malformed", "POST", "/api/sms/send", jsonCT, `{"phone":`, 400, ""},
+		{"not an object", "POST", "/api/sms/send", jsonCT, `[1]`, 400, ""},
+		{"trailing data", "POST", "/api/sms/send", jsonCT, `{"phone":"+4915112345678","content":"x"} {}`, 400, ""},
+		{"empty body", "POST", "/api/sms/send", jsonCT, ``, 400, ""},
+		{"body too large", "POST", "/api/sms/send", jsonCT, `{"phone":"+4915112345678","content":"` + strings.Repeat("x", 300) + `"}`, 413, ""},
+		{"no content type", "POST", "/api/sms/send", "", `{"phone":"+4915112345678","content":"x"}`, 415, ""},
+		{"form content type", "POST", "/api/sms/send", "application/x-www-form-urlencoded", `phone=1`, 415, ""},
+		{"get send", "GET", "/api/sms/send", "", ``, 404, "id"},
+		{"put send", "PUT", "/api/sms/send", jsonCT, `{}`, 405, ""},
+		{"delete status", "DELETE", "/api/sms/" + NewID(), "", ``, 405, ""},
+		{"post healthz", "POST", "/healthz", "", ``, 405, ""},
+		{"unknown id", "GET", "/api/sms/" + NewID(), "", ``, 404, "id"},
+		{"not an id", "GET", "/api/sms/..%2f..%2fetc", "", ``, 404, "id"},
+		{"unknown path", "GET", "/api/other", "", ``, 404, ""},
+		{"faults off", "POST", "/debug/fault/crash", "", ``, 404, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec := do(h, c.method, c.path, c.ct, c.body)
+			if rec.Code != c.status {
+				t.Fatalf("status %d, want %d; body %s", rec.Code, c.status, rec.Body)
+			}
+			e := decode[ErrorBody](t, rec)
+			if e.Error == "" || e.Field != c.field {
+				t.Fatalf("body %+v, want an error on field %q", e, c.field)
+			}
+			if c.status == 405 && rec.Header().Get("Allow") == "" {
+				t.Error("405 without Allow")
+			}
+		})
+	}
+	if st := g.Stats(); st.Depth != 0 {
+		t.Fatalf("invalid requests queued messages: %+v", st)
+	}
+}
+
+func TestSendAcceptedAndStatus(t *testing.T) {
+	g := newTestGateway(t, Config{WorkerID: 7}, Hooks{})
+	h := g.Handler()
+	rec := do(h, "POST", "/api/sms/send", "application/json; charset=utf-8",
+		`{"phone":"+4915112345678","template":"order_shipped","params":{"order_id":"A-17","carrier":"DHL"}}`)
+	if rec.Code != http.StatusAccepted {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	r := decode[SendReply](t, rec)
+	if !validID(r.ID) || r.Status != StatusQueued {
+		t.Fatalf("reply %+v", r)
+	}
+	if rec.Header().Get(HeaderWorkerID) != "7" || rec.Header().Get(HeaderWorkerPID) != strconv.Itoa(g.pid) {
+		t.Fatalf("worker headers %v", rec.Header())
+	}
+
+	rec = do(h, "GET", "/api/sms/"+r.ID, "", "")
+	m := decode[Message](t, rec)
+	if rec.Code != 200 || m.ID != r.ID || m.Status != StatusQueued || m.Worker != 7 ||
+		m.Phone != "+4915112345678" || m.Text != "Your order A-17 has shipped with DHL." {
+		t.Fatalf("status %d, record %+v", rec.Code, m)
+	}
+
+	// Delivery updates what GET shows, in this or any other gateway on the
+	// same data dir.
+	g.queue.Start()
+	drain(t, g.queue)
+	other := newTestGateway(t, Config{DataDir: g.cfg.DataDir, WorkerID: 8}, Hooks{})
+	rec = do(other.Handler(), "GET", "/api/sms/"+r.ID, "", "")
+	if m := decode[Message](t, rec); m.Status != StatusSent || m.Attempts != 1 || rec.Header().Get(HeaderWorkerID) != "8" {
+		t.Fatalf("after delivery, from worker 8: %+v", m)
+	}
+}
+
+func TestSendRateLimited(t *testing.T) {
+	clock := newFakeClock()
+	g := newTestGateway(t, Config{}, Hooks{Now: clock.Now})
+	h := g.Handler()
+	send := func(phone string) *httptest.ResponseRecorder {
+		return do(h, "POST", "/api/sms/send", jsonCT, `{"phone":"`+phone+`","content":"hi"}`)
+	}
+	// "+49…" and "49…" are one phone.
+	for i, phone := range []string{"+4915112345678", "4915112345678", "+4915112345678"} {
+		if rec := send(phone); rec.Code != 202 {
+			t.Fatalf("message %d: %d %s", i+1, rec.Code, rec.Body)
+		}
+		clock.Advance(10 * time.Second)
+	}
+	rec := send("+4915112345678")
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "30" {
+		t.Fatalf("4th: %d Retry-After %q; want 429 and 30", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	if e := decode[ErrorBody](t, rec); e.Field != "phone" {
+		t.Fatalf("429 body %+v", e)
+	}
+	if rec := send("+4915100000000"); rec.Code != 202 {
+		t.Fatalf("another phone: %d", rec.Code)
+	}
+	clock.Advance(29*time.Second + 500*time.Millisecond)
+	if rec := send("+4915112345678"); rec.Code != 429 || rec.Header().Get("Retry-After") != "1" {
+		t.Fatalf("0.5s before: %d Retry-After %q; want 429 and 1 (rounded up)", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	clock.Advance(500 * time.Millisecond)
+	if rec := send("+4915112345678"); rec.Code != 202 {
+		t.Fatalf("after the window: %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestSendQueueFull(t *testing.T) {
+	g := newTestGateway(t, Config{QueueSize: 1}, Hooks{}) // queue not started: nothing leaves it
+	h := g.Handler()
+	if rec := do(h, "POST", "/api/sms/send", jsonCT, `{"phone":"+4915112345678","content":"a"}`); rec.Code != 202 {
+		t.Fatalf("first: %d", rec.Code)
+	}
+	rec := do(h, "POST", "/api/sms/send", jsonCT, `{"phone":"+4915100000000","content":"b"}`)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "1" {
+		t.Fatalf("full: %d Retry-After %q; want 503 and 1", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	if e := decode[ErrorBody](t, rec); !strings.Contains(e.Error, "queue full") {
+		t.Fatalf("503 body %+v", e)
+	}
+	// The refused message did not use up the phone's rate limit.
+	for i := range 3 {
+		if _, _, ok, _ := g.limiter.Allow("4915100000000"); !ok {
+			t.Fatalf("allowance %d used up by a 503", i+1)
+		}
+	}
+}
+
+func TestHealthz(t *testing.T) {
+	g := newTestGateway(t, Config{WorkerID: 3}, Hooks{})
+	for _, method := range []string{"GET", "HEAD"} {
+		rec := do(g.Handler(), method, "/healthz", "", "")
+		if rec.Code != 200 || rec.Header().Get(HeaderWorkerID) != "3" {
+			t.Fatalf("%s: %d %v", method, rec.Code, rec.Header())
+		}
+	}
+	rec := do(g.Handler(), "GET", "/healthz", "", "")
+	if h := decode[HealthReply](t, rec); h != (HealthReply{Status: "ok", Worker: 3, PID: g.pid}) {
+		t.Fatalf("healthz %+v", h)
+	}
+}

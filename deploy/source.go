@@ -1,0 +1,164 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// pkgInfo is what `go list` says about the service's directory.
+type pkgInfo struct {
+	Dir       string // absolute package directory
+	ModuleDir string // absolute root of the enclosing module
+}
+
+// subprocessTimeout bounds the quick git and go list calls (not go build).
+const subprocessTimeout = time.Minute
+
+// run runs name args in dir with env and returns trimmed stdout, or an error
+// carrying the first line of stderr.
+func run(ctx context.Context, env []string, dir, name string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir, cmd.Env = dir, env
+	cmd.WaitDelay = 5 * time.Second
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if msg := strings.TrimSpace(firstLine(stderr.String())); msg != "" {
+			return "", fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, msg)
+		}
+		return "", fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
+	}
+	return strings.TrimSpace(stdout.String()), nil
+}
+
+// inspectPackage checks that dir is a Go main package (for the target
+// platform) inside a module and returns where the module is.
+func inspectPackage(ctx context.Context, env []string, dir string) (pkgInfo, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return pkgInfo{}, fmt.Errorf("%w: %w", ErrNotMain, err)
+	}
+	if !fi.IsDir() {
+		return pkgInfo{}, fmt.Errorf("%w: %s is not a directory; pass --dir DIR of the service's main package", ErrNotMain, dir)
+	}
+	ctx, cancel := context.WithTimeout(ctx, subprocessTimeout)
+	defer cancel()
+	out, err := run(ctx, env, dir, "go", "list", "-e", "-json=Name,Dir,Module,Error", ".")
+	if err != nil {
+		return pkgInfo{}, fmt.Errorf("%w: %s: %w (is it inside a Go module?)", ErrNotMain, dir, err)
+	}
+	var p struct {
+		Name, Dir string
+		Module    *struct{ Dir string }
+		Error     *struct{ Err string }
+	}
+	if err := json.Unmarshal([]byte(out), &p); err != nil {
+		return pkgInfo{}, fmt.Errorf("%w: %s: go list: %w", ErrNotMain, dir, err)
+	}
+	switch {
+	case p.Error != nil && p.Name == "":
+		return pkgInfo{}, fmt.Errorf("%w: %s: %s; run deploy in the directory of the service's main package or pass --dir", ErrNotMain, dir, firstLine(p.Error.Err))
+	case p.Name != "main":
+		return pkgInfo{}, fmt.Errorf("%w: %s holds package %s; run deploy in the directory of the service's main package or pass --dir", ErrNotMain, dir, p.Name)
+	case p.Module == nil || p.Module.Dir == "":
+		return pkgInfo{}, fmt.Errorf("%w: %s is not inside a Go module (no go.mod above it)", ErrNotMain, dir)
+	}
+	return pkgInfo{Dir: p.Dir, ModuleDir: p.Module.Dir}, nil
+}
+
+// gitVersion returns `git describe --tags --always --dirty` in dir, or "".
+// The result is the same for every build of the same commit and working
+// tree; untracked files (such as NAME.tgz itself) do not make it "-dirty".
+func gitVersion(ctx context.Context, env []string, dir string) string {
+	ctx, cancel := context.WithTimeout(ctx, subprocessTimeout)
+	defer cancel()
+	out, err := run(ctx, env, dir, "git", "describe", "--tags", "--always", "--dirty")
+	if err != nil || checkVersion(out) != nil {
+		return ""
+	}
+	return out
+}
+
+// sourceEpoch returns the time stamp of every package entry:
+// SOURCE_DATE_EPOCH from env (an error if malformed), else the
+// commit time of HEAD of the repository around dir, else DefaultEpoch.
+func sourceEpoch(ctx context.Context, env []string, dir string) (time.Time, error) {
+	if s, ok := lookupEnv(env, "SOURCE_DATE_EPOCH"); ok && s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 || n > 1<<33 {
+			return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds since 1970", s)
+		}
+		return time.Unix(n, 0).UTC(), nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, subprocessTimeout)
+	defer cancel()
+	if out, err := run(ctx, env, dir, "git", "log", "-1", "--format=%ct"); err == nil {
+		if n, err := strconv.ParseInt(out, 10, 64); err == nil && n >= 0 {
+			return time.Unix(n, 0).UTC(), nil
+		}
+	}
+	return time.Unix(DefaultEpoch, 0).UTC(), nil
+}
+
+// lookupEnv finds key in env; the last occurrence wins, as in os/exec.
+func lookupEnv(env []string, key string) (string, bool) {
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// buildService runs `go build` of the package in dir for goos/goarch into
+// out. The flags make the binary depend only on the source, the toolchain
+// and the target: -trimpath drops file system paths, -buildvcs=false drops
+// the VCS state, -buildid= empties the build ID, -s -w drop the symbol table
+// and DWARF, CGO_ENABLED=0 (unless cgo) keeps the host's C toolchain out.
+func buildService(ctx context.Context, env []string, dir, out, goos, goarch, version string, cgo bool) error {
+	cgoEnabled := "0"
+	if cgo {
+		cgoEnabled = "1"
+	}
+	ldflags := "-s -w -buildid= -X main.version=" + version
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false",
+		"-ldflags", ldflags, "-o", out, ".")
+	cmd.Dir = dir
+	cmd.Env = append(slices.Clip(env), "GOOS="+goos, "GOARCH="+goarch, "CGO_ENABLED="+cgoEnabled)
+	cmd.WaitDelay = 5 * time.Second
+	output, err := cmd.CombinedOutput()
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("go build in %s: %w", dir, ctx.Err())
+		}
+		return &BuildError{Dir: dir, Err: err, Output: string(output)}
+	}
+	if _, err := os.Stat(out); err != nil {
+		return &BuildError{Dir: dir, Err: err, Output: string(output)}
+	}
+	return nil
+}
+
+// absDir returns dir (or the current directory for "") as an absolute path.
+func absDir(dir string) (string, error) {
+	if dir == "" {
+		dir = "."
+	}
+	return filepath.Abs(dir)
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return line
+}
+
+func splitLines(s string) []string { return strings.Split(strings.TrimSpace(s), "\n") }

@@ -1,0 +1,33 @@
+package agent
+
+import (
+	"os"
+
+	"github.com/nodeagent/node-agent/container/wire"
+)
+
+// event is anything the run loop reacts to. Events are posted by the
+// goroutines of processes and timers, and consumed by the run loop only.
+type event interface{}
+
+// procMessage is a frame a worker sent on its channel.
+type procMessage struct {
+	p   proc
+	msg wire.Message
+}
+
+// procExited says a worker process ended; every message it sent before
+// was posted earlier.
+type procExited struct {
+	p      proc
+	status exitStatus
+}
+
+// restartDue fires when a slot may start its replacement worker.
+type restartDue struct{ slot int }
+
+// killDue fires when a stopping worker's graceful time is over.
+type killDue struct{ w *worker }
+
+// signalled carries a signal the agent received.
+type signalled struct{ sig os.Signal }

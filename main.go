@@ -1,0 +1,126 @@
+// Command node-agent supervises the worker processes of a Go service, the Go
+// counterpart of TARS's @tars/node-agent, and packages services for release
+// (node-agent deploy NAME, also run as tars-deploy NAME).
+//
+//	node-agent ./gateway -i 4 --http-address 127.0.0.1:8080
+//
+// See README.md and the doc of package agent.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/nodeagent/node-agent/agent"
+	"github.com/nodeagent/node-agent/agent/config"
+	"github.com/urfave/cli/v2"
+)
+
+// version is stamped at build time with -ldflags "-X main.version=V".
+var version = "0.1.0-dev"
+
+func main() {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// run is main with its inputs explicit; it returns the exit code.
+func run(argv []string, stdout, stderr io.Writer) int {
+	self := filepath.Base(argv[0])
+	args := argv[1:]
+	switch {
+	case self == "tars-deploy":
+		return runDeployApp(self, append([]string{"deploy"}, args...), stdout, stderr)
+	case len(args) > 0 && args[0] == "deploy":
+		return runDeployApp(self, args, stdout, stderr)
+	}
+	opts := config.LoadOptions{Version: version, Stdout: stdout}
+	if dir, ok := packagedServiceDir(self); ok {
+		// A binary renamed by deploy runs the service packaged beside it.
+		opts.DefaultEntry = dir
+	}
+	cfg, err := config.Load(args, opts)
+	switch {
+	case errors.Is(err, config.ErrHelp), errors.Is(err, config.ErrVersion):
+		return agent.ExitClean
+	case err != nil:
+		fmt.Fprintf(stderr, "node-agent: %v\n", err)
+		var usage *config.UsageError
+		if errors.As(err, &usage) {
+			return agent.ExitUsage
+		}
+		return agent.ExitInternal
+	}
+	return supervise(cfg, stderr)
+}
+
+// supervise runs the workers of cfg until the agent stops.
+func supervise(cfg *config.Config, stderr io.Writer) int {
+	if cfg.HTTPAddress != "" {
+		if err := agent.CheckAddress(cfg.HTTPAddress); err != nil {
+			fmt.Fprintf(stderr, "node-agent: --http-address %s cannot be bound: %v\n", cfg.HTTPAddress, err)
+			return agent.ExitUsage
+		}
+	}
+	out, err := agent.OpenOutput(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "node-agent: %v\n", err)
+		return agent.ExitUsage
+	}
+	defer out.Close()
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1)
+	defer signal.Stop(signals)
+	return agent.New(cfg, out).Run(context.Background(), signals)
+}
+
+// packagedServiceDir reports the directory of a service packaged by deploy
+// when this binary runs under another name than node-agent with a manifest
+// beside it (NAME/NAME/NAME next to NAME/NAME/node-agent.json).
+func packagedServiceDir(self string) (string, bool) {
+	if self == "node-agent" {
+		return "", false
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", false
+	}
+	dir := filepath.Dir(exe)
+	if _, err := os.Stat(filepath.Join(dir, config.ManifestName)); err != nil {
+		return "", false
+	}
+	return dir, true
+}
+
+// runDeployApp runs the deploy command; args start with "deploy".
+func runDeployApp(self string, args []string, stdout, stderr io.Writer) int {
+	app := &cli.App{
+		Name:      self,
+		Usage:     "build and verify release tarballs",
+		Version:   version,
+		Writer:    stdout,
+		ErrWriter: stderr,
+		Commands:  []*cli.Command{deployCommand(version)},
+		ExitErrHandler: func(*cli.Context, error) {
+			// Exit codes are decided below, never by os.Exit in the library.
+		},
+	}
+	err := app.Run(append([]string{self}, args...))
+	if err == nil {
+		return 0
+	}
+	var coder cli.ExitCoder
+	if errors.As(err, &coder) {
+		if msg := coder.Error(); msg != "" {
+			fmt.Fprintln(stderr, msg)
+		}
+		return coder.ExitCode()
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", self, err)
+	return agent.ExitUsage
+}

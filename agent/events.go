@@ -31,3 +31,7 @@ type killDue struct{ w *worker }
 
 // signalled carries a signal the agent received.
 type signalled struct{ sig os.Signal }
+
+// syncEvent is closed by the run loop when handled: every event posted
+// before it has been handled too. Tests use it to wait for the loop.
+type syncEvent struct{ done chan struct{} }

@@ -139,6 +139,8 @@ func (s *Supervisor) handle(ev event) {
 		}
 	case signalled:
 		s.onSignal(ev.sig)
+	case syncEvent:
+		close(ev.done)
 	}
 }
 

@@ -108,9 +108,33 @@ type Config struct {
 	TarsLocal string
 	// TarsMonitor enables stat/property reporting when a TARS config is given.
 	TarsMonitor bool
+	// TarsLocalAllow is the allow list of the AdminF adapter (an
+	// <AdminAdapter> section, or the one whose servant is AdminObj, in the
+	// TARS config's <server>), as written: addresses separated by ';' or ','.
+	// "" means no list.
+	TarsLocalAllow string
 	// TarsMonitorHTTPThreshold is the status from which an HTTP call failed; 0 is off.
 	TarsMonitorHTTPThreshold int
 	TarsMonitorHTTPSeppath   bool
+
+	// Settings of the TARS config file (-c) that are not options; "" or 0
+	// without a config or when the key is absent or empty. They are taken
+	// as written: defaults (NotifyObj, the 10 s minimum report interval of
+	// stat reports…) are applied by their users.
+
+	// Locator is <client>locator, the registry's QueryObj proxy.
+	Locator string
+	// Stat and Property are <client>stat and <client>property, the StatObj
+	// and PropertyObj proxies.
+	Stat, Property string
+	// ReportInterval is <client>report-interval (milliseconds in the file).
+	ReportInterval time.Duration
+	// ModuleName is <client>modulename, the reporting module (App.Server).
+	ModuleName string
+	// Notify is <server>notify, the NotifyObj proxy.
+	Notify string
+	// LocalIP is <server>localip, the host's address in reports.
+	LocalIP string
 
 	// MetricsAddress serves Prometheus metrics when not "".
 	MetricsAddress string

@@ -102,18 +102,60 @@
 // constants) applies. "Has" means present, whatever the value: "-i auto" or
 // "--keepalive-time off" on the command line is never overridden by a file,
 // and a file's bad value is never even read when the command line sets the
-// option. Today the list is:
+// option. The list is:
 //
 //  1. the command line (urfave/cli's IsSet),
-//  2. the node-agent.json manifest of a directory ENTRY.
+//  2. the TARS config file (-c, below),
+//  3. the node-agent.json manifest of a directory ENTRY,
 //
-// The TARS config file (-c, SPEC §3) slots in as another source when its
-// parser arrives; the intended order is command line > TARS config >
-// manifest > default, since the platform's config is written at deployment
-// and the manifest at packaging. Options are replaced, never merged: an --env
-// on the command line replaces the manifest's env object. The arguments after
-// -- are the exception: they always follow the effective --script-args,
-// wherever those came from.
+// since the platform's config is written at deployment and the manifest at
+// packaging. -c itself comes from the command line or the manifest. Options
+// are replaced, never merged: an --env on the command line replaces the
+// manifest's env object. The arguments after -- are the exception: they
+// always follow the effective --script-args, wherever those came from.
+//
+// # The TARS config file (-c, SPEC §3)
+//
+// The file is read with tars.LoadConfig. These keys are options, their
+// values read exactly like command-line text ("off", "max", "10M" work);
+// an empty value counts as absent:
+//
+//	<tars><application><client>
+//	  asyncthread                 --instances (0 means auto)
+//	<tars><application><server>
+//	  app, server                 --name app.server (both needed)
+//	  logpath                     --log (relative: to the file's directory)
+//	  logsize                     --applog-max-size
+//	  lognum, log-files           --applog-max-files (log-files wins)
+//	  logLevel                    --applog-level
+//	  node, local                 --tars-node, --tars-local
+//	  deactivating-timeout        --graceful-shutdown: the value − 1000 ms, 0 if ≤ 1000
+//	  instances                   --instances (beats asyncthread)
+//	  run-as-user, run-as-group, script-args, node-args, max-memory-restart,
+//	  exception-max, exception-time, keepalive-time, tars-monitor,
+//	  tars-monitor-http-threshold, tars-monitor-http-seppath: the same option
+//	  <ADAPTER> endpoint          --http-address: host:port of the first adapter
+//	                              section (file order) with protocol=not_tars
+//
+// With -c and no --graceful-shutdown from the command line, the config or
+// the manifest, the default is TarsGracefulShutdown (7000 ms, the
+// original's 8000 − 1000), so the agent is done before tarsnode's kill -9
+// after deactivating-timeout.
+//
+// Other settings are kept as written for the TARS integration, not
+// options: <client> locator, stat, property, report-interval (ms) and
+// modulename, <server> notify and localip, and the allow list of an
+// <AdminAdapter> section (or the adapter whose servant is AdminObj) in
+// Config.TarsLocalAllow. A missing, unreadable or malformed file is a
+// *UsageError naming the file (and the line: "--config: bad TARS config:
+// /srv/A.S.conf:12: </client> does not match <server> opened at line 9"); a
+// bad value names the file, the section and the key:
+//
+//	/srv/A.S.conf: /tars/application/server<logsize>: bad value "ten": …
+//
+// Values are read (and errors reported) only for the options the config
+// decides, as for the manifest. Config.TarsConfig is the file's absolute
+// path; the agent exports it to the workers as TARS_CONFIG.
 //
 // # The manifest: node-agent.json
 //

@@ -49,8 +49,9 @@ type LoadOptions struct {
 
 // Load parses the command line (args = os.Args[1:]) and the files it leads
 // to into a validated Config: options from the command line, then from the
-// entry directory's node-agent.json, then the defaults (first one that sets
-// an option wins), the entry resolved and, for a Go package, built.
+// TARS config file (-c), then from the entry directory's node-agent.json,
+// then the defaults (first one that sets an option wins), the entry resolved
+// and, for a Go package, built.
 //
 // It returns ErrHelp or ErrVersion after printing to opts.Stdout (exit 0), a
 // *UsageError for any bad input (exit 2), and other errors for failures of
@@ -100,14 +101,37 @@ func Load(args []string, opts LoadOptions) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	srcs := layers{cliSrc}
+	var manifestSrc mapSource
 	if res.manifest != nil {
-		srcs = append(srcs, res.manifest.options)
+		manifestSrc = res.manifest.options
 	}
 
+	// The TARS config file comes from the command line or the manifest and
+	// slots in between them: command line > TARS config > manifest > default.
 	b := &builder{cfg: defaultConfig()}
+	srcs := layers{cliSrc}
+	if v, ok := (layers{cliSrc, manifestSrc}).lookup("config"); ok {
+		if err := applyConfigFile(b, v); err != nil {
+			return nil, err
+		}
+		tarsSrc, set, err := readTarsConfig(b.cfg.TarsConfig, v.where)
+		if err != nil {
+			return nil, err
+		}
+		set.store(b.cfg)
+		b.cfg.GracefulShutdown = TarsGracefulShutdown
+		srcs = append(srcs, tarsSrc)
+	}
+	srcs = append(srcs, manifestSrc)
+
 	for i := range options {
+		if options[i].name == "config" {
+			continue // applied above
+		}
 		if v, ok := srcs.lookup(options[i].name); ok {
+			if v.err != nil {
+				return nil, v.err
+			}
 			if err := options[i].apply(b, v); err != nil {
 				return nil, err
 			}

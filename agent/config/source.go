@@ -5,8 +5,8 @@ import (
 	"path/filepath"
 )
 
-// A source is one layer of configuration: the command line, a node-agent.json
-// manifest, later the TARS config file. Load asks the sources in precedence
+// A source is one layer of configuration: the command line, the TARS config
+// file (-c), a node-agent.json manifest. Load asks the sources in precedence
 // order and the first one that has an option decides it; an option no source
 // has keeps its default. Presence is all that counts, never the value, so
 // "-i auto" on the command line is never overridden by a file.
@@ -28,6 +28,11 @@ type value struct {
 	where string
 	// dir is the directory relative paths in this value are resolved against.
 	dir string
+	// err, when not nil, is reported instead of applying the value: the
+	// source could not turn its setting into option text (a TARS
+	// deactivating-timeout that is not a number, an endpoint without -h).
+	// It is only reported when this source decides the option.
+	err error
 }
 
 // errorf builds the *UsageError for a bad value: it names the option, its

@@ -14,7 +14,7 @@ import (
 )
 
 // This file holds the pure text parsers shared by every source: the command
-// line, the manifest and (later) the TARS config all hand them the same text.
+// line, the manifest and the TARS config all hand them the same text.
 // They return plain errors that say what is expected; the caller wraps them
 // into a *UsageError naming the option and where the value came from.
 

@@ -1,0 +1,61 @@
+// Package agent is the supervisor: it runs the worker processes of one
+// service, configured by a config.Config, until told to stop.
+//
+//	out, err := agent.OpenOutput(cfg)
+//	...
+//	code := agent.New(cfg, out).Run(ctx, signals) // the agent's exit code
+//
+// # Design
+//
+// One goroutine (Run) owns the worker table: slots (WORKER_IDs) holding at
+// most one worker each. Everything else — process exits, channel messages,
+// timers, signals — arrives as an event on one channel, so there are no
+// locks around supervisor state. Policy (the exception window, the restart
+// pacing) is pure functions of the table and a clock; the operating system
+// is behind a seam (a start function and a clock) so the policy runs in
+// tests with fake processes and a fake clock, and again with real ones.
+//
+// # Workers
+//
+// Each worker runs in its own process group with Pdeathsig=SIGKILL. All
+// starts happen on one goroutine locked to its OS thread for the agent's
+// lifetime, because the parent-death signal follows the forking thread, not
+// the process. Workers linking package container also watch their channel:
+// its end means the agent died. A worker's stdout lines are logged as INFO,
+// stderr as ERROR, library records with their own level.
+//
+// A worker is "starting" until it says it is ready (first Accept or
+// Ready); a plain binary — one that does not link the container module,
+// as its Go build information tells — is ready when started.
+//
+// # Exits, exceptions, shutdown
+//
+// Any exit the agent did not ask for is an exception (SPEC §6). The window
+// opens at the first exception and lasts --exception-time; reaching
+// --exception-max within it stops every worker gracefully and Run returns
+// 100. An --exception-max of 0 behaves like 1. The first restart of a slot
+// is immediate, later ones at most one per 100 ms. When a worker exits, its
+// process group is SIGKILLed, so nothing it forked survives it.
+//
+// SIGTERM or SIGINT stops all workers in parallel: the stop message for
+// linked workers, SIGTERM to the process group of plain ones; after
+// --graceful-shutdown the group is SIGKILLed. A second signal kills at once.
+//
+// # Sockets
+//
+// The agent binds a listening socket the first time a worker asks for its
+// address (normally --http-address) and hands the same socket to every
+// worker that asks, over the channel. It keeps it until Run returns, so no
+// connection is refused while workers restart.
+//
+// # systemd
+//
+// A recommended unit (sd_notify support arrives with the health issue):
+//
+//	[Service]
+//	ExecStart=/usr/local/bin/node-agent /srv/gateway -i 4 --http-address 127.0.0.1:8080
+//	ExecReload=/bin/kill -HUP $MAINPID
+//	KillMode=mixed
+//	TimeoutStopSec=15
+//	Restart=on-failure
+package agent

@@ -1,0 +1,149 @@
+package agent
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nodeagent/node-agent/agent/config"
+	"github.com/nodeagent/node-agent/logs"
+)
+
+// lineSink is a log destination whose lines a test can wait for.
+type lineSink struct {
+	sink  *logs.Sink
+	lines chan string
+}
+
+type chanWriter chan string
+
+func (c chanWriter) Write(p []byte) (int, error) {
+	for _, l := range strings.Split(strings.TrimSuffix(string(p), "\n"), "\n") {
+		c <- l
+	}
+	return len(p), nil
+}
+
+func newLineSink() *lineSink {
+	ch := make(chan string, 4096)
+	return &lineSink{sink: logs.NewSink(chanWriter(ch)), lines: ch}
+}
+
+// testConfig is a config running the test binary as helper program name.
+func testConfig(n int, name string) *config.Config {
+	exe, _ := os.Executable()
+	return &config.Config{
+		Entry:            config.Entry{Path: exe, Dir: filepath.Dir(exe)},
+		Name:             "agent.test",
+		Instances:        n,
+		Env:              map[string]string{helperEnv: name},
+		GracefulShutdown: 5 * time.Second,
+		ExceptionMax:     10,
+		ExceptionTime:    10 * time.Second,
+		KeepaliveTime:    config.DefaultKeepaliveTime,
+		AppLogLevel:      config.LevelDebug,
+	}
+}
+
+// running is a supervisor under test.
+type running struct {
+	t       *testing.T
+	signals chan os.Signal
+	code    chan int
+	lines   chan string
+	seen    []string
+}
+
+// run starts a supervisor for cfg with real processes. It is stopped and
+// waited for when the test ends.
+func run(t *testing.T, cfg *config.Config) *running {
+	t.Helper()
+	sink := newLineSink()
+	s := New(cfg, &Output{App: sink.sink, Agent: sink.sink})
+	r := &running{t: t, signals: make(chan os.Signal, 2), code: make(chan int, 1), lines: sink.lines}
+	go func() { r.code <- s.Run(context.Background(), r.signals) }()
+	t.Cleanup(func() {
+		select {
+		case code := <-r.code:
+			r.code <- code
+			return
+		default:
+		}
+		r.signals <- syscall.SIGTERM
+		r.signals <- syscall.SIGTERM
+		select {
+		case <-r.code:
+		case <-time.After(10 * time.Second):
+			t.Error("supervisor did not stop")
+		}
+	})
+	return r
+}
+
+// waitLine waits for a log line matching pattern and returns its submatches.
+func (r *running) waitLine(pattern string) []string {
+	r.t.Helper()
+	re := regexp.MustCompile(pattern)
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case l := <-r.lines:
+			r.seen = append(r.seen, l)
+			if m := re.FindStringSubmatch(l); m != nil {
+				return m
+			}
+		case <-deadline:
+			r.t.Fatalf("no log line matching %q; saw:\n%s", pattern, strings.Join(r.seen, "\n"))
+			return nil
+		}
+	}
+}
+
+// wait returns the supervisor's exit code.
+func (r *running) wait(within time.Duration) int {
+	r.t.Helper()
+	select {
+	case code := <-r.code:
+		r.code <- code
+		return code
+	case <-time.After(within):
+		r.t.Fatalf("supervisor still running after %v", within)
+		return -1
+	}
+}
+
+// gone reports whether pid no longer runs (absent or a zombie).
+func gone(pid int) bool {
+	if err := syscall.Kill(pid, 0); err == syscall.ESRCH {
+		return true
+	}
+	b, err := os.ReadFile("/proc/" + itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i > 0 && i+2 < len(s) {
+		return s[i+2] == 'Z'
+	}
+	return false
+}
+
+// waitGone polls until pid is gone or the deadline passes.
+func waitGone(pid int, within time.Duration) bool {
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if gone(pid) {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return gone(pid)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

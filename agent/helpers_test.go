@@ -1,0 +1,121 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nodeagent/node-agent/container"
+)
+
+// helperEnv selects the fake worker a re-executed test binary plays.
+const helperEnv = "AGENT_TEST_HELPER"
+
+// helpers are the fake programs of this package's tests, in the manner of
+// os/exec's tests: the test binary re-executes itself as one of them.
+var helpers = map[string]func() int{
+	// serve: a linked worker answering "WORKER_ID PID" over HTTP.
+	"serve": serveHelper,
+	// exit-once: exits with code 3 the first time it runs in a slot
+	// (marker file per slot in $HELPER_DIR), then serves.
+	"exit-once": func() int {
+		marker := fmt.Sprintf("%s/slot-%s", os.Getenv("HELPER_DIR"), os.Getenv("WORKER_ID"))
+		if _, err := os.Stat(marker); err != nil {
+			os.WriteFile(marker, nil, 0o644)
+			return 3
+		}
+		return serveHelper()
+	},
+	// exit: exits at once with code 3.
+	"exit": func() int { return 3 },
+	// ignore-sigterm: a plain binary that ignores SIGTERM and waits.
+	"ignore-sigterm": func() int {
+		signal.Ignore(syscall.SIGTERM)
+		fmt.Println("ignoring SIGTERM")
+		select {}
+	},
+	// fork-grandchild: starts a grandchild that ignores SIGTERM, writes its
+	// pid to $HELPER_DIR/grandchild, then serves.
+	"fork-grandchild": func() int {
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), helperEnv+"=ignore-sigterm")
+		if err := cmd.Start(); err != nil {
+			return 4
+		}
+		os.WriteFile(os.Getenv("HELPER_DIR")+"/grandchild", []byte(strconv.Itoa(cmd.Process.Pid)), 0o644)
+		return serveHelper()
+	},
+	// agent: runs a supervisor of "serve" workers, for tests that kill it.
+	"agent": agentHelper,
+}
+
+func TestMain(m *testing.M) {
+	if name := os.Getenv(helperEnv); name != "" {
+		os.Unsetenv(helperEnv)
+		os.Exit(helpers[name]())
+	}
+	os.Exit(m.Run())
+}
+
+func serveHelper() int {
+	w, err := container.Open()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 5
+	}
+	defer w.Close()
+	ln, err := w.Listen("tcp", "")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 6
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Connection", "close")
+		fmt.Fprintf(rw, "%d %d", w.WorkerID(), os.Getpid())
+	})}
+	go srv.Serve(ln)
+	w.Logger().Info("serving", "worker", w.WorkerID())
+	<-w.Done()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	srv.Shutdown(ctx)
+	return 0
+}
+
+// agentHelper supervises $HELPER_WORKERS "serve" workers on $HELPER_ADDR
+// and prints their pids as they start.
+func agentHelper() int {
+	n, _ := strconv.Atoi(os.Getenv("HELPER_WORKERS"))
+	cfg := testConfig(n, "serve")
+	cfg.HTTPAddress = os.Getenv("HELPER_ADDR")
+	out := &Output{App: nil}
+	sink := newLineSink()
+	out.App, out.Agent = sink.sink, sink.sink
+	go func() {
+		for l := range sink.lines {
+			fmt.Println(l)
+		}
+	}()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM)
+	return New(cfg, out).Run(context.Background(), sigs)
+}
+
+// freeAddr returns a loopback address nobody listens on.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}

@@ -1,0 +1,192 @@
+package agent
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// get asks a "serve" worker for its slot and pid.
+func get(t *testing.T, addr string) (slot, pid int) {
+	t.Helper()
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if _, err := fmt.Sscan(string(b), &slot, &pid); err != nil {
+		t.Fatalf("reply %q: %v", b, err)
+	}
+	return slot, pid
+}
+
+func TestWorkersShareSocketWithDistinctSlots(t *testing.T) {
+	cfg := testConfig(3, "serve")
+	cfg.HTTPAddress = freeAddr(t)
+	r := run(t, cfg)
+	pids := map[int]bool{}
+	for i := 0; i < 3; i++ {
+		m := r.waitLine(`worker \d+ \(pid (\d+)\) ready`)
+		pid, _ := strconv.Atoi(m[1])
+		pids[pid] = true
+	}
+	slots, answered := map[int]bool{}, map[int]bool{}
+	for i := 0; i < 60 && len(answered) < 2; i++ {
+		slot, pid := get(t, cfg.HTTPAddress)
+		if !pids[pid] {
+			t.Fatalf("answer from pid %d, not a worker %v", pid, pids)
+		}
+		slots[slot], answered[pid] = true, true
+	}
+	if len(answered) < 2 {
+		t.Fatalf("60 requests answered by %d worker(s); the socket is not shared", len(answered))
+	}
+	for s := range slots {
+		if s < 0 || s > 2 {
+			t.Fatalf("slot %d out of range", s)
+		}
+	}
+	r.signals <- syscall.SIGTERM
+	if code := r.wait(10 * time.Second); code != ExitClean {
+		t.Fatalf("exit code %d after SIGTERM, want 0", code)
+	}
+	for pid := range pids {
+		if !gone(pid) {
+			t.Errorf("worker %d still runs after the agent stopped", pid)
+		}
+	}
+}
+
+func TestCrashRestartsInSameSlot(t *testing.T) {
+	cfg := testConfig(2, "exit-once")
+	cfg.HTTPAddress = freeAddr(t)
+	cfg.Env["HELPER_DIR"] = t.TempDir()
+	r := run(t, cfg)
+	m := r.waitLine(`worker (\d+) \(pid \d+\) exited unexpectedly with code 3`)
+	crashed := m[1]
+	r.waitLine(`worker ` + crashed + ` started, pid \d+`)
+	// Both slots crash once (2 exceptions < max 10) and come back serving.
+	r.waitLine(`ready`)
+	r.waitLine(`ready`)
+	seen := map[int]bool{}
+	for i := 0; i < 80 && len(seen) < 2; i++ {
+		slot, _ := get(t, cfg.HTTPAddress)
+		seen[slot] = true
+	}
+	if !seen[0] || !seen[1] {
+		t.Fatalf("slots answering after restarts: %v, want 0 and 1", seen)
+	}
+}
+
+func TestExceptionLimitExits100(t *testing.T) {
+	cfg := testConfig(2, "exit")
+	cfg.ExceptionMax = 2
+	r := run(t, cfg)
+	r.waitLine(`exception occurred 2 times within 10s`)
+	if code := r.wait(10 * time.Second); code != ExitExceptionLimit {
+		t.Fatalf("exit code %d, want 100", code)
+	}
+}
+
+func TestIgnoringSigtermIsKilledAtTimeout(t *testing.T) {
+	cfg := testConfig(1, "ignore-sigterm")
+	cfg.GracefulShutdown = 300 * time.Millisecond
+	r := run(t, cfg)
+	m := r.waitLine(`^[^|]+\|(\d+)\|INFO\|ignoring SIGTERM`)
+	pid, _ := strconv.Atoi(m[1])
+	r.signals <- syscall.SIGTERM
+	r.waitLine(`exceeded the graceful timeout of 300ms, killing its process group`)
+	if code := r.wait(10 * time.Second); code != ExitClean {
+		t.Fatalf("exit code %d, want 0", code)
+	}
+	if !gone(pid) {
+		t.Fatalf("worker %d survived", pid)
+	}
+}
+
+func TestSecondSignalKillsAtOnce(t *testing.T) {
+	cfg := testConfig(1, "ignore-sigterm")
+	cfg.GracefulShutdown = time.Hour
+	r := run(t, cfg)
+	r.waitLine(`ignoring SIGTERM`)
+	r.signals <- syscall.SIGTERM
+	r.waitLine(`stopping all workers`)
+	r.signals <- syscall.SIGINT
+	if code := r.wait(10 * time.Second); code != ExitClean {
+		t.Fatalf("exit code %d, want 0", code)
+	}
+}
+
+func TestGrandchildDoesNotOutliveWorker(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(1, "fork-grandchild")
+	cfg.HTTPAddress = freeAddr(t)
+	cfg.Env["HELPER_DIR"] = dir
+	cfg.GracefulShutdown = 2 * time.Second
+	r := run(t, cfg)
+	r.waitLine(`ready`)
+	b, err := os.ReadFile(dir + "/grandchild")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gc, _ := strconv.Atoi(string(b))
+	if gone(gc) {
+		t.Fatalf("grandchild %d not running before the stop", gc)
+	}
+	r.signals <- syscall.SIGTERM
+	if code := r.wait(10 * time.Second); code != ExitClean {
+		t.Fatalf("exit code %d", code)
+	}
+	if !waitGone(gc, 2*time.Second) {
+		syscall.Kill(gc, syscall.SIGKILL)
+		t.Fatalf("grandchild %d outlived its worker", gc)
+	}
+}
+
+// TestAgentKilledLeavesNoWorkers SIGKILLs an agent (the test binary playing
+// one) and expects every worker gone within a second.
+func TestAgentKilledLeavesNoWorkers(t *testing.T) {
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), helperEnv+"=agent", "HELPER_WORKERS=3", "HELPER_ADDR="+freeAddr(t))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var pids []int
+	sc := bufio.NewScanner(out)
+	deadline := time.AfterFunc(15*time.Second, func() { cmd.Process.Kill() })
+	defer deadline.Stop()
+	for len(pids) < 3 && sc.Scan() {
+		if i := strings.Index(sc.Text(), ") ready"); i > 0 {
+			var slot, pid int
+			fmt.Sscanf(sc.Text()[strings.Index(sc.Text(), "worker "):], "worker %d (pid %d)", &slot, &pid)
+			pids = append(pids, pid)
+		}
+	}
+	if len(pids) < 3 {
+		t.Fatalf("only %d workers became ready", len(pids))
+	}
+	go io.Copy(io.Discard, out)
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	for _, pid := range pids {
+		if !waitGone(pid, time.Second) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Errorf("worker %d still runs 1 s after its agent was SIGKILLed", pid)
+		}
+	}
+}

@@ -1,0 +1,70 @@
+// Package container is the small library a Go worker links to talk to the
+// node-agent that supervises it. It has no dependency on the agent's code.
+//
+// # Use
+//
+//	func main() {
+//		w, err := container.Open()
+//		if err != nil {
+//			log.Fatal(err)
+//		}
+//		defer w.Close()
+//		ln, err := w.Listen("tcp", "") // the agent's shared --http-address
+//		if err != nil {
+//			log.Fatal(err)
+//		}
+//		srv := &http.Server{Handler: mux}
+//		go srv.Serve(ln) // the first Accept tells the agent the worker is ready
+//		<-w.Done()       // graceful stop requested
+//		srv.Shutdown(context.Background())
+//	}
+//
+// Run by hand, without an agent, the same program works standalone: Listen
+// is net.Listen ("" means $IP:$PORT), Done closes on SIGTERM or SIGINT, and
+// Logger writes to stderr.
+//
+// # Contract
+//
+//   - Ready: the first Accept on a listener from Listen, or an explicit
+//     Ready call, tells the agent the worker serves. Until then it is
+//     "starting" (rolling reloads and preheatCheck wait for it).
+//   - Heartbeats are sent by a goroutine of the library every keepalive/5;
+//     a worker whose process hangs stops sending them and the agent kills it.
+//   - Done closes when the agent asks for a graceful stop, on the first
+//     SIGTERM/SIGINT (a second one has its default effect), or when the
+//     agent dies. A worker whose agent died is killed OrphanGrace later:
+//     workers never outlive their agent.
+//   - Handle registers admin commands (node-agent ctl, TARS AdminF notify).
+//     tars.setloglevel and tars.viewstatus are built in.
+//
+// # Protocol (version 1)
+//
+// The agent starts each worker with one end of a Unix stream socket pair as
+// descriptor 3 and these variables, which Open reads and removes:
+//
+//	NODE_AGENT_FD=3              the channel descriptor
+//	NODE_AGENT_PROTOCOL=1        the protocol version
+//	NODE_AGENT_HEARTBEAT_MS=N    heartbeat interval, 0 = none
+//	NODE_AGENT_LOG_LEVEL=LEVEL   initial logger level
+//	WORKER_ID=N                  the worker's slot (also for the service's own use)
+//
+// Frames are a 4-byte big-endian length, a kind byte, a descriptor-count
+// byte and a JSON body (package wire has the layout and the limits).
+// Messages, W→A from the worker, A→W from the agent:
+//
+//	hello (W→A)          {version, pid}: first frame; marks the worker as linked
+//	ready (W→A)          the worker serves
+//	heartbeat (W→A)      the worker is alive
+//	listen (W→A)         {id, network, address}: asks for a shared socket
+//	listen-result (A→W)  {id, address, error}: with the socket as SCM_RIGHTS
+//	stop (A→W)           stop gracefully
+//	command (A→W)        {id, cmd, data}: an admin command
+//	reply (W→A)          {id, text}: its answer
+//	log (W→A)            {time, level, file, line, msg}: a logger record
+//
+// Both ends ignore kinds they do not know, so messages can be added within a
+// version; an incompatible change bumps the version, and Open refuses an
+// agent speaking another one. The agent binds a shared socket the first time
+// a worker asks for its address and keeps it for its lifetime, so a plain
+// binary (which never asks) binds its own port.
+package container

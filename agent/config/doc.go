@@ -84,7 +84,8 @@
 //   - --name: no '/', white space or control characters, no leading or
 //     trailing '.', no "..".
 //   - Paths (--config, --log) are made absolute against the working
-//     directory (command line) or the manifest's directory (manifest).
+//     directory (command line), the manifest's directory (manifest) or the
+//     TARS config's directory (logpath).
 //     --config must name an existing regular file; --log must not name an
 //     existing non-directory.
 //   - --run-as-user/--run-as-group: a name, or digits meaning an id. User

@@ -9,8 +9,9 @@ import (
 )
 
 // option is one setting of SPEC §2. Its long name is the command-line flag,
-// the manifest key and mostly the TARS config key (see tarsconf.go); the table below is the
-// only place that knows how an option's text becomes a Config field.
+// the manifest key and mostly the TARS config key (tarsconf.go maps the
+// others); the table below is the only place that knows how an option's text
+// becomes a Config field.
 type option struct {
 	name  string // long name: --name, manifest key
 	short string // one-letter alias, or ""

@@ -53,6 +53,15 @@ var helpers = map[string]func() int{
 		os.WriteFile(os.Getenv("HELPER_DIR")+"/grandchild", []byte(strconv.Itoa(cmd.Process.Pid)), 0o644)
 		return serveHelper()
 	},
+	// whoami: prints its identity and environment, then waits to be stopped.
+	"whoami": func() int {
+		fmt.Printf("uid=%d gid=%d home=%s user=%s worker=%s notify=%q\n", os.Getuid(), os.Getgid(),
+			os.Getenv("HOME"), os.Getenv("USER"), os.Getenv("WORKER_ID"), os.Getenv("NOTIFY_SOCKET"))
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, syscall.SIGTERM)
+		<-sigs
+		return 0
+	},
 	// agent: runs a supervisor of "serve" workers, for tests that kill it.
 	"agent": agentHelper,
 }

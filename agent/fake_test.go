@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"github.com/nodeagent/node-agent/logs"
+	"io"
 	"os"
 	"sort"
 	"sync"
@@ -118,13 +120,9 @@ func startFake(t *testing.T, n int) *fakeRun {
 	cfg.ExceptionMax = 2
 	cfg.ExceptionTime = 10 * time.Second
 	cfg.GracefulShutdown = 8 * time.Second
-	sink := newLineSink()
-	go func() {
-		for range sink.lines {
-		}
-	}()
+	sink := logs.NewSink(io.Discard)
 	fr := &fakeRun{t: t, clock: &fakeClock{now: time.Unix(1e9, 0)}, os: &fakeOS{started: make(chan *fakeProc, 64)}, sigs: make(chan os.Signal, 2), code: make(chan int, 1)}
-	fr.sup = newSupervisor(cfg, &Output{App: sink.sink, Agent: sink.sink}, fr.clock)
+	fr.sup = newSupervisor(cfg, &Output{App: sink, Agent: sink}, fr.clock)
 	fr.sup.start = fr.os.start
 	fr.sup.linked = true
 	fr.os.post = fr.sup.post

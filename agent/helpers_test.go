@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nodeagent/node-agent/container"
+	"go.uber.org/goleak"
 )
 
 // helperEnv selects the fake worker a re-executed test binary plays.
@@ -71,7 +72,7 @@ func TestMain(m *testing.M) {
 		os.Unsetenv(helperEnv)
 		os.Exit(helpers[name]())
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 func serveHelper() int {

@@ -190,3 +190,35 @@ func TestAgentKilledLeavesNoWorkers(t *testing.T) {
 		}
 	}
 }
+
+// openFDs counts this process's open descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	return len(ents)
+}
+
+// TestCrashLoopLeaksNoDescriptors restarts crashing workers many times and
+// expects the agent's descriptor count back where it was.
+func TestCrashLoopLeaksNoDescriptors(t *testing.T) {
+	before := openFDs(t)
+	cfg := testConfig(2, "exit")
+	cfg.ExceptionMax = 30
+	cfg.ExceptionTime = time.Minute
+	r := run(t, cfg)
+	r.waitLine(`exception occurred 30 times`)
+	if code := r.wait(20 * time.Second); code != ExitExceptionLimit {
+		t.Fatalf("exit code %d", code)
+	}
+	// Output pumps close their pipes right after the last worker's exit.
+	deadline := time.Now().Add(5 * time.Second)
+	for openFDs(t) > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if after := openFDs(t); after > before {
+		t.Fatalf("%d descriptors open after 30 crashes, %d before", after, before)
+	}
+}

@@ -75,6 +75,18 @@ func run(t *testing.T, cfg *config.Config) *running {
 			return
 		default:
 		}
+		// Keep reading its log so no writer blocks while it stops.
+		stop := make(chan struct{})
+		go func() {
+			for {
+				select {
+				case <-r.lines:
+				case <-stop:
+					return
+				}
+			}
+		}()
+		defer close(stop)
 		r.signals <- syscall.SIGTERM
 		r.signals <- syscall.SIGTERM
 		select {

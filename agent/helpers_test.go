@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -61,6 +62,17 @@ var helpers = map[string]func() int{
 		sigs := make(chan os.Signal, 1)
 		signal.Notify(sigs, syscall.SIGTERM)
 		<-sigs
+		return 0
+	},
+	// spam-stdout: prints 5000 numbered lines of 300 bytes to stdout and
+	// stderr, the last without a newline, then exits 0.
+	"spam-stdout": func() int {
+		pad := strings.Repeat("x", 300)
+		for i := 0; i < 5000; i++ {
+			fmt.Fprintf(os.Stdout, "out %d %s\n", i, pad)
+			fmt.Fprintf(os.Stderr, "err %d %s\n", i, pad)
+		}
+		fmt.Print("tail-without-newline")
 		return 0
 	},
 	// agent: runs a supervisor of "serve" workers, for tests that kill it.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -221,4 +222,31 @@ func TestCrashLoopLeaksNoDescriptors(t *testing.T) {
 	if after := openFDs(t); after > before {
 		t.Fatalf("%d descriptors open after 30 crashes, %d before", after, before)
 	}
+}
+
+// TestOutputLinesStayWhole: two streams of a busy worker become whole,
+// ordered lines with the right level, the unterminated tail included.
+func TestOutputLinesStayWhole(t *testing.T) {
+	cfg := testConfig(1, "spam-stdout")
+	cfg.ExceptionMax = 100
+	r := run(t, cfg)
+	next := map[string]int{"INFO": 0, "ERROR": 0}
+	re := regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\|\d+\|(INFO|ERROR)\|(out|err) (\d+) x{300}$`)
+	for next["INFO"] < 5000 || next["ERROR"] < 5000 {
+		l := r.waitLine(`^.*\|(out|err) \d+ .*$`)[0]
+		m := re.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("mangled line %.120q", l)
+		}
+		if (m[1] == "INFO") != (m[2] == "out") {
+			t.Fatalf("wrong level: %.60q", l)
+		}
+		n, _ := strconv.Atoi(m[3])
+		if n != next[m[1]] {
+			t.Fatalf("%s line %d after %d: lost or reordered", m[1], n, next[m[1]]-1)
+		}
+		next[m[1]]++
+	}
+	r.waitLine(`\|INFO\|tail-without-newline$`)
+	r.signals <- syscall.SIGTERM
 }

@@ -64,6 +64,19 @@ var helpers = map[string]func() int{
 		<-sigs
 		return 0
 	},
+	// never-ready: a linked worker that never accepts nor calls Ready, and
+	// stops when asked.
+	"never-ready": func() int {
+		w, err := container.Open()
+		if err != nil {
+			return 5
+		}
+		defer w.Close()
+		w.Logger().Info("up, not ready")
+		<-w.Done()
+		w.Logger().Info("asked to stop")
+		return 0
+	},
 	// spam-stdout: prints 5000 numbered lines of 300 bytes to stdout and
 	// stderr, the last without a newline, then exits 0.
 	"spam-stdout": func() int {

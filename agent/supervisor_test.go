@@ -250,3 +250,29 @@ func TestOutputLinesStayWhole(t *testing.T) {
 	r.waitLine(`\|INFO\|tail-without-newline$`)
 	r.signals <- syscall.SIGTERM
 }
+
+// TestNeverReadyWorkerStaysStartingAndStops: a linked worker is not ready
+// until it says so, and the stop request reaches it all the same.
+func TestNeverReadyWorkerStaysStartingAndStops(t *testing.T) {
+	cfg := testConfig(1, "never-ready")
+	r := run(t, cfg)
+	r.waitLine(`up, not ready`)
+	r.signals <- syscall.SIGTERM
+	r.waitLine(`asked to stop`)
+	if code := r.wait(10 * time.Second); code != ExitClean {
+		t.Fatalf("exit code %d", code)
+	}
+	for more := true; more; { // the rest of the log: Run has returned
+		select {
+		case l := <-r.lines:
+			r.seen = append(r.seen, l)
+		default:
+			more = false
+		}
+	}
+	for _, l := range r.seen {
+		if strings.Contains(l, ") ready after") {
+			t.Fatalf("a worker that never accepted was reported ready: %q", l)
+		}
+	}
+}

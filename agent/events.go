@@ -35,3 +35,6 @@ type signalled struct{ sig os.Signal }
 // syncEvent is closed by the run loop when handled: every event posted
 // before it has been handled too. Tests use it to wait for the loop.
 type syncEvent struct{ done chan struct{} }
+
+// keepaliveDue fires when the heartbeats are due for a check.
+type keepaliveDue struct{}

@@ -116,6 +116,13 @@ type fakeRun struct {
 
 func startFake(t *testing.T, n int) *fakeRun {
 	t.Helper()
+	return startFakeWith(t, n, nil)
+}
+
+// startFakeWith is startFake with a chance to adjust the supervisor
+// before it runs.
+func startFakeWith(t *testing.T, n int, adjust func(*Supervisor)) *fakeRun {
+	t.Helper()
 	cfg := testConfig(n, "unused")
 	cfg.ExceptionMax = 2
 	cfg.ExceptionTime = 10 * time.Second
@@ -126,6 +133,9 @@ func startFake(t *testing.T, n int) *fakeRun {
 	fr.sup.start = fr.os.start
 	fr.sup.linked = true
 	fr.os.post = fr.sup.post
+	if adjust != nil {
+		adjust(fr.sup)
+	}
 	go func() { fr.code <- fr.sup.Run(context.Background(), fr.sigs) }()
 	t.Cleanup(func() {
 		select {

@@ -77,6 +77,20 @@ var helpers = map[string]func() int{
 		w.Logger().Info("asked to stop")
 		return 0
 	},
+	// hang: a linked worker that becomes ready, then stops itself with
+	// SIGSTOP: a real hang, heartbeats stop.
+	"hang": func() int {
+		w, err := container.Open()
+		if err != nil {
+			return 5
+		}
+		defer w.Close()
+		w.Ready()
+		w.Logger().Info("hanging")
+		syscall.Kill(os.Getpid(), syscall.SIGSTOP)
+		<-w.Done()
+		return 0
+	},
 	// spam-stdout: prints 5000 numbered lines of 300 bytes to stdout and
 	// stderr, the last without a newline, then exits 0.
 	"spam-stdout": func() int {

@@ -40,6 +40,9 @@ type Supervisor struct {
 	stopping bool
 	forced   bool
 	exitCode int
+
+	memory    memoryReader
+	lowMemory bool // in a low-memory episode: keepalive kills skipped
 }
 
 // New prepares a Supervisor for cfg writing to out. It starts nothing.
@@ -61,6 +64,7 @@ func newSupervisor(cfg *config.Config, out *Output, c clock) *Supervisor {
 		old:     map[proc]*worker{},
 		window:  exceptionWindow{max: cfg.ExceptionMax, span: cfg.ExceptionTime},
 		sockets: newSockets(cfg.HTTPAddress),
+		memory:  procMemory(""),
 	}
 }
 
@@ -86,6 +90,7 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 		s.slots[i] = &slot{id: i}
 		s.startWorker(s.slots[i])
 	}
+	s.armKeepalive()
 	done := ctx.Done()
 	for !s.stopping || s.alive() > 0 {
 		select {
@@ -139,6 +144,9 @@ func (s *Supervisor) handle(ev event) {
 		}
 	case signalled:
 		s.onSignal(ev.sig)
+	case keepaliveDue:
+		s.checkKeepalive()
+		s.armKeepalive()
 	case syncEvent:
 		close(ev.done)
 	}
@@ -266,6 +274,7 @@ func (s *Supervisor) onMessage(ev procMessage) {
 	case wire.KindReady:
 		if w.state == Starting {
 			w.state = Ready
+			w.lastBeat = s.clock.Now() // the keepalive deadline starts now
 			s.log.info("worker %d (pid %d) ready after %v", w.slot, w.p.PID(), s.clock.Now().Sub(w.started).Round(time.Millisecond))
 		}
 	case wire.KindHeartbeat:
@@ -318,6 +327,13 @@ func (s *Supervisor) onExit(ev procExited) {
 		sl.w = nil
 	}
 	w.state = Stopped
+	if w.zombie {
+		s.log.error("worker %d (pid %d) killed for missing heartbeats, exited with %v", w.slot, w.p.PID(), ev.status)
+		if !s.stopping {
+			s.exception(sl, "no heartbeat")
+		}
+		return
+	}
 	if w.requested {
 		s.log.info("worker %d (pid %d) stopped (%s) with %v", w.slot, w.p.PID(), w.reason, ev.status)
 		return
@@ -344,4 +360,48 @@ func (s *Supervisor) exception(sl *slot, what string) {
 		return
 	}
 	sl.pending = s.clock.AfterFunc(delay, func() { s.post(restartDue{slot: sl.id}) })
+}
+
+// armKeepalive schedules the next keepalive check: one timer for all
+// workers, every heartbeat interval, so detection takes at most
+// keepalive + keepalive/5 and nothing is left behind by restarts.
+func (s *Supervisor) armKeepalive() {
+	if iv := heartbeatInterval(s.cfg.KeepaliveTime); iv > 0 && !s.stopping {
+		s.clock.AfterFunc(iv, func() { s.post(keepaliveDue{}) })
+	}
+}
+
+// checkKeepalive kills ready linked workers silent for longer than the
+// keepalive time (SPEC §7): SIGKILL of the group, an exception, a restart.
+func (s *Supervisor) checkKeepalive() {
+	now := s.clock.Now()
+	var zombies []*worker
+	for _, sl := range s.slots {
+		if w := sl.w; w != nil && !w.zombie {
+			if silent, ok := silentFor(w, now); ok && silent > s.cfg.KeepaliveTime {
+				zombies = append(zombies, w)
+			}
+		}
+	}
+	if len(zombies) == 0 {
+		return
+	}
+	low, why := memoryLow(s.memory)
+	if low {
+		if !s.lowMemory {
+			s.log.warn("keepalive kills skipped while %s", why)
+		}
+		s.lowMemory = true
+		return
+	}
+	if s.lowMemory {
+		s.log.info("memory is back above the keepalive floor")
+		s.lowMemory = false
+	}
+	for _, w := range zombies {
+		s.log.error("worker %d (pid %d) sent no heartbeat for %v (keepalive %v): zombie, killing its process group",
+			w.slot, w.p.PID(), now.Sub(w.lastBeat).Round(time.Millisecond), s.cfg.KeepaliveTime)
+		w.zombie = true
+		w.p.SignalGroup(syscall.SIGKILL)
+	}
 }

@@ -37,6 +37,8 @@ type worker struct {
 	// requested is true when the agent asked this worker to stop, so its
 	// exit is not an exception.
 	requested bool
+	// zombie is true once the worker was killed for missing heartbeats.
+	zombie    bool
 	killTimer timer
 	reason    string
 }

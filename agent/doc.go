@@ -41,6 +41,16 @@
 // linked workers, SIGTERM to the process group of plain ones; after
 // --graceful-shutdown the group is SIGKILLed. A second signal kills at once.
 //
+// # Keepalive
+//
+// Linked workers send a heartbeat every --keepalive-time/5. One timer of
+// the run loop checks them at that interval; a ready linked worker silent
+// for longer than --keepalive-time is a zombie: its process group is
+// SIGKILLed and the exit counts as an exception. The check is skipped while
+// MemAvailable is below 2 × vm.min_free_kbytes (logged once per episode).
+// Starting and stopping workers and plain binaries are exempt; "off"
+// disables heartbeats and checks.
+//
 // # Sockets
 //
 // The agent binds a listening socket the first time a worker asks for its

@@ -149,3 +149,16 @@ func TestHungWorkerIsKilledAndReplaced(t *testing.T) {
 		t.Fatalf("hung worker %d still there", pid)
 	}
 }
+
+func TestFakeKeepaliveOff(t *testing.T) {
+	fr := startFakeWith(t, 1, func(s *Supervisor) { s.cfg.KeepaliveTime = 0 })
+	p := fr.started()
+	fr.readyLinked(p)
+	fr.step(time.Hour, 10*time.Minute, nil)
+	if p.killed() {
+		t.Fatal("killed with keepalive off")
+	}
+	fr.os.post(signalled{syscall.SIGTERM})
+	fr.sync()
+	fr.exit(p, 0)
+}

@@ -165,6 +165,10 @@ func (s *Supervisor) onSignal(sig os.Signal) {
 			s.log.warn("received %v again, killing all workers now", sig)
 			s.each(func(w *worker) { w.p.SignalGroup(syscall.SIGKILL) })
 		}
+	case syscall.SIGHUP:
+		s.log.warn("received SIGHUP: rolling reload is not available in this version, workers keep running")
+	case syscall.SIGUSR1:
+		s.log.info("received SIGUSR1: log files are opened in append mode, nothing to reopen")
 	}
 }
 

@@ -135,7 +135,7 @@ func gone(pid int) bool {
 	if err := syscall.Kill(pid, 0); err == syscall.ESRCH {
 		return true
 	}
-	b, err := os.ReadFile("/proc/" + itoa(pid) + "/stat")
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return true
 	}
@@ -157,5 +157,3 @@ func waitGone(pid int, within time.Duration) bool {
 	}
 	return gone(pid)
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

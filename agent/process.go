@@ -112,7 +112,6 @@ func (s *osStarter) start(spec procSpec, post func(event)) (proc, error) {
 	cmd := exec.Command(spec.Path, spec.Args...)
 	cmd.Dir = spec.Dir
 	cmd.Env = spec.Env
-	cmd.Stdin = nil
 	cmd.Stdout = outW
 	cmd.Stderr = errW
 	cmd.ExtraFiles = []*os.File{theirs} // fd 3 = wire.ChannelFD

@@ -1,5 +1,7 @@
 package wire
 
+import "strconv"
+
 // Kind identifies the message a frame carries.
 type Kind uint8
 
@@ -48,21 +50,7 @@ func (k Kind) String() string {
 	case KindLog:
 		return "log"
 	}
-	return "kind(" + itoa(int(k)) + ")"
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
+	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // Hello is the body of KindHello.

@@ -13,10 +13,13 @@
 //		if err != nil {
 //			log.Fatal(err)
 //		}
-//		srv := &http.Server{Handler: mux}
-//		go srv.Serve(ln) // the first Accept tells the agent the worker is ready
-//		<-w.Done()       // graceful stop requested
-//		srv.Shutdown(context.Background())
+//		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+//		// Serves until the agent asks for a graceful stop, then drains
+//		// without losing a request. The first Accept tells the agent the
+//		// worker is ready.
+//		if err := w.Serve(srv, ln, container.DrainOptions{}); err != nil {
+//			w.Logger().Warn("drain", "err", err)
+//		}
 //	}
 //
 // Run by hand, without an agent, the same program works standalone: Listen
@@ -36,6 +39,43 @@
 //     workers never outlive their agent.
 //   - Handle registers admin commands (node-agent ctl, TARS AdminF notify).
 //     tars.setloglevel and tars.viewstatus are built in.
+//
+// # Draining an HTTP server: lossless restarts
+//
+// A rolling reload starts the replacement worker, waits for its ready, then
+// asks the old worker to stop. For no request to fail, the old worker must
+// stop taking new connections without refusing any, and finish the
+// requests that clients already sent on open keep-alive connections. That
+// is what ServeHTTP (and Worker.Serve, its form for Done) does when the
+// stop request comes:
+//
+//   - from then on every answer carries "Connection: close", and the
+//     connection is closed after it: the client opens a new one, which the
+//     kernel gives to another worker;
+//   - the worker's listener is closed. It is the worker's own descriptor of
+//     the socket the agent shares (a dup): the agent and the other workers
+//     keep the socket open, so nothing is refused, and connections waiting
+//     in the socket's accept queue are accepted by the others (the queue
+//     belongs to the socket, not to a descriptor). This is why the agent
+//     shares one socket instead of binding one per worker with
+//     SO_REUSEPORT: closing a SO_REUSEPORT socket resets the connections
+//     queued on it;
+//   - in-flight requests finish; a connection that is idle (its last answer
+//     went out keep-alive) is kept for DrainOptions.IdleGrace, 1 s by
+//     default, so the request its client may be sending right now is still
+//     answered; silent past the grace, it is closed, and never while bytes
+//     of a request wait in its receive buffer;
+//   - ServeHTTP returns nil when no connection is left, or
+//     ErrDrainTimeout when DrainOptions.Timeout (5 s by default; keep it
+//     below the agent's --graceful-shutdown) cut some. Return from main:
+//     the agent sees the worker exit.
+//
+// Why not http.Server.Shutdown: it closes idle keep-alive connections at
+// once, which races with the client's next request on them (the client
+// gets EOF or a reset for a request it already sent, the failures seen with
+// PM2's reload), and it drops requests read after it began. Do the
+// service's own draining (queues, background work) after ServeHTTP
+// returns.
 //
 // # Protocol (version 1)
 //

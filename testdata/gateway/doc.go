@@ -58,9 +58,14 @@
 // # Stopping
 //
 // When the agent asks for a graceful stop (standalone: SIGTERM or SIGINT),
-// the gateway stops accepting, gives in-flight requests 5 s to finish
-// (http.Server.Shutdown), then gives its queue 5 s to deliver what it
-// accepted; messages still undelivered are recorded failed. Then it exits 0.
+// the gateway drains its HTTP server with container.ServeHTTP: it stops
+// accepting (its copy of the shared socket closes; the other workers keep
+// taking connections), answers every further request on its open
+// keep-alive connections with "Connection: close", keeps an idle
+// connection 1 s for the request its client may already be sending, and
+// gives in-flight requests 5 s in all. A rolling reload therefore fails no
+// request. Then it gives its queue 5 s to deliver what it accepted;
+// messages still undelivered are recorded failed. Then it exits 0.
 //
 // # Admin command
 //

@@ -6,23 +6,26 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/nodeagent/node-agent/container"
 )
 
 // Defaults used where a Config field is left at its zero value.
 const (
-	DefaultRateLimit       = 3                      // messages per phone per DefaultRateWindow
-	DefaultRateWindow      = time.Minute            // sliding window of the per-phone limit
-	DefaultQueueSize       = 256                    // accepted messages waiting for a sender
-	DefaultSenders         = 4                      // goroutines delivering to the provider
-	DefaultMaxAttempts     = 4                      // provider calls per message, first one included
-	DefaultBackoffBase     = 100 * time.Millisecond // wait after the first failed attempt
-	DefaultBackoffMax      = 5 * time.Second        // cap of the doubling backoff
-	DefaultShutdownTimeout = 5 * time.Second        // in-flight HTTP requests get this long
-	DefaultDrainTimeout    = 5 * time.Second        // the queue gets this long after HTTP stops
-	DefaultProviderLatency = 20 * time.Millisecond  // simulated provider round trip
-	DefaultMaxBodyBytes    = 16 << 10               // request bodies above this are refused with 413
-	DefaultMaxContentRunes = 480                    // three concatenated 160-character SMS parts
-	DefaultMaxGrowMB       = 4096                   // ceiling of one /debug/fault/grow call
+	DefaultRateLimit       = 3                          // messages per phone per DefaultRateWindow
+	DefaultRateWindow      = time.Minute                // sliding window of the per-phone limit
+	DefaultQueueSize       = 256                        // accepted messages waiting for a sender
+	DefaultSenders         = 4                          // goroutines delivering to the provider
+	DefaultMaxAttempts     = 4                          // provider calls per message, first one included
+	DefaultBackoffBase     = 100 * time.Millisecond     // wait after the first failed attempt
+	DefaultBackoffMax      = 5 * time.Second            // cap of the doubling backoff
+	DefaultShutdownTimeout = 5 * time.Second            // the HTTP drain gets this long
+	DefaultIdleGrace       = container.DefaultIdleGrace // an idle keep-alive connection's last chance in the drain
+	DefaultDrainTimeout    = 5 * time.Second            // the queue gets this long after HTTP stops
+	DefaultProviderLatency = 20 * time.Millisecond      // simulated provider round trip
+	DefaultMaxBodyBytes    = 16 << 10                   // request bodies above this are refused with 413
+	DefaultMaxContentRunes = 480                        // three concatenated 160-character SMS parts
+	DefaultMaxGrowMB       = 4096                       // ceiling of one /debug/fault/grow call
 )
 
 // Environment variables read by ConfigFromEnv.
@@ -64,7 +67,8 @@ type Config struct {
 	// ProviderSeed seeds the failure draw; zero means a random seed.
 	ProviderSeed uint64
 
-	ShutdownTimeout time.Duration // bound of http.Server.Shutdown
+	ShutdownTimeout time.Duration // bound of the HTTP drain (container.DrainOptions.Timeout)
+	IdleGrace       time.Duration // container.DrainOptions.IdleGrace
 	DrainTimeout    time.Duration // bound of the queue drain after it
 
 	MaxBodyBytes    int64 // request body limit
@@ -144,6 +148,7 @@ func (c Config) withDefaults() Config {
 		c.ProviderLatency = 0
 	}
 	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	setDefault(&c.IdleGrace, DefaultIdleGrace)
 	setDefault(&c.DrainTimeout, DefaultDrainTimeout)
 	setDefault(&c.MaxBodyBytes, DefaultMaxBodyBytes)
 	setDefault(&c.MaxContentRunes, DefaultMaxContentRunes)

@@ -2,11 +2,12 @@ package sms
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/nodeagent/node-agent/container"
 )
 
 // readHeaderTimeout bounds how long a client may take to send its headers.
@@ -15,9 +16,11 @@ const readHeaderTimeout = 10 * time.Second
 // Serve runs the gateway on ln until done is closed, then stops gracefully
 // and returns nil:
 //
-//  1. http.Server.Shutdown: ln is closed, idle connections are closed, and
-//     in-flight requests are given Config.ShutdownTimeout to finish (after
-//     that the remaining connections are closed);
+//  1. the HTTP server drains with container.ServeHTTP: every later answer
+//     carries "Connection: close", ln (this worker's copy of the agent's
+//     shared socket) is closed, in-flight requests finish, idle keep-alive
+//     connections get Config.IdleGrace for one more request; connections
+//     still open after Config.ShutdownTimeout are closed;
 //  2. the queue stops accepting and is given Config.DrainTimeout to deliver
 //     what it holds; messages still undelivered then are recorded as failed.
 //
@@ -31,8 +34,10 @@ func (g *Gateway) Serve(ln net.Listener, done <-chan struct{}) error {
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
 	}
 	g.queue.Start()
+	stop := make(chan struct{})
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	opts := container.DrainOptions{IdleGrace: g.cfg.IdleGrace, Timeout: g.cfg.ShutdownTimeout}
+	go func() { served <- container.ServeHTTP(srv, ln, stop, opts) }()
 	g.log.Info("sms gateway listening", "addr", ln.Addr().String(), "worker", g.cfg.WorkerID, "data_dir", g.cfg.DataDir)
 
 	var serveErr error
@@ -45,26 +50,16 @@ wait:
 				done = nil
 				continue
 			}
+			g.log.Info("sms gateway stopping: draining in-flight requests", "timeout", g.cfg.ShutdownTimeout)
+			close(stop)
+			if err := <-served; err != nil {
+				g.log.Warn("in-flight requests did not finish in time; their connections were closed", "err", err)
+			}
 			break wait
-		case err := <-served:
-			serveErr = err
-			served = nil
+		case serveErr = <-served:
+			g.log.Error("http server failed", "err", serveErr)
 			break wait
 		}
-	}
-
-	if served != nil {
-		g.log.Info("sms gateway stopping: draining in-flight requests", "timeout", g.cfg.ShutdownTimeout)
-		ctx, cancel := context.WithTimeout(context.Background(), g.cfg.ShutdownTimeout)
-		if err := srv.Shutdown(ctx); err != nil {
-			g.log.Warn("in-flight requests did not finish in time; closing their connections", "err", err)
-			srv.Close()
-		}
-		cancel()
-		<-served // http.ErrServerClosed
-	} else {
-		g.log.Error("http server failed", "err", serveErr)
-		srv.Close()
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.DrainTimeout)
@@ -74,8 +69,5 @@ wait:
 	}
 	st := g.queue.Stats()
 	g.log.Info("sms gateway stopped", "sent", st.Sent, "failed", st.Failed)
-	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		return serveErr
-	}
-	return nil
+	return serveErr
 }

@@ -1,6 +1,7 @@
 package sms
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -55,6 +56,9 @@ func serve(t *testing.T, cfg Config, hooks Hooks) *served {
 	t.Helper()
 	logs := new(logRecorder)
 	cfg.DataDir = t.TempDir()
+	if cfg.IdleGrace == 0 {
+		cfg.IdleGrace = 20 * time.Millisecond
+	}
 	if hooks.Sleep == nil {
 		hooks.Sleep = new(sleepRecorder).Sleep
 	}
@@ -141,6 +145,44 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 	}
 	if m, _ := s.g.store.Get(reply.ID); m.Status != StatusSent {
 		t.Fatalf("message after stop: %+v", m)
+	}
+}
+
+// TestServeKeepAliveDuringDrain: a request sent on an open keep-alive
+// connection after the stop began is answered, with Connection: close,
+// instead of meeting a closed connection.
+func TestServeKeepAliveDuringDrain(t *testing.T) {
+	s := serve(t, Config{IdleGrace: 10 * time.Second}, Hooks{})
+	c, err := net.Dial("tcp", s.ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	get := func() *http.Response {
+		t.Helper()
+		if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	if r := get(); r.StatusCode != 200 || r.Close {
+		t.Fatalf("before the stop: %s close=%v", r.Status, r.Close)
+	}
+	close(s.done)
+	s.waitListenerClosed(t)
+	if r := get(); r.StatusCode != 200 || !r.Close {
+		t.Fatalf("during the drain: %s close=%v, want 200 with Connection: close", r.Status, r.Close)
+	}
+	if err := s.wait(t); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -275,14 +275,13 @@ func TestExceptionWindow(t *testing.T) {
 	}
 }
 
-func TestFakeHupAndUsr1KeepWorkers(t *testing.T) {
+func TestFakeUsr1KeepsWorkers(t *testing.T) {
 	fr := startFake(t, 1)
 	p := fr.started()
-	fr.os.post(signalled{syscall.SIGHUP})
 	fr.os.post(signalled{syscall.SIGUSR1})
 	fr.sync()
 	if len(p.signals) != 0 || len(p.sent) != 0 {
-		t.Fatalf("worker got %v / %v on SIGHUP and SIGUSR1", p.signals, p.sent)
+		t.Fatalf("worker got %v / %v on SIGUSR1", p.signals, p.sent)
 	}
 	fr.os.post(signalled{syscall.SIGTERM})
 	fr.sync()

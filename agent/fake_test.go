@@ -75,6 +75,7 @@ type fakeProc struct {
 	mu      sync.Mutex
 	signals []syscall.Signal
 	sent    []wire.Kind
+	cmds    []wire.Command
 }
 
 func (p *fakeProc) PID() int { return p.pid }
@@ -82,6 +83,9 @@ func (p *fakeProc) Send(k wire.Kind, v any, files ...*os.File) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.sent = append(p.sent, k)
+	if c, ok := v.(wire.Command); ok {
+		p.cmds = append(p.cmds, c)
+	}
 	return nil
 }
 func (p *fakeProc) SignalGroup(sig syscall.Signal) error {

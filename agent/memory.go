@@ -112,7 +112,7 @@ func (s *Supervisor) memoryRestart(sl *slot, w *worker) {
 	if !s.exception(sl, "memory") {
 		return
 	}
-	if !w.linked {
+	if !w.linked && !s.linked {
 		w.restart = true
 		s.stopWorker(w, "memory")
 		return

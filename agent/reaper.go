@@ -138,11 +138,16 @@ func (r *reaper) start(cmd *exec.Cmd, exited func(syscall.WaitStatus)) (int, err
 func (r *reaper) run(ctx context.Context, cmd *exec.Cmd) error {
 	var copies sync.WaitGroup
 	var ours []*os.File // write ends to close in the agent once started
+	piped := map[io.Writer]*os.File{}
 	for _, stream := range []*io.Writer{&cmd.Stdout, &cmd.Stderr} {
 		if *stream == nil {
 			continue
 		}
 		if _, ok := (*stream).(*os.File); ok {
+			continue
+		}
+		if pw, ok := piped[*stream]; ok { // the same writer: one pipe, as exec does
+			*stream = pw
 			continue
 		}
 		pr, pw, err := os.Pipe()
@@ -151,6 +156,7 @@ func (r *reaper) run(ctx context.Context, cmd *exec.Cmd) error {
 			return err
 		}
 		dst := *stream
+		piped[dst] = pw
 		*stream = pw
 		ours = append(ours, pw)
 		copies.Add(1)

@@ -34,6 +34,9 @@ type tracked struct {
 
 // NewSampler returns an empty Sampler.
 func NewSampler() *Sampler {
+	// Without the cache every CPU sample re-reads /proc/stat for the boot
+	// time, which costs more than the sample itself.
+	process.EnableBootTimeCache(true)
 	return &Sampler{procs: map[int]*tracked{}, now: time.Now}
 }
 

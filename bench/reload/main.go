@@ -30,6 +30,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/nodeagent/node-agent/bench/internal/procs"
 )
 
 type options struct {
@@ -69,7 +71,7 @@ func main() {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	code := run(ctx, o)
-	cleanupAll()
+	procs.CleanupAll()
 	os.Exit(code)
 }
 

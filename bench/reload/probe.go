@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/nodeagent/node-agent/bench/internal/procs"
 )
 
 // freePort returns a loopback port that was free a moment ago.
@@ -77,7 +79,7 @@ func waitGone(ctx context.Context, pids []int, limit time.Duration) error {
 	for {
 		left := 0
 		for _, p := range pids {
-			if alive(p) {
+			if procs.Alive(p) {
 				left++
 			}
 		}

@@ -1,0 +1,43 @@
+package procs
+
+import "sync"
+
+var (
+	cleanMu  sync.Mutex
+	cleanups = map[int]func(){}
+	cleanSeq int
+)
+
+// AtExit registers f to run at CleanupAll unless the returned func is
+// called first (which runs f once and unregisters it).
+func AtExit(f func()) (run func()) {
+	cleanMu.Lock()
+	defer cleanMu.Unlock()
+	cleanSeq++
+	id := cleanSeq
+	cleanups[id] = f
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cleanMu.Lock()
+			delete(cleanups, id)
+			cleanMu.Unlock()
+			f()
+		})
+	}
+}
+
+// CleanupAll runs every registered clean-up that has not run yet. Call it
+// before the driver exits, whatever the reason.
+func CleanupAll() {
+	cleanMu.Lock()
+	fs := make([]func(), 0, len(cleanups))
+	for _, f := range cleanups {
+		fs = append(fs, f)
+	}
+	cleanups = map[int]func(){}
+	cleanMu.Unlock()
+	for _, f := range fs {
+		f()
+	}
+}

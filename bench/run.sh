@@ -11,64 +11,15 @@
 # has its own deadline (-timeout, 30 min by default).
 set -euo pipefail
 
-PM2_VERSION=7.0.4
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cache=${NODE_AGENT_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/node-agent-bench}
-pm2dir=$cache/pm2-$PM2_VERSION
-pm2=$pm2dir/node_modules/.bin/pm2
+. "$root/bench/lib.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/node-agent-bench.XXXXXX")
 work=$tmp/work
 driver=
 
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM HUP
-	if [[ -n $driver ]]; then
-		# The driver stops what it started on SIGTERM; give it 40 s.
-		kill -TERM "$driver" 2>/dev/null || true
-		local i
-		for ((i = 0; i < 400; i++)); do
-			kill -0 "$driver" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$driver" 2>/dev/null || true
-		wait "$driver" 2>/dev/null || true
-	fi
-	# Belt and braces: a PM2 daemon left behind (driver SIGKILLed) and its
-	# workers are stopped here.
-	local pidf=$work/pm2-home/pm2.pid
-	if [[ -f $pidf ]]; then
-		local god kids
-		god=$(cat "$pidf" 2>/dev/null || true)
-		if [[ -n $god ]] && kill -0 "$god" 2>/dev/null; then
-			kids=$(pgrep -P "$god" || true)
-			PM2_HOME=$work/pm2-home timeout 20 "$pm2" kill >/dev/null 2>&1 || true
-			kill -KILL "$god" $kids 2>/dev/null || true
-		fi
-	fi
-	if [[ $rc -ne 0 && -d $work ]]; then
-		echo "run.sh: logs kept in $tmp/logs" >&2
-		mkdir -p "$tmp/logs"
-		cp "$work"/*.log "$tmp/logs/" 2>/dev/null || true
-		cp -r "$work/pm2-home/logs" "$tmp/logs/pm2" 2>/dev/null || true
-		rm -rf "$work" "$tmp/bin"
-	else
-		rm -rf "$tmp"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+bench_traps # stop everything on exit; see bench/lib.sh
 
-if [[ ! -x $pm2 ]]; then
-	echo "run.sh: installing pm2@$PM2_VERSION into $pm2dir" >&2
-	mkdir -p "$pm2dir"
-	npm install --prefix "$pm2dir" --no-audit --no-fund --loglevel=error "pm2@$PM2_VERSION" >&2
-fi
-# Not "pm2 --version": that starts a daemon in ~/.pm2.
-pm2v=$(node -p "require('$pm2dir/node_modules/pm2/package.json').version")
+bench_install_pm2
 
 mkdir -p "$tmp/bin" "$work"
 (
@@ -78,8 +29,8 @@ mkdir -p "$tmp/bin" "$work"
 	go build -o "$tmp/bin/nabench" ./bench/cmd/nabench
 )
 
-echo "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r)"
-echo "versions: $(go version | cut -d' ' -f3-), node $(node --version), pm2 $pm2v, node-agent $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$root" && [[ -n $(git --no-optional-locks status --porcelain -- . ':!bench' ':!BENCHMARKS.md' 2>/dev/null) ]] && echo '+dirty')"
+bench_machine
+echo "versions: $(go version | cut -d' ' -f3-), node $(node --version), pm2 $pm2v, node-agent $(bench_revision "$root" | tr -d '\n')"
 echo "started: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 
 "$tmp/bin/nabench" -agent "$tmp/bin/node-agent" -worker "$tmp/bin/worker" \

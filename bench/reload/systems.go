@@ -76,17 +76,7 @@ func (s nodeAgent) launch(ctx context.Context, n, port int) (*instance, error) {
 	if s.term {
 		inst.reload = func(ctx context.Context) error { return termEach(ctx, inst, n) }
 	}
-	inst.stop = procs.AtExit(func() {
-		kids := procs.Children(inst.sup)
-		syscall.Kill(inst.sup, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			syscall.Kill(-inst.sup, syscall.SIGKILL)
-			<-exited
-		}
-		procs.KillLeftovers("reload", kids)
-	})
+	inst.stop = procs.AtExit(func() { procs.StopSupervisor("reload", inst.sup, exited, 15*time.Second) })
 	return inst, nil
 }
 

@@ -125,17 +125,7 @@ func (s nodeAgent) launch(ctx context.Context, n, port int, ready *readyListener
 	inst.sup = cmd.Process.Pid
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); logf.Close(); close(exited) }()
-	inst.stop = procs.AtExit(func() {
-		kids := procs.Children(inst.sup)
-		syscall.Kill(inst.sup, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-inst.sup, syscall.SIGKILL)
-			<-exited
-		}
-		procs.KillLeftovers("nabench", kids)
-	})
+	inst.stop = procs.AtExit(func() { procs.StopSupervisor("nabench", inst.sup, exited, 10*time.Second) })
 	return inst, nil
 }
 

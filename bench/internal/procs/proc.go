@@ -74,3 +74,18 @@ func KillLeftovers(who string, pids []int) {
 		}
 	}
 }
+
+// StopSupervisor stops a supervisor started in its own process group:
+// SIGTERM, then, if exited is not closed within grace, SIGKILL of the
+// whole group; last, KillLeftovers for the workers it had.
+func StopSupervisor(who string, pid int, exited <-chan struct{}, grace time.Duration) {
+	kids := Children(pid)
+	syscall.Kill(pid, syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(grace):
+		syscall.Kill(-pid, syscall.SIGKILL)
+		<-exited
+	}
+	KillLeftovers(who, kids)
+}

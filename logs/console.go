@@ -66,7 +66,6 @@ type console struct {
 	closed  bool   // no drainer any more: write through
 	dropped uint64 // records dropped since the last notice
 	bytes   uint64
-	total   Stats // Dropped and DroppedBytes
 }
 
 func (c *console) WriteRecords(b []byte, n int) {
@@ -79,9 +78,8 @@ func (c *console) WriteRecords(b []byte, n int) {
 	if len(c.buf)+len(b) > c.limit {
 		c.dropped += uint64(n)
 		c.bytes += uint64(len(b))
-		c.total.Dropped += uint64(n)
-		c.total.DroppedBytes += uint64(len(b))
 		c.mu.Unlock()
+		c.out.stats.dropped(n, len(b))
 		return
 	}
 	c.buf = append(c.buf, b...)
@@ -154,10 +152,4 @@ func (c *console) pending() int {
 	return len(c.buf)
 }
 
-func (c *console) Stats() Stats {
-	s := c.out.Stats()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s.Dropped, s.DroppedBytes = c.total.Dropped, c.total.DroppedBytes
-	return s
-}
+func (c *console) Stats() Stats { return c.out.Stats() }

@@ -3,6 +3,7 @@ package logs
 import (
 	"io"
 	"os"
+	"sync"
 )
 
 // Destination receives formatted records. WriteRecords gets whole records
@@ -53,13 +54,37 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-func (s *Stats) written(n, size int) {
-	s.Written += uint64(n)
-	s.WrittenBytes += uint64(size)
+// counters are the Stats of a destination, under their own lock so that
+// reading them never waits for a write stuck on a slow disk or terminal.
+type counters struct {
+	mu sync.Mutex
+	s  Stats
 }
 
-func (s *Stats) lost(n, size int) {
-	s.Errors++
-	s.Lost += uint64(n)
-	s.LostBytes += uint64(size)
+func (c *counters) written(n, size int) {
+	c.mu.Lock()
+	c.s.Written += uint64(n)
+	c.s.WrittenBytes += uint64(size)
+	c.mu.Unlock()
+}
+
+func (c *counters) lost(n, size int) {
+	c.mu.Lock()
+	c.s.Errors++
+	c.s.Lost += uint64(n)
+	c.s.LostBytes += uint64(size)
+	c.mu.Unlock()
+}
+
+func (c *counters) dropped(n, size int) {
+	c.mu.Lock()
+	c.s.Dropped += uint64(n)
+	c.s.DroppedBytes += uint64(size)
+	c.mu.Unlock()
+}
+
+func (c *counters) get() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.s
 }

@@ -49,7 +49,7 @@ type File struct {
 	mu    sync.Mutex
 	size  int64 // bytes in the current file; -1: unknown, look before writing
 	ep    episode
-	stats Stats
+	stats counters
 }
 
 // OpenFile creates path and its directory if needed (mode 0644 and 0755)
@@ -228,8 +228,4 @@ func (f *File) Reopen() error {
 // Close closes the file. A later write opens it again.
 func (f *File) Close() error { return f.Reopen() }
 
-func (f *File) Stats() Stats {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.stats
-}
+func (f *File) Stats() Stats { return f.stats.get() }

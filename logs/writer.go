@@ -8,11 +8,12 @@ import (
 
 // writer is the synchronous Destination of NewWriter.
 type writer struct {
-	mu    sync.Mutex
-	w     io.Writer
-	f     *os.File // w when it is a regular file, to undo short writes
-	ep    episode
-	stats Stats
+	mu sync.Mutex // held during a write
+	w  io.Writer
+	f  *os.File // w when it is a regular file, to undo short writes
+	ep episode
+
+	stats counters
 }
 
 // NewWriter returns a Destination that writes each batch to w at once,
@@ -59,11 +60,7 @@ func (d *writer) Reopen() error { return nil }
 
 func (d *writer) Close() error { return nil }
 
-func (d *writer) Stats() Stats {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.stats
-}
+func (d *writer) Stats() Stats { return d.stats.get() }
 
 // undo removes the last m bytes written to f, the start of a record whose
 // write failed.

@@ -104,6 +104,12 @@ var helpers = map[string]func() int{
 	},
 	// agent: runs a supervisor of "serve" workers, for tests that kill it.
 	"agent": agentHelper,
+	// numbered: logging tests' worker (output_test.go).
+	"numbered": numberedHelper,
+	// echo-on-usr2: logging tests' worker (output_test.go).
+	"echo-on-usr2": echoOnUSR2Helper,
+	// open-output: opens the output of $HELPER_DIR, reports the error.
+	"open-output": openOutputHelper,
 }
 
 func TestMain(m *testing.M) {
@@ -111,7 +117,7 @@ func TestMain(m *testing.M) {
 		os.Unsetenv(helperEnv)
 		os.Exit(helpers[name]())
 	}
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction(lumberjackMill))
 }
 
 func serveHelper() int {

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"runtime"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/nodeagent/node-agent/agent/config"
 	"github.com/nodeagent/node-agent/container/wire"
-	"github.com/nodeagent/node-agent/logs"
 )
 
 // procSpec is what the supervisor asks the OS seam to start.
@@ -60,10 +60,10 @@ type osStarter struct {
 	requests chan func()
 	quit     chan struct{}
 	done     chan struct{}
-	output   func(pid int, level string, line []byte)
+	output   func(pid int, level string, r io.Reader)
 }
 
-func newOSStarter(output func(pid int, level string, line []byte)) *osStarter {
+func newOSStarter(output func(pid int, level string, r io.Reader)) *osStarter {
 	s := &osStarter{requests: make(chan func()), quit: make(chan struct{}), done: make(chan struct{}), output: output}
 	go s.loop()
 	return s
@@ -178,7 +178,7 @@ func (s *osStarter) start(spec procSpec, post func(event)) (proc, error) {
 func (s *osStarter) pump(pid int, r *os.File, level string, wg *sync.WaitGroup) {
 	defer wg.Done()
 	defer r.Close()
-	logs.Lines(r, func(line []byte) { s.output(pid, level, line) })
+	s.output(pid, level, r)
 }
 
 type osProc struct {

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"io"
 	"os"
 	"syscall"
 	"time"
@@ -168,7 +169,8 @@ func (s *Supervisor) onSignal(sig os.Signal) {
 	case syscall.SIGHUP:
 		s.log.warn("received SIGHUP: rolling reload is not available in this version, workers keep running")
 	case syscall.SIGUSR1:
-		s.log.info("received SIGUSR1: log files are opened in append mode, nothing to reopen")
+		s.log.info("received SIGUSR1: reopening the log files")
+		s.out.Reopen()
 	}
 }
 
@@ -288,14 +290,23 @@ func (s *Supervisor) onMessage(ev procMessage) {
 	case wire.KindLog:
 		var l wire.Log
 		if m.Decode(&l) == nil {
-			s.out.App.Write(logs.Record{Time: time.UnixMilli(l.Time), PID: w.p.PID(), Level: l.Level, File: l.File, Line: l.Line, Message: l.Message})
+			lv, err := logs.ParseLevel(l.Level)
+			if err != nil || lv == logs.LevelNone {
+				lv = logs.LevelInfo
+			}
+			s.out.App.Write(logs.Record{Time: time.UnixMilli(l.Time), PID: w.p.PID(), Level: lv, File: l.File, Line: l.Line, Message: l.Message})
 		}
 	}
 }
 
-// workerOutput logs a line a worker wrote to stdout or stderr.
-func (s *Supervisor) workerOutput(pid int, level string, line []byte) {
-	s.out.App.Write(logs.Record{Time: time.Now(), PID: pid, Level: level, Message: string(line)})
+// workerOutput writes what a worker writes to stdout (level "INFO") or
+// stderr ("ERROR") to the service log, line by line, until r ends.
+func (s *Supervisor) workerOutput(pid int, level string, r io.Reader) {
+	lv := logs.LevelInfo
+	if level == "ERROR" {
+		lv = logs.LevelError
+	}
+	logs.Pump(s.out.App, r, pid, lv)
 }
 
 func (s *Supervisor) onListen(w *worker, m wire.Message) {

@@ -60,12 +60,15 @@ func numbers(t *testing.T, files []string, maxSize int64) map[int]int {
 
 // numbered returns count lines "n PAD\n", n from first.
 func numbered(first, count, pad int) string {
-	var b strings.Builder
 	p := strings.Repeat("p", pad)
+	b := make([]byte, 0, count*(pad+10))
 	for i := first; i < first+count; i++ {
-		fmt.Fprintf(&b, "%d %s\n", i, p)
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = append(b, ' ')
+		b = append(b, p...)
+		b = append(b, '\n')
 	}
-	return b.String()
+	return string(b)
 }
 
 func checkAll(t *testing.T, seen map[int]int, count int) {
@@ -92,8 +95,8 @@ func TestFileRotationKeepsEveryRecord(t *testing.T) {
 	if f.MaxSize() != MinFileSize {
 		t.Fatalf("max size %d, want it raised to %d", f.MaxSize(), MinFileSize)
 	}
-	const count = 100000 // ~230 bytes each: 22 MiB
-	if err := Pump(To(f), strings.NewReader(numbered(0, count, 200)), 1, LevelInfo); err != nil {
+	const count = 20000 // ~1 KiB each: 21 MiB
+	if err := Pump(To(f), strings.NewReader(numbered(0, count, 1100)), 1, LevelInfo); err != nil {
 		t.Fatal(err)
 	}
 	files := logFiles(t, path)
@@ -125,7 +128,7 @@ func TestFileMaxFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			Pump(To(f), strings.NewReader(numbered(0, 30000, 200)), 1, LevelInfo) // 6 files' worth
+			Pump(To(f), strings.NewReader(numbered(0, 6000, 1000)), 1, LevelInfo) // 6 files' worth
 			// Old backups are removed by lumberjack's goroutine: wait.
 			deadline := time.Now().Add(5 * time.Second)
 			for len(logFiles(t, path)) > keep && time.Now().Before(deadline) {
@@ -136,7 +139,7 @@ func TestFileMaxFiles(t *testing.T) {
 				t.Fatalf("%d files kept: %v", len(files), files)
 			}
 			// The newest records are the ones kept.
-			if seen := numbers(t, files, MinFileSize); seen[29999] != 1 {
+			if seen := numbers(t, files, MinFileSize); seen[5999] != 1 {
 				t.Fatalf("the last record is missing")
 			}
 		})

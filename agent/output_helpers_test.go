@@ -1,0 +1,77 @@
+package agent
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/nodeagent/node-agent/agent/config"
+)
+
+// lumberjackMill is the goroutine each lumberjack.Logger starts and never
+// stops; an Output keeps one Logger per file for its lifetime.
+const lumberjackMill = "gopkg.in/natefinch/lumberjack%2ev2.(*Logger).millRun"
+
+// numberedHelper prints $HELPER_LINES lines "wID N PAD" to stdout through
+// a 64 KiB buffer, PAD of varying length, every $HELPER_LONG-th line (if
+// set) 200 KiB long; then "done wID", and waits for
+// SIGTERM.
+func numberedHelper() int {
+	lines, _ := strconv.Atoi(os.Getenv("HELPER_LINES"))
+	long, _ := strconv.Atoi(os.Getenv("HELPER_LONG"))
+	id := os.Getenv("WORKER_ID")
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM)
+	out := bufio.NewWriterSize(os.Stdout, 64<<10)
+	pad := strings.Repeat("p", 200<<10)
+	b := make([]byte, 0, 256)
+	for n := 0; n < lines; n++ {
+		size := n * 7 % 40
+		if long > 0 && n%long == long-1 {
+			size = 200 << 10
+		}
+		b = append(b[:0], 'w')
+		b = append(b, id...)
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, int64(n), 10)
+		b = append(b, ' ')
+		out.Write(b)
+		out.WriteString(pad[:size])
+		out.WriteByte('\n')
+	}
+	fmt.Fprintf(out, "done w%s\n", id)
+	out.Flush()
+	<-sigs
+	return 0
+}
+
+// echoOnUSR2Helper prints "out N" to stdout and "err N" to stderr for
+// every SIGUSR2, N counting from 0, until SIGTERM.
+func echoOnUSR2Helper() int {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGUSR2)
+	fmt.Println("waiting for SIGUSR2")
+	for n := 0; ; n++ {
+		if <-sigs == syscall.SIGTERM {
+			return 0
+		}
+		fmt.Printf("out %d\n", n)
+		fmt.Fprintf(os.Stderr, "err %d\n", n)
+	}
+}
+
+// openOutputHelper opens the output of service A.S under $HELPER_DIR and
+// prints the error, as the agent would before exiting with code 2.
+func openOutputHelper() int {
+	out, err := OpenOutput(&config.Config{Name: "A.S", LogDir: os.Getenv("HELPER_DIR"), AppLogLevel: config.LevelDebug})
+	if err != nil {
+		fmt.Println(err)
+		return ExitUsage
+	}
+	out.Close()
+	return 0
+}

@@ -10,6 +10,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"os"
 	"os/signal"
@@ -33,29 +34,44 @@ func main() {
 	if dir := os.Getenv("BENCH_STAMP_DIR"); dir != "" {
 		os.WriteFile(filepath.Join(dir, strconv.Itoa(os.Getpid())), []byte(stamp), 0o644)
 	}
-	line := make([]byte, 0, 100)
+	l := newLiner(id)
 	for i := 0; i < n; i++ {
-		line = appendLine(line[:0], id, i)
-		out.Write(line)
+		out.Write(l.line(i))
 	}
 	out.Flush()
 	<-sigs
 }
 
-// appendLine appends line i of worker id (kept in step with the checker).
-func appendLine(b []byte, id, i int) []byte {
-	b = append(b, 'w')
-	b = strconv.AppendInt(b, int64(id), 10)
-	b = append(b, ' ')
-	num := strconv.Itoa(i)
-	for k := len(num); k < 7; k++ {
-		b = append(b, '0')
+// liner builds the lines of one worker without allocating: a prefix
+// "wID ", seven digits, a space, then a fill of one letter up to 99 bytes.
+type liner struct {
+	buf     [100]byte
+	digits  int // offset of the seven digits in buf
+	fills   [26][]byte
+	idShift int
+}
+
+func newLiner(id int) *liner {
+	l := &liner{idShift: id}
+	p := append(l.buf[:0], 'w')
+	p = strconv.AppendInt(p, int64(id), 10)
+	p = append(p, ' ')
+	l.digits = len(p)
+	l.buf[l.digits+7] = ' '
+	l.buf[99] = '\n'
+	for c := range l.fills {
+		l.fills[c] = bytes.Repeat([]byte{byte('a' + c)}, 99)
 	}
-	b = append(b, num...)
-	b = append(b, ' ')
-	c := byte('a' + (i+id)%26)
-	for len(b) < 99 {
-		b = append(b, c)
+	return l
+}
+
+// line returns line i (valid until the next call); the checker of
+// bench/logs/logbench rebuilds it independently.
+func (l *liner) line(i int) []byte {
+	for k, v := l.digits+6, i; k >= l.digits; k, v = k-1, v/10 {
+		l.buf[k] = byte('0' + v%10)
 	}
-	return append(b, '\n')
+	start := l.digits + 8
+	copy(l.buf[start:99], l.fills[(i+l.idShift)%26])
+	return l.buf[:]
 }

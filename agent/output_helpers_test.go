@@ -17,16 +17,20 @@ import (
 const lumberjackMill = "gopkg.in/natefinch/lumberjack%2ev2.(*Logger).millRun"
 
 // numberedHelper prints $HELPER_LINES lines "wID N PAD" to stdout through
-// a 64 KiB buffer, PAD of varying length, every $HELPER_LONG-th line (if
-// set) 200 KiB long; then "done wID", and waits for
-// SIGTERM.
+// a buffer of $HELPER_BUF bytes (64 KiB if unset; its writes straddle
+// lines), PAD of varying length, every $HELPER_LONG-th line (if set)
+// 200 KiB long; then "done wID", and waits for SIGTERM.
 func numberedHelper() int {
 	lines, _ := strconv.Atoi(os.Getenv("HELPER_LINES"))
 	long, _ := strconv.Atoi(os.Getenv("HELPER_LONG"))
 	id := os.Getenv("WORKER_ID")
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM)
-	out := bufio.NewWriterSize(os.Stdout, 64<<10)
+	size, err := strconv.Atoi(os.Getenv("HELPER_BUF"))
+	if err != nil {
+		size = 64 << 10
+	}
+	out := bufio.NewWriterSize(os.Stdout, size)
 	pad := strings.Repeat("p", 200<<10)
 	b := make([]byte, 0, 256)
 	for n := 0; n < lines; n++ {

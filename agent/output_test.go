@@ -388,9 +388,10 @@ func TestWorkerLongLinesStayWhole(t *testing.T) {
 // TestConcurrentWorkersNeverInterleave: 32 workers write at once into one
 // service log; every record is whole and each worker's are in order.
 func TestConcurrentWorkersNeverInterleave(t *testing.T) {
-	const workers, lines = 32, 3000
+	const workers, lines = 32, 2000
 	cfg := testConfig(workers, "numbered")
 	cfg.Env["HELPER_LINES"] = strconv.Itoa(lines)
+	cfg.Env["HELPER_BUF"] = "4000" // 16 writes each, cutting lines
 	r := runToFiles(t, cfg)
 	r.waitWritten(workers*(lines+1), 30*time.Second)
 	checkNumbered(t, []string{r.app}, workers, lines, 0)

@@ -11,8 +11,9 @@
 // (its own wall-clock stamp, written just before its first line) until the
 // log files hold every line: their total size reaches the expected size,
 // polled every millisecond (so the supervisor's own start is not counted).
-// Then it reads the supervisor's CPU time (utime+stime) and peak RSS
-// (VmHWM), stops everything, and checks the files line by line: every line
+// Then it reads the supervisor's CPU time (utime+stime, from the end of its
+// launch: for PM2 the daemon's own start is not counted) and peak RSS
+// (VmHWM, of its whole life), stops everything, and checks the files line by line: every line
 // present exactly once, byte for byte (lost, torn, duplicated are counted,
 // never assumed). Cases alternate in order between repetitions. Every
 // process it starts is stopped on exit, on SIGINT/SIGTERM/SIGHUP and at
@@ -37,6 +38,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/nodeagent/node-agent/bench/internal/benchkit"
 )
 
 type options struct {
@@ -68,58 +71,32 @@ func main() {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	code := run(ctx, o)
-	cleanupAll()
+	benchkit.CleanupAll()
 	os.Exit(code)
-}
-
-// ---- cleanup registry -------------------------------------------------
-
-var (
-	cleanMu  sync.Mutex
-	cleanups = map[int]func(){}
-	cleanSeq int
-)
-
-// atExit registers f to run at exit unless the returned func runs first.
-func atExit(f func()) (run func()) {
-	cleanMu.Lock()
-	defer cleanMu.Unlock()
-	cleanSeq++
-	id := cleanSeq
-	cleanups[id] = f
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			cleanMu.Lock()
-			delete(cleanups, id)
-			cleanMu.Unlock()
-			f()
-		})
-	}
-}
-
-func cleanupAll() {
-	cleanMu.Lock()
-	fs := make([]func(), 0, len(cleanups))
-	for _, f := range cleanups {
-		fs = append(fs, f)
-	}
-	cleanups = map[int]func(){}
-	cleanMu.Unlock()
-	for _, f := range fs {
-		f()
-	}
 }
 
 // ---- supervisors --------------------------------------------------------
 
 // instance is one running supervisor.
 type instance struct {
-	sup   int               // the supervisor's pid (node-agent, PM2's God daemon)
-	files func() []string   // its log files of the workers' stdout, oldest first
-	size  func(pid int) int // bytes one line of worker pid takes in them
-	tars  bool              // lines carry the TARS header
-	stop  func()
+	sup  int               // the supervisor's pid (node-agent, PM2's God daemon)
+	size func(pid int) int // bytes one line of worker pid takes in its log files
+	tars bool              // lines carry the TARS header
+	stop func()
+	// verify checks the supervisor ran as intended, after the timing;
+	// nil when there is nothing to check.
+	verify func() error
+}
+
+// logFiles returns the files where case c, run in dir, writes the
+// workers' stdout, oldest first.
+func logFiles(c kase, dir string) func() []string {
+	if strings.HasPrefix(c.system, "pm2") {
+		out := filepath.Join(dir, "out.log")
+		return func() []string { return []string{out} }
+	}
+	path := filepath.Join(dir, "logs/Bench/Logs/Bench.Logs.log")
+	return func() []string { return withBackups(path) }
 }
 
 // launch starts case c with workers writing per lines each, stamps in dir.
@@ -149,14 +126,12 @@ func launch(ctx context.Context, o options, c kase, dir, stamps string, per int)
 		exited := make(chan struct{})
 		go func() { cmd.Wait(); logf.Close(); close(exited) }()
 		pid := cmd.Process.Pid
-		path := filepath.Join(dir, "logs/Bench/Logs/Bench.Logs.log")
 		return &instance{
-			sup:   pid,
-			files: func() []string { return withBackups(path) },
-			size:  func(p int) int { return 126 + len(strconv.Itoa(p)) }, // "YYYY-MM-DD HH:MM:SS|PID|INFO|" + 100
-			tars:  true,
-			stop: atExit(func() {
-				kids := children(pid)
+			sup:  pid,
+			size: func(p int) int { return 126 + len(strconv.Itoa(p)) }, // "YYYY-MM-DD HH:MM:SS|PID|INFO|" + 100
+			tars: true,
+			stop: benchkit.AtExit(func() {
+				kids := benchkit.Children(pid)
 				syscall.Kill(pid, syscall.SIGTERM)
 				select {
 				case <-exited:
@@ -164,34 +139,33 @@ func launch(ctx context.Context, o options, c kase, dir, stamps string, per int)
 					syscall.Kill(-pid, syscall.SIGKILL)
 					<-exited
 				}
-				killLeftovers(kids)
+				benchkit.KillLeftovers("logbench", kids)
 			}),
 		}, nil
 	case "pm2-fork", "pm2-cluster":
-		p := pm2{bin: o.pm2, home: filepath.Join(dir, "pm2-home"), log: filepath.Join(dir, "pm2-cli.log"), env: env}
-		out := filepath.Join(dir, "out.log")
-		args := []string{"start", o.app, "--name", "logbench", "-o", out, "-e", filepath.Join(dir, "err.log"), "--merge-logs", "--no-autorestart"}
+		p := benchkit.PM2{Bin: o.pm2, Home: filepath.Join(dir, "pm2-home"), Log: filepath.Join(dir, "pm2-cli.log"), Env: env}
+		args := []string{"start", o.app, "--name", "logbench", "-o", logFiles(c, dir)()[0], "-e", filepath.Join(dir, "err.log"), "--merge-logs", "--no-autorestart"}
 		switch {
 		case c.system == "pm2-cluster":
 			args = append(args, "-i", strconv.Itoa(c.workers))
 		case c.workers > 1:
 			args = append(args, "-x", "-i", strconv.Itoa(c.workers))
 		}
-		stop := atExit(p.kill)
-		if err := p.cli(ctx, args...); err != nil {
+		stop := benchkit.AtExit(func() { p.Kill("logbench") })
+		if err := p.Run(ctx, args...); err != nil {
 			stop()
 			return nil, err
 		}
-		god := p.godPID()
+		god := p.GodPID()
 		if god == 0 {
 			stop()
 			return nil, errors.New("pm2: no God daemon after start")
 		}
-		if err := p.checkMode(ctx, strings.TrimPrefix(c.system, "pm2-")); err != nil {
-			stop()
-			return nil, err
-		}
-		return &instance{sup: god, files: func() []string { return []string{out} }, size: func(int) int { return 100 }, stop: stop}, nil
+		// The exec mode is checked after the measurement: pm2 jlist takes
+		// a second.
+		mode := strings.TrimPrefix(c.system, "pm2-")
+		return &instance{sup: god, size: func(int) int { return 100 }, stop: stop,
+			verify: func() error { return checkMode(ctx, p, mode) }}, nil
 	}
 	return nil, fmt.Errorf("unknown system %q", c.system)
 }
@@ -204,45 +178,24 @@ func withBackups(path string) []string {
 	return append(b, path)
 }
 
-type pm2 struct {
-	bin, home, log string
-	env            []string
+// cpuSeconds returns utime+stime of pid.
+func cpuSeconds(pid int) float64 {
+	t, _ := benchkit.CPUTicks(pid)
+	return float64(t) / benchkit.ClkTck
 }
 
-func (p pm2) cli(ctx context.Context, args ...string) error {
-	logf, err := os.OpenFile(p.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(cctx, p.bin, args...)
-	cmd.Env = append(p.env, "PM2_HOME="+p.home)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("pm2 %s: %w (see %s)", strings.Join(args, " "), err, p.log)
-	}
-	return nil
+// peakRSS returns VmHWM of pid in MiB.
+func peakRSS(pid int) float64 {
+	kb, _ := benchkit.StatusKB(pid, "VmHWM")
+	return float64(kb) / 1024
 }
 
-func (p pm2) godPID() int {
-	b, err := os.ReadFile(filepath.Join(p.home, "pm2.pid"))
-	if err != nil {
-		return 0
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	if pid > 0 && !alive(pid) {
-		return 0
-	}
-	return pid
-}
-
-// checkMode makes sure every process runs in exec mode "fork" or "cluster".
-func (p pm2) checkMode(ctx context.Context, mode string) error {
+// checkMode makes sure every process of p runs in exec mode "fork" or
+// "cluster".
+func checkMode(ctx context.Context, p benchkit.PM2, mode string) error {
 	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, p.bin, "jlist")
-	cmd.Env = append(p.env, "PM2_HOME="+p.home)
+	cmd := exec.CommandContext(ctx, p.Bin, "jlist")
+	cmd.Env = append(append([]string(nil), p.Env...), "PM2_HOME="+p.Home)
 	cmd.Stdout = &out
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("pm2 jlist: %w", err)
@@ -252,89 +205,6 @@ func (p pm2) checkMode(ctx context.Context, mode string) error {
 		return fmt.Errorf("pm2 did not start every process in %s mode", mode)
 	}
 	return nil
-}
-
-// kill stops the daemon and its workers, by pm2 kill then by signal.
-func (p pm2) kill() {
-	god := p.godPID()
-	if god == 0 {
-		return // pm2 kill would start a daemon to kill it
-	}
-	kids := children(god)
-	p.cli(context.Background(), "kill")
-	if alive(god) {
-		syscall.Kill(god, syscall.SIGKILL)
-	}
-	killLeftovers(kids)
-}
-
-// ---- /proc --------------------------------------------------------------
-
-func children(pid int) []int {
-	var out []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if f := statFields(p); len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// statFields returns the fields of /proc/PID/stat after the command name:
-// f[0] is field 3 (state).
-func statFields(pid int) []string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return nil
-	}
-	s := string(b)
-	return strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-}
-
-func alive(pid int) bool {
-	f := statFields(pid)
-	return len(f) > 0 && f[0] != "Z"
-}
-
-func killLeftovers(pids []int) {
-	deadline := time.Now().Add(2 * time.Second)
-	for _, p := range pids {
-		for alive(p) && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if alive(p) {
-			fmt.Fprintf(os.Stderr, "logbench: worker %d outlived its supervisor, killing it\n", p)
-			syscall.Kill(p, syscall.SIGKILL)
-		}
-	}
-}
-
-// cpuSeconds returns utime+stime of pid (USER_HZ is 100).
-func cpuSeconds(pid int) float64 {
-	f := statFields(pid)
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	s, _ := strconv.ParseInt(f[12], 10, 64)
-	return float64(u+s) / 100
-}
-
-// peakRSS returns VmHWM of pid in MiB.
-func peakRSS(pid int) float64 {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			return float64(kb) / 1024
-		}
-	}
-	return 0
 }
 
 // ---- one case -----------------------------------------------------------
@@ -359,11 +229,17 @@ func measure(ctx context.Context, o options, c kase, rep int) (sample, error) {
 	}
 	defer os.RemoveAll(dir)
 	per := o.lines / c.workers
+	files := logFiles(c, dir)
+	// The size of the log files is sampled from before the launch on:
+	// pm2 start may return after its workers are done.
+	sizes := newSampler(files)
+	defer sizes.stop()
 	inst, err := launch(ctx, o, c, dir, stamps, per)
 	if err != nil {
 		return sample{}, err
 	}
 	defer inst.stop()
+	cpu0 := cpuSeconds(inst.sup)
 	deadline := time.Now().Add(o.wait)
 	// The workers' pids and start stamps.
 	starts := map[int]int64{}
@@ -387,27 +263,81 @@ func measure(ctx context.Context, o options, c kase, rep int) (sample, error) {
 		first = min(first, ns)
 		want += int64(per * inst.size(pid))
 	}
-	var end time.Time
-	for {
-		if total(inst.files()) >= want {
-			end = time.Now()
-			break
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			break // the check says what is missing
-		}
-		time.Sleep(time.Millisecond)
-	}
-	s := sample{cpu: cpuSeconds(inst.sup), rss: peakRSS(inst.sup)}
-	if !end.IsZero() {
+	end, ok := sizes.reached(ctx, want, deadline)
+	s := sample{cpu: cpuSeconds(inst.sup) - cpu0, rss: peakRSS(inst.sup)}
+	if ok {
 		s.ms = float64(end.UnixNano()-first) / 1e6
 	}
+	sizes.stop()
+	var verr error
+	if inst.verify != nil {
+		verr = inst.verify()
+	}
 	inst.stop()
-	s.records, s.lost, s.torn, s.dup = check(inst.files(), inst.tars, starts, c.workers, per)
-	if end.IsZero() {
+	s.records, s.lost, s.torn, s.dup = check(files(), inst.tars, starts, c.workers, per)
+	switch {
+	case verr != nil:
+		return s, fmt.Errorf("%v: %w", c, verr)
+	case !ok:
 		return s, fmt.Errorf("%v: the lines were not all in the files after %v (lost %d, torn %d, duplicated %d)", c, o.wait, s.lost, s.torn, s.dup)
 	}
 	return s, nil
+}
+
+// sampler records the total size of some files every millisecond.
+type sampler struct {
+	mu    sync.Mutex
+	times []time.Time
+	sizes []int64
+	quit  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newSampler(files func() []string) *sampler {
+	s := &sampler{quit: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			n := total(files())
+			s.mu.Lock()
+			if len(s.sizes) == 0 || n != s.sizes[len(s.sizes)-1] {
+				s.times, s.sizes = append(s.times, time.Now()), append(s.sizes, n)
+			}
+			s.mu.Unlock()
+			select {
+			case <-s.quit:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return s
+}
+
+// reached waits until the size is at least want and returns the time of
+// the first sample that saw it; false at the deadline.
+func (s *sampler) reached(ctx context.Context, want int64, deadline time.Time) (time.Time, bool) {
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		s.mu.Lock()
+		for i, n := range s.sizes {
+			if n >= want {
+				t := s.times[i]
+				s.mu.Unlock()
+				return t, true
+			}
+		}
+		s.mu.Unlock()
+		time.Sleep(2 * time.Millisecond)
+	}
+	return time.Time{}, false
+}
+
+func (s *sampler) stop() {
+	s.once.Do(func() { close(s.quit) })
+	<-s.done
 }
 
 func total(files []string) int64 {

@@ -20,7 +20,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -37,6 +36,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/nodeagent/node-agent/bench/internal/benchkit"
 )
 
 type options struct {
@@ -70,48 +71,8 @@ func main() {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	code := run(ctx, o)
-	cleanupAll()
+	benchkit.CleanupAll()
 	os.Exit(code)
-}
-
-// ---- cleanup registry -------------------------------------------------
-
-var (
-	cleanMu  sync.Mutex
-	cleanups = map[int]func(){}
-	cleanSeq int
-)
-
-// atExit registers f to run at exit unless the returned func is called
-// first (which runs f and unregisters it).
-func atExit(f func()) (run func()) {
-	cleanMu.Lock()
-	defer cleanMu.Unlock()
-	cleanSeq++
-	id := cleanSeq
-	cleanups[id] = f
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			cleanMu.Lock()
-			delete(cleanups, id)
-			cleanMu.Unlock()
-			f()
-		})
-	}
-}
-
-func cleanupAll() {
-	cleanMu.Lock()
-	fs := make([]func(), 0, len(cleanups))
-	for _, f := range cleanups {
-		fs = append(fs, f)
-	}
-	cleanups = map[int]func(){}
-	cleanMu.Unlock()
-	for _, f := range fs {
-		f()
-	}
 }
 
 // ---- supervisors --------------------------------------------------------
@@ -158,8 +119,8 @@ func (s nodeAgent) launch(ctx context.Context, n, port int, ready *readyListener
 	inst.sup = cmd.Process.Pid
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); logf.Close(); close(exited) }()
-	inst.stop = atExit(func() {
-		kids := children(inst.sup)
+	inst.stop = benchkit.AtExit(func() {
+		kids := benchkit.Children(inst.sup)
 		syscall.Kill(inst.sup, syscall.SIGTERM)
 		select {
 		case <-exited:
@@ -167,7 +128,7 @@ func (s nodeAgent) launch(ctx context.Context, n, port int, ready *readyListener
 			syscall.Kill(-inst.sup, syscall.SIGKILL)
 			<-exited
 		}
-		killLeftovers(kids)
+		benchkit.KillLeftovers("nabench", kids)
 	})
 	return inst, nil
 }
@@ -178,38 +139,22 @@ func (pm2) name() string { return "pm2" }
 
 func (s pm2) home() string { return filepath.Join(s.o.work, "pm2-home") }
 
-func (s pm2) cli(ctx context.Context, port int, readyAddr string, args ...string) error {
-	logf, err := os.OpenFile(filepath.Join(s.o.work, "pm2-cli.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(cctx, s.o.pm2, args...)
-	cmd.Env = append(os.Environ(), "PM2_HOME="+s.home(), "PORT="+strconv.Itoa(port), "BENCH_READY_ADDR="+readyAddr)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("pm2 %s: %w (see %s)", strings.Join(args, " "), err, logf.Name())
-	}
-	return nil
+// cmd is the pm2 command line; the workers it starts get PORT and
+// BENCH_READY_ADDR.
+func (s pm2) cmd(port int, readyAddr string) benchkit.PM2 {
+	return benchkit.PM2{Bin: s.o.pm2, Home: s.home(), Log: filepath.Join(s.o.work, "pm2-cli.log"),
+		Env: append(os.Environ(), "PORT="+strconv.Itoa(port), "BENCH_READY_ADDR="+readyAddr)}
 }
 
-func (s pm2) godPID() int {
-	b, err := os.ReadFile(filepath.Join(s.home(), "pm2.pid"))
-	if err != nil {
-		return 0
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	if pid > 0 && syscall.Kill(pid, 0) != nil {
-		return 0
-	}
-	return pid
+func (s pm2) cli(ctx context.Context, port int, readyAddr string, args ...string) error {
+	return s.cmd(port, readyAddr).Run(ctx, args...)
 }
+
+func (s pm2) godPID() int { return s.cmd(0, "").GodPID() }
 
 func (s pm2) launch(ctx context.Context, n, port int, ready *readyListener) (*instance, error) {
 	inst := &instance{port: port, ready: ready}
-	stopOnce := atExit(func() { s.kill() })
+	stopOnce := benchkit.AtExit(func() { s.kill() })
 	inst.launched = time.Now()
 	// pm2 start returns once the daemon has forked the workers; it does not
 	// wait for them to listen, so the measurement goes on polling.
@@ -228,85 +173,14 @@ func (s pm2) launch(ctx context.Context, n, port int, ready *readyListener) (*in
 
 // deleteApps stops the workers but keeps the daemon.
 func (s pm2) deleteApps(ctx context.Context, inst *instance) error {
-	kids := children(inst.sup)
+	kids := benchkit.Children(inst.sup)
 	err := s.cli(ctx, 0, "", "delete", "all")
-	killLeftovers(kids)
+	benchkit.KillLeftovers("nabench", kids)
 	return err
 }
 
 // kill stops the daemon and every worker, by pm2 kill then by signal.
-func (s pm2) kill() {
-	god := s.godPID()
-	if god == 0 {
-		return // pm2 kill would start a daemon to kill it
-	}
-	kids := children(god)
-	s.cli(context.Background(), 0, "", "kill")
-	if alive(god) {
-		syscall.Kill(god, syscall.SIGKILL)
-	}
-	killLeftovers(kids)
-}
-
-// children lists the pids whose parent is pid.
-func children(pid int) []int {
-	var out []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if ppid(p) == pid {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-func ppid(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return -1
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return -1
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 2 {
-		return -1
-	}
-	p, _ := strconv.Atoi(f[1])
-	return p
-}
-
-// killLeftovers SIGKILLs whichever of pids (workers this run started)
-// still runs after a short grace.
-func killLeftovers(pids []int) {
-	deadline := time.Now().Add(2 * time.Second)
-	for _, p := range pids {
-		for alive(p) && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if alive(p) {
-			fmt.Fprintf(os.Stderr, "nabench: worker %d outlived its supervisor, killing it\n", p)
-			syscall.Kill(p, syscall.SIGKILL)
-		}
-	}
-}
-
-// alive reports whether pid exists and is not a zombie.
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && len(s) > i+2 && s[i+2] != 'Z'
-}
+func (s pm2) kill() { s.cmd(0, "").Kill("nabench") }
 
 // ---- probes -------------------------------------------------------------
 
@@ -495,40 +369,13 @@ func freePort() (int, error) {
 
 // ---- /proc --------------------------------------------------------------
 
-func rssKB(pid int) (int, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			return strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-		}
-	}
-	return 0, errors.New("no VmRSS")
-}
+func rssKB(pid int) (int, error) { return benchkit.StatusKB(pid, "VmRSS") }
 
-// clkTck is USER_HZ, 100 on every Linux architecture Go supports.
-const clkTck = 100
+// clkTck is USER_HZ.
+const clkTck = benchkit.ClkTck
 
 // cpuTicks returns utime+stime of the process (all its threads).
-func cpuTicks(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	// f[0] is field 3 (state): utime is field 14, stime 15.
-	u, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, err
-	}
-	return u + st, nil
-}
+func cpuTicks(pid int) (int64, error) { return benchkit.CPUTicks(pid) }
 
 // schedNS sums the on-CPU nanoseconds of the process's live threads
 // (/proc/PID/task/*/schedstat): finer than ticks, blind to exited threads.
@@ -753,7 +600,7 @@ func measure4(ctx context.Context, o options, s system, ready *readyListener, r 
 				victim = pid
 			}
 		}
-		if pp := ppid(victim); pp != inst.sup {
+		if pp := benchkit.PPID(victim); pp != inst.sup {
 			return fmt.Errorf("kill %d: pid %d has parent %d, not the supervisor %d", k, victim, pp, inst.sup)
 		}
 		var got answer

@@ -354,7 +354,7 @@ func recordBody(line []byte) (body, bool) {
 }
 
 // TestMillionLinesThroughRotations: one worker prints 1e6 numbered lines
-// into a service log rotated at 1 MiB (about 37 rotations); every line is
+// into a service log rotated at 1 MiB (about 60 rotations); every line is
 // in the kept files exactly once, in order, whole.
 func TestMillionLinesThroughRotations(t *testing.T) {
 	if testing.Short() {

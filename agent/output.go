@@ -73,19 +73,13 @@ func OpenOutput(cfg *config.Config) (*Output, error) {
 
 // SetLevel changes the level of the service log (tars.setloglevel): records
 // below it are dropped from now on, NONE drops all. The agent log is not
-// filtered. Workers filter their own records at the source; the admin
-// command must reach them too.
-func (o *Output) SetLevel(l config.Level) error {
-	level, err := logs.ParseLevel(string(l))
-	if err != nil {
-		return err
+// filtered. l is a level config.ParseLevel accepted; anything else leaves
+// the level as it is. Workers filter their own records at the source: the
+// command must reach them too, and new workers must start with Level().
+func (o *Output) SetLevel(l config.Level) {
+	if level, err := logs.ParseLevel(string(l)); err == nil {
+		o.App.SetLevel(level)
 	}
-	old := o.App.Level()
-	o.App.SetLevel(level)
-	if old != level {
-		o.log().info("service log level changed from %v to %v", old, level)
-	}
-	return nil
 }
 
 // Level returns the level of the service log, as SetLevel last set it:
@@ -94,8 +88,8 @@ func (o *Output) Level() config.Level { return config.Level(o.App.Level().String
 
 // Reopen closes the log files so that the next write opens them again by
 // name, creating them if they were moved away (SIGUSR1, after an external
-// logrotate). Without a log dir it does nothing. It says what it did in
-// the agent log.
+// logrotate). Without a log dir it does nothing. Success is noted in the
+// agent log; an error is returned for the caller to log.
 func (o *Output) Reopen() error {
 	if !o.files {
 		o.log().info("no log file to reopen: logging to stdout")
@@ -106,9 +100,7 @@ func (o *Output) Reopen() error {
 		errs = append(errs, d.Reopen())
 	}
 	err := errors.Join(errs...)
-	if err != nil {
-		o.log().error("reopening the log files: %v", err)
-	} else {
+	if err == nil {
 		o.log().info("log files reopened")
 	}
 	return err

@@ -233,16 +233,12 @@ func TestOutputLevelChangeLive(t *testing.T) {
 		r.waitRecord(r.app, `\|ERROR\|err `+strconv.Itoa(n)+`$`)
 	}
 	echo(0)
-	if err := r.out.SetLevel("error"); err != nil {
-		t.Fatal(err)
-	}
+	r.out.SetLevel(config.LevelError)
 	if r.out.Level() != config.LevelError {
 		t.Fatalf("level %q", r.out.Level())
 	}
 	echo(1)
-	if err := r.out.SetLevel(config.LevelDebug); err != nil {
-		t.Fatal(err)
-	}
+	r.out.SetLevel(config.LevelDebug)
 	echo(2)
 	r.waitRecord(r.app, `\|INFO\|out 2$`)
 	b, _ := os.ReadFile(r.app)
@@ -255,9 +251,9 @@ func TestOutputLevelChangeLive(t *testing.T) {
 	if strings.Join(stdout, ",") != "out 0,out 2" {
 		t.Fatalf("stdout records %q: out 1 should have been dropped at ERROR", stdout)
 	}
-	r.waitRecord(r.agent, `\|INFO\|service log level changed from DEBUG to ERROR$`)
-	if err := r.out.SetLevel("LOUD"); err == nil {
-		t.Fatal("SetLevel accepted LOUD")
+	r.out.SetLevel("LOUD")
+	if r.out.Level() != config.LevelDebug {
+		t.Fatalf("an invalid level changed the level to %q", r.out.Level())
 	}
 }
 

@@ -169,8 +169,10 @@ func (s *Supervisor) onSignal(sig os.Signal) {
 	case syscall.SIGHUP:
 		s.log.warn("received SIGHUP: rolling reload is not available in this version, workers keep running")
 	case syscall.SIGUSR1:
-		s.log.info("received SIGUSR1: reopening the log files")
-		s.out.Reopen()
+		s.log.info("received SIGUSR1, reopening the log files")
+		if err := s.out.Reopen(); err != nil {
+			s.log.error("reopening the log files: %v", err)
+		}
 	}
 }
 

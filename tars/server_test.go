@@ -79,7 +79,8 @@ func startServer(t testing.TB, s *Server) *Server {
 	go func() { served <- s.Serve() }()
 	t.Cleanup(func() {
 		s.Close()
-		if err := <-served; err != nil {
+		// ErrClosed: Close came before Serve even started.
+		if err := <-served; err != nil && !errors.Is(err, ErrClosed) {
 			t.Errorf("Serve: %v", err)
 		}
 	})

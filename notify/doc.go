@@ -17,7 +17,7 @@
 //	app, server := notify.SplitName(cfg.Name) // "App.Server"
 //	r, err := notify.StartNodeReporter(notify.NodeConfig{
 //		Node: cfg.TarsNode, App: app, Server: server,
-//		Pid: os.Getpid(), Version: version, Logf: agentLog.Warnf,
+//		Pid: os.Getpid(), Version: version, Logf: logf,
 //	})
 //	…
 //	r.Close() // at exit
@@ -36,7 +36,7 @@
 // drops and counts what does not fit; Close flushes with a deadline.
 //
 //	a, err := notify.NewAlarms(notify.AlarmConfig{Notify: cfg.Notify, Locator: cfg.Locator,
-//		App: app, Server: server, Logf: agentLog.Warnf})
+//		App: app, Server: server, NodeName: cfg.LocalIP, Logf: logf})
 //	sup.Alarm = a.Report               // func(threadID, message string)
 //	…
 //	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -84,7 +84,7 @@ func statBatch(n int) *tars.ReportMicMsgArgs {
 func request() *tars.RequestPacket {
 	return &tars.RequestPacket{IVersion: tars.VersionTARS, IRequestID: 1, SServantName: tars.ServantNode,
 		SFuncName: tars.FuncKeepAlive, ITimeout: 3000, Context: map[string]string{"node_name": "10.0.0.5"},
-		Status: map[string]string{},
+		Status:  map[string]string{},
 		SBuffer: tars.Marshal(&tars.KeepAliveArgs{ServerInfo: tars.ServerInfo{Application: "Sms", ServerName: "Gateway", Pid: 4242}})}
 }
 

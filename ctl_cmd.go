@@ -171,6 +171,8 @@ func (r *ctlRequest) send() (string, error) {
 	var remote *tars.RemoteError
 	var op *net.OpError
 	switch {
+	case errors.As(err, &remote) && (remote.Code == tars.InvokeTimeout || remote.Code == tars.ServerQueueTimeout):
+		return "", fmt.Errorf("no answer from the agent at %s within %v (raise --timeout for slow commands)", at, r.timeout)
 	case errors.As(err, &remote):
 		desc := remote.Desc
 		if desc == "" {

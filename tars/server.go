@@ -24,8 +24,8 @@ const (
 // Handler answers one request. Each request runs in its own goroutine, so
 // a slow call does not hold up the others of the same connection. ctx is
 // cancelled when the Server closes and, when the request carries a timeout
-// (ITimeout, ms), once it has passed: the caller has given up by then. The
-// reply to a one-way request (CPacketType PacketOneway) is discarded. A
+// (ITimeout, ms), once it has passed: the caller has given up by then, and
+// an error reply is then sent as InvokeTimeout. The reply to a one-way request (CPacketType PacketOneway) is discarded. A
 // panicking handler answers ServerUnknownErr.
 type Handler func(ctx context.Context, req *RequestPacket) Reply
 

@@ -137,6 +137,11 @@ func (sc *serverConn) handle(req *RequestPacket) {
 		defer cancel()
 	}
 	rep := sc.s.call(ctx, req)
+	if rep.Ret != ServerSuccess && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// The request's own timeout ended the handler (Close cancels, it
+		// never expires): say so rather than relay the context's error.
+		rep = ErrorReply(InvokeTimeout, "%s: no result within the request's timeout of %d ms", req.SFuncName, req.ITimeout)
+	}
 	if req.CPacketType == PacketOneway {
 		return
 	}

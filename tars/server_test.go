@@ -175,11 +175,18 @@ func TestAdminServerFunctions(t *testing.T) {
 	if resp := call(t, c, adminRequest(8, FuncNotify, &NotifyArgs{Command: "no.such.command x"})); resp.IRet != 0 || str(resp) != "ok: no.such.command x" {
 		t.Fatalf("unknown command: %+v", resp)
 	}
+	// The request's own timeout ends the handler: InvokeTimeout, not the
+	// context's error text.
+	late := adminRequest(10, FuncNotify, &NotifyArgs{Command: "block"})
+	late.ITimeout = 50
+	if resp := call(t, c, late); resp.IRet != InvokeTimeout || !strings.Contains(resp.SResultDesc, "timeout of 50 ms") {
+		t.Fatalf("timed-out notify: %+v", resp)
+	}
 	if resp := call(t, c, adminRequest(9, FuncShutdown, nil)); resp.IRet != 0 || len(resp.SBuffer) != 0 {
 		t.Fatalf("shutdown: %+v", resp)
 	}
 	cmds, shutdowns := h.seen()
-	if len(cmds) != 4 || shutdowns != 1 {
+	if len(cmds) != 5 || shutdowns != 1 {
 		t.Fatalf("handler saw %q and %d shutdowns", cmds, shutdowns)
 	}
 }

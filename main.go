@@ -87,6 +87,10 @@ func supervise(cfg *config.Config, stderr io.Writer) int {
 	defer signal.Stop(signals)
 	sup := agent.New(cfg, out)
 	sup.Version = version
+	if err := sup.Open(); err != nil {
+		fmt.Fprintf(stderr, "node-agent: %v\n", err)
+		return agent.ExitUsage
+	}
 	return sup.Run(context.Background(), signals)
 }
 

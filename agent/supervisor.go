@@ -66,6 +66,7 @@ type Supervisor struct {
 	readyTimeout time.Duration
 	replyTimeout time.Duration
 
+	links    *tarsLinks // set by Open
 	sd       systemd
 	sdStatus string // the last STATUS= sent
 	sdReady  bool   // READY=1 was sent
@@ -116,6 +117,18 @@ func cmp(d, def time.Duration) time.Duration {
 	return def
 }
 
+// Open opens what can fail before any worker starts: the AdminF endpoint
+// (--tars-local) and the TARS reporting. Its errors are usage errors (exit
+// 2). Run calls it unless the caller did, to report the error itself.
+func (s *Supervisor) Open() error {
+	l, err := s.openTARS()
+	if err != nil {
+		return err
+	}
+	s.links = l
+	return nil
+}
+
 // Run starts the workers and supervises them until the agent stops: a
 // first signal on signals (SIGTERM, SIGINT) stops all workers gracefully, a
 // second kills them at once; the exception limit stops them too. SIGHUP
@@ -136,6 +149,13 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 		stopSampler := s.startSampler()
 		defer stopSampler()
 	}
+	if s.links == nil {
+		if err := s.Open(); err != nil {
+			s.log.error("%v", err)
+			return ExitUsage
+		}
+	}
+	defer s.links.close()
 	defer s.sockets.close()
 	defer close(s.quit)
 	s.began = s.clock.Now()

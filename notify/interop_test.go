@@ -1,103 +1,17 @@
 package notify
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
-	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/nodeagent/node-agent/tars"
+	"github.com/nodeagent/node-agent/tars/tarstest"
 )
 
 // The interop test runs a fake control node made of real @tars/rpc servers
-// (tars/testdata/interop/tarsnode.js: ServerObj, NotifyObj, QueryObj).
-// Install the npm peers with
-//
-//	npm ci --prefix tars/testdata/interop
-//
-// Without node_modules the test skips; with it, a missing node binary is a
-// failure.
-var interopDir = filepath.Join("..", "tars", "testdata", "interop")
-
-// nodeCall is one call the node peer received.
-type nodeCall struct {
-	Servant string          `json:"servant"`
-	Fn      string          `json:"fn"`
-	T       int64           `json:"t"` // ms since the epoch
-	Args    json.RawMessage `json:"args"`
-}
-
-type nodePeer struct {
-	Ports struct{ Node, Notify, Query int }
-	calls chan nodeCall
-}
-
-func startNodePeer(t *testing.T) *nodePeer {
-	t.Helper()
-	if _, err := os.Stat(filepath.Join(interopDir, "node_modules", "@tars", "rpc")); err != nil {
-		t.Skip("interop peers not installed: run `npm ci --prefix tars/testdata/interop` to test against @tars/rpc")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node_modules is installed but node is not on PATH: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	cmd := exec.CommandContext(ctx, node, "tarsnode.js")
-	cmd.Dir = interopDir
-	cmd.Stderr = io.Discard // @tars/rpc prints warnings
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &nodePeer{calls: make(chan nodeCall, 1000)}
-	lines := bufio.NewScanner(stdout)
-	read := make(chan struct{})
-	if !lines.Scan() || json.Unmarshal(lines.Bytes(), &struct{ Ports any }{&p.Ports}) != nil || p.Ports.Node == 0 {
-		t.Fatalf("tarsnode.js did not start: %q", lines.Text())
-	}
-	go func() {
-		defer close(read)
-		for lines.Scan() {
-			var c nodeCall
-			if json.Unmarshal(lines.Bytes(), &c) == nil {
-				p.calls <- c
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		stdin.Close() // tarsnode.js exits when its stdin closes
-		<-read
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("tarsnode.js: %v", err)
-		}
-		cancel()
-	})
-	return p
-}
-
-func (p *nodePeer) next(t *testing.T) nodeCall {
-	t.Helper()
-	select {
-	case c := <-p.calls:
-		return c
-	case <-time.After(15 * time.Second):
-		t.Fatal("no call reached the node peer within 15 s")
-		return nodeCall{}
-	}
-}
+// (tars/testdata/interop/tarsnode.js, through package tarstest).
 
 func endpoint(port int) string {
 	return tars.Endpoint{Protocol: "tcp", Host: "127.0.0.1", Port: port, Timeout: 60 * time.Second}.String()
@@ -108,7 +22,7 @@ func endpoint(port int) string {
 // identity, the notify servant found through the registry (QueryF) and
 // the alarms' fields as a TARS peer decodes them.
 func TestInteropControlNode(t *testing.T) {
-	p := startNodePeer(t)
+	p := tarstest.StartControlNode(t)
 	const period = 100 * time.Millisecond
 	r, err := StartNodeReporter(NodeConfig{Node: tars.ServantNode + "@" + endpoint(p.Ports.Node),
 		App: "Sms", Server: "Gateway", Pid: 4242, Version: "0.9.1", Period: period})
@@ -136,7 +50,7 @@ func TestInteropControlNode(t *testing.T) {
 	var alive []int64
 	var alarms []reportInfo
 	for len(alive) < 6 || len(alarms) < 2 {
-		c := p.next(t)
+		c := p.Next(t)
 		switch c.Servant + "." + c.Fn {
 		case "tars.tarsnode.ServerObj.reportVersion":
 			versions++

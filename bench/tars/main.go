@@ -47,15 +47,18 @@ func main() {
 	fresh := flag.Int("fresh", 2000, "AdminF notify calls with a new connection each")
 	workers := flag.Int("workers", 4, "simulated workers the notify handler fans out to")
 	interop := flag.String("interop", filepath.Join("tars", "testdata", "interop"), "directory of bench.js and its node_modules")
+	endpoint := flag.String("endpoint", "", "measure the AdminF round trip of a running agent at this endpoint (its --tars-local) with -workers workers, instead of the codec and the simulated fan-out")
 	flag.Parse()
 
 	fmt.Printf("tarsbench %s, %s/%s, %d CPUs, %s\n", time.Now().UTC().Format(time.DateTime), runtime.GOOS, runtime.GOARCH,
 		runtime.NumCPU(), runtime.Version())
-	if err := codec(*reps, *interop); err != nil {
-		fmt.Fprintln(os.Stderr, "tarsbench:", err)
-		os.Exit(1)
+	if *endpoint == "" {
+		if err := codec(*reps, *interop); err != nil {
+			fmt.Fprintln(os.Stderr, "tarsbench:", err)
+			os.Exit(1)
+		}
 	}
-	if err := admin(*calls, *fresh, *workers); err != nil {
+	if err := admin(*calls, *fresh, *workers, *endpoint); err != nil {
 		fmt.Fprintln(os.Stderr, "tarsbench:", err)
 		os.Exit(1)
 	}
@@ -289,19 +292,25 @@ func (f *fanout) Notify(ctx context.Context, cmd string) (string, error) {
 
 func (f *fanout) Shutdown(context.Context) error { return nil }
 
-func admin(calls, fresh, workers int) error {
-	f, stop, err := startFanout(workers)
-	if err != nil {
-		return err
+func admin(calls, fresh, workers int, endpoint string) error {
+	what := fmt.Sprintf("handler fanning out to %d simulated workers", workers)
+	if endpoint == "" {
+		f, stop, err := startFanout(workers)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		srv := tars.NewAdminServer(f, tars.ServerOptions{})
+		if err := srv.Listen("tcp -h 127.0.0.1 -p 0 -t 10000"); err != nil {
+			return err
+		}
+		go srv.Serve()
+		defer srv.Close()
+		endpoint = srv.Endpoint()
+	} else {
+		what = fmt.Sprintf("a running agent at %s with %d workers answering", endpoint, workers)
 	}
-	defer stop()
-	srv := tars.NewAdminServer(f, tars.ServerOptions{})
-	if err := srv.Listen("tcp -h 127.0.0.1 -p 0 -t 10000"); err != nil {
-		return err
-	}
-	go srv.Serve()
-	defer srv.Close()
-	proxy := tars.ServantAdmin + "@" + srv.Endpoint()
+	proxy := tars.ServantAdmin + "@" + endpoint
 
 	measure := func(n int, newClient bool) ([]time.Duration, error) {
 		var shared *tars.Client
@@ -335,12 +344,12 @@ func admin(calls, fresh, workers int) error {
 				lat = append(lat, time.Since(t0))
 			}
 		}
-		if got := strings.Count(res.Ret, "\n"); got != workers {
+		if got := strings.Count(strings.TrimSuffix(res.Ret, "\n"), "\n") + 1; got != workers {
 			return nil, fmt.Errorf("reply has %d lines, want %d: %q", got, workers, res.Ret)
 		}
 		return lat, nil
 	}
-	fmt.Printf("\nAdminF notify round trip, handler fanning out to %d simulated workers (loopback)\n", workers)
+	fmt.Printf("\nAdminF notify round trip, %s (loopback)\n", what)
 	fmt.Printf("%-28s %7s %9s %9s %9s %9s %10s\n", "client", "calls", "p50", "p99", "p99.9", "max", "calls/s")
 	for _, c := range []struct {
 		name  string

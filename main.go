@@ -38,6 +38,8 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		return runDeployApp(self, append([]string{"deploy"}, args...), stdout, stderr)
 	case len(args) > 0 && args[0] == "deploy":
 		return runDeployApp(self, args, stdout, stderr)
+	case len(args) > 0 && args[0] == "ctl":
+		return runCtl(args[1:], stdout, stderr)
 	}
 	opts := config.LoadOptions{Version: version, Stdout: stdout}
 	if dir, ok := packagedServiceDir(self); ok {
@@ -74,9 +76,22 @@ func supervise(cfg *config.Config, stderr io.Writer) int {
 	}
 	defer out.Close()
 	signals := make(chan os.Signal, 4)
-	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1)
+	handled := []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1}
+	if os.Getpid() == 1 {
+		// As PID 1 (a container's init) the kernel drops signals nobody
+		// handles; SIGQUIT then stops the workers at once instead of
+		// dumping the agent's goroutines.
+		handled = append(handled, syscall.SIGQUIT)
+	}
+	signal.Notify(signals, handled...)
 	defer signal.Stop(signals)
-	return agent.New(cfg, out).Run(context.Background(), signals)
+	sup := agent.New(cfg, out)
+	sup.Version = version
+	if err := sup.Open(); err != nil {
+		fmt.Fprintf(stderr, "node-agent: %v\n", err)
+		return agent.ExitUsage
+	}
+	return sup.Run(context.Background(), signals)
 }
 
 // packagedServiceDir reports the directory of a service packaged by deploy

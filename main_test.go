@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -62,9 +63,30 @@ func TestNoArgumentsPrintHelp(t *testing.T) {
 // agentProcess is the built node-agent running the gateway.
 type agentProcess struct {
 	cmd    *exec.Cmd
-	out    *bytes.Buffer
+	out    *syncBuffer
 	exited chan error
 }
+
+// syncBuffer is a bytes.Buffer the test reads while the agent writes it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// output is what the agent printed so far.
+func (a *agentProcess) output() string { return a.out.String() }
 
 func startGateway(t *testing.T, addr string, args ...string) *agentProcess {
 	t.Helper()
@@ -72,12 +94,12 @@ func startGateway(t *testing.T, addr string, args ...string) *agentProcess {
 	buildBinary(t, ".", bin)
 	cmd := exec.Command(bin, append([]string{"./testdata/gateway"}, args...)...)
 	cmd.Env = append(os.Environ(), "SMS_DATA_DIR="+t.TempDir())
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	a := &agentProcess{cmd: cmd, out: &out, exited: make(chan error, 1)}
+	a := &agentProcess{cmd: cmd, out: out, exited: make(chan error, 1)}
 	go func() { a.exited <- cmd.Wait() }()
 	t.Cleanup(func() {
 		cmd.Process.Kill()

@@ -46,10 +46,58 @@
 // Linked workers send a heartbeat every --keepalive-time/5. One timer of
 // the run loop checks them at that interval; a ready linked worker silent
 // for longer than --keepalive-time is a zombie: its process group is
-// SIGKILLed and the exit counts as an exception. The check is skipped while
-// MemAvailable is below 2 × vm.min_free_kbytes (logged once per episode).
-// Starting and stopping workers and plain binaries are exempt; "off"
-// disables heartbeats and checks.
+// SIGKILLed, an alarm is raised and the kill counts as an exception; its
+// slot restarts. The check is skipped while MemAvailable is below
+// 2 × vm.min_free_kbytes (logged once per episode). Starting and stopping
+// workers and plain binaries are exempt; "off" disables heartbeats and
+// checks.
+//
+// # Memory
+//
+// The workers' RSS and CPU are sampled off the run loop by one goroutine
+// (monitor.Sampler, one gopsutil handle per worker kept between samples):
+// RSS every second with --max-memory-restart, every 5 s without; CPU every
+// 5 s. A worker over the limit is restarted gracefully and the kill counts
+// as an exception: a linked worker (or any worker of a linked entry) is
+// replaced first — the replacement starts in the same slot, and only once
+// it is ready is the old one asked to stop, so the shared socket always has
+// a worker accepting — while a plain binary, which may own its port, is
+// stopped first and then restarted. Workers get GOMEMLIMIT at 90 % of the
+// limit unless the environment or --env sets one.
+//
+// # Replacement, reload, scaling
+//
+// A slot may hold, besides its worker, a replacement that is starting.
+// When the replacement is ready it takes the slot and the old worker is
+// stopped gracefully (it drains, then exits); when it exits first, or is
+// not ready within --ready-timeout, it is killed and the old worker keeps
+// serving. A rolling reload (SIGHUP, agent.reload) replaces the slots one
+// at a time and stops at the first failure, which it reports; a second
+// reload request while one runs is answered "reload in progress". Failed
+// replacements are not exceptions: a broken build never brings the service
+// down. agent.scale N adds slots or stops the highest ones.
+//
+// # Admin commands
+//
+// Notify runs the SPEC §10 commands from any goroutine (the AdminF server,
+// tests): tars.viewversion, tars.setloglevel (the agent's log and every
+// worker), preheatCheck (success iff every slot's worker is ready),
+// agent.status (the Status snapshot as JSON), agent.reload, agent.scale.
+// Any other command is forwarded to every worker that is not stopping and
+// the reply lists each worker's answer, "WORKER_ID(pid): answer", gathered
+// within 3 s; missing, plain or exited workers say so.
+//
+// # Children and reaping
+//
+// One reaper waits for every child, on SIGCHLD (no thread is blocked per
+// worker). With --subreaper (on by default) the agent becomes a child
+// subreaper, and as PID 1 it is init: orphans of the workers' process trees
+// reparent to it, and the reaper then waits for any pid, reaping them (and
+// logging it) without ever taking one for a worker — a worker is registered
+// under the lock the reaper holds while reaping. Every child the agent
+// starts goes through the reaper; nothing else calls wait. As PID 1 the
+// agent also handles SIGQUIT (stop at once), which the kernel would
+// otherwise drop.
 //
 // # Logs
 //
@@ -74,12 +122,32 @@
 //
 // # systemd
 //
-// A recommended unit (sd_notify support arrives with the health issue):
+// Under systemd (NOTIFY_SOCKET set), the agent sends READY=1 once every
+// worker is ready, STATUS=N/N workers ready, R restarts whenever that
+// changes, RELOADING=1 with MONOTONIC_USEC when a reload starts (READY=1
+// again when it is over), STOPPING=1 when the shutdown starts, and, when
+// the watchdog is enabled for its pid, WATCHDOG=1 every WATCHDOG_USEC/2
+// from the run loop itself, so a stuck loop is noticed. The workers never
+// see these variables. A recommended unit:
+//
+//	[Unit]
+//	Description=SMS gateway under node-agent
+//	After=network-online.target
 //
 //	[Service]
-//	ExecStart=/usr/local/bin/node-agent /srv/gateway -i 4 --http-address 127.0.0.1:8080
+//	Type=notify
+//	ExecStart=/usr/local/bin/node-agent /srv/gateway -i 4 --http-address 127.0.0.1:8080 -l /var/log/gateway
 //	ExecReload=/bin/kill -HUP $MAINPID
+//	# SIGTERM to the agent only: it stops the workers gracefully, then
+//	# systemd SIGKILLs whatever is left in the cgroup after TimeoutStopSec.
 //	KillMode=mixed
+//	# Above --graceful-shutdown (8 s by default).
 //	TimeoutStopSec=15
+//	WatchdogSec=30
 //	Restart=on-failure
+//	# Exit 2 is a usage or config error: restarting will not help.
+//	RestartPreventExitStatus=2
+//
+//	[Install]
+//	WantedBy=multi-user.target
 package agent

@@ -23,7 +23,9 @@ func scrubbed(name string) bool {
 
 // baseEnv is the environment shared by all workers of cfg (SPEC §5):
 // inherited minus scrubbed, plus --env, the http address, TARS variables,
-// the run-as identity and the protocol variables. WORKER_ID is per worker.
+// the run-as identity, GOMEMLIMIT at 90 % of --max-memory-restart (unless
+// inherited or in --env) and the protocol variables. WORKER_ID and the log
+// level are per worker (workerEnv).
 func baseEnv(cfg *config.Config, inherited []string) []string {
 	vars := map[string]string{}
 	var order []string
@@ -65,7 +67,12 @@ func baseEnv(cfg *config.Config, inherited []string) []string {
 	set(wire.EnvChannelFD, strconv.Itoa(wire.ChannelFD))
 	set(wire.EnvProtocol, strconv.Itoa(wire.Version))
 	set(wire.EnvHeartbeat, strconv.FormatInt(heartbeatInterval(cfg.KeepaliveTime).Milliseconds(), 10))
-	set(wire.EnvLogLevel, string(cfg.AppLogLevel))
+	if limit := cfg.MaxMemoryRestart; limit > 0 {
+		if _, ok := vars["GOMEMLIMIT"]; !ok {
+			// The Go runtime collects harder before the agent's restart.
+			set("GOMEMLIMIT", strconv.FormatInt(limit/10*9, 10))
+		}
+	}
 	env := make([]string, 0, len(order)+1)
 	for _, k := range order {
 		env = append(env, k+"="+vars[k])
@@ -73,7 +80,7 @@ func baseEnv(cfg *config.Config, inherited []string) []string {
 	return env
 }
 
-// workerEnv is base plus the worker's slot.
-func workerEnv(base []string, slot int) []string {
-	return append(slices.Clip(base), "WORKER_ID="+strconv.Itoa(slot))
+// workerEnv is base plus the worker's slot and the current log level.
+func workerEnv(base []string, slot int, level config.Level) []string {
+	return append(slices.Clip(base), "WORKER_ID="+strconv.Itoa(slot), wire.EnvLogLevel+"="+string(level))
 }

@@ -38,3 +38,31 @@ type syncEvent struct{ done chan struct{} }
 
 // keepaliveDue fires when the heartbeats are due for a check.
 type keepaliveDue struct{}
+
+// adminRequest is an admin command (SPEC §10) waiting for its reply.
+type adminRequest struct {
+	cmd, data string
+	reply     chan<- string // buffered: the run loop never blocks on it
+}
+
+// statusRequest asks for a snapshot of the worker table.
+type statusRequest struct{ reply chan<- Status }
+
+// gatherDue fires when a forwarded command's reply deadline is over.
+type gatherDue struct{ g *gather }
+
+// readyDue fires when a replacement worker's time to become ready is over.
+type readyDue struct{ w *worker }
+
+// sampleDue fires when the workers' resource usage is due for a sample.
+type sampleDue struct{}
+
+// usageSampled carries a resource sample, by pid.
+type usageSampled struct{ usage map[int]usage }
+
+// watchdogDue fires when the systemd watchdog is due for a ping.
+type watchdogDue struct{}
+
+// shutdownRequest asks for the graceful shutdown (AdminF.shutdown); unlike
+// a second signal, a second request does not kill the workers at once.
+type shutdownRequest struct{}

@@ -54,6 +54,7 @@ func testConfig(n int, name string) *config.Config {
 // running is a supervisor under test.
 type running struct {
 	t       *testing.T
+	sup     *Supervisor
 	signals chan os.Signal
 	code    chan int
 	lines   chan string
@@ -66,7 +67,7 @@ func run(t *testing.T, cfg *config.Config) *running {
 	t.Helper()
 	sink := newLineSink()
 	s := New(cfg, &Output{App: sink.sink, Agent: sink.sink})
-	r := &running{t: t, signals: make(chan os.Signal, 2), code: make(chan int, 1), lines: sink.lines}
+	r := &running{t: t, sup: s, signals: make(chan os.Signal, 2), code: make(chan int, 1), lines: sink.lines}
 	go func() { r.code <- s.Run(context.Background(), r.signals) }()
 	t.Cleanup(func() {
 		select {

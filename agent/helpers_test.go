@@ -8,11 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/nodeagent/node-agent/container"
 	"go.uber.org/goleak"
@@ -104,10 +105,36 @@ var helpers = map[string]func() int{
 	},
 	// agent: runs a supervisor of "serve" workers, for tests that kill it.
 	"agent": agentHelper,
+	// grow-once: a linked worker that, the first time it runs in a slot,
+	// holds 100 MiB of touched memory; then serves.
+	"grow-once": func() int {
+		marker := fmt.Sprintf("%s/grown-%s", os.Getenv("HELPER_DIR"), os.Getenv("WORKER_ID"))
+		if _, err := os.Stat(marker); err == nil {
+			return serveHelper()
+		}
+		os.WriteFile(marker, nil, 0o644)
+		var ballast []byte
+		defer runtime.KeepAlive(&ballast)
+		return serveWith(func() {
+			ballast = make([]byte, 100<<20)
+			for i := range ballast {
+				ballast[i] = byte(i)
+			}
+		})
+	},
+	// orphaner: a linked worker that serves and, once ready, leaves an
+	// orphan behind: a grandchild whose parent exits at once and which
+	// itself exits with code 7 a moment later.
+	"orphaner": func() int {
+		exec.Command("sh", "-c", "(sleep 0.3; exit 7) & exit 0").Run()
+		return serveHelper()
+	},
 	// numbered: logging tests' worker (output_test.go).
 	"numbered": numberedHelper,
 	// echo-on-usr2: logging tests' worker (output_test.go).
 	"echo-on-usr2": echoOnUSR2Helper,
+	// log-on-usr2: logging tests' worker (output_test.go).
+	"log-on-usr2": logOnUSR2Helper,
 	// open-output: opens the output of $HELPER_DIR, reports the error.
 	"open-output": openOutputHelper,
 }
@@ -120,7 +147,10 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction(lumberjackMill))
 }
 
-func serveHelper() int {
+func serveHelper() int { return serveWith(nil) }
+
+// serveWith is serveHelper calling ready once it serves.
+func serveWith(ready func()) int {
 	w, err := container.Open()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -132,24 +162,49 @@ func serveHelper() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 6
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		rw.Header().Set("Connection", "close")
-		fmt.Fprintf(rw, "%d %d", w.WorkerID(), os.Getpid())
-	})}
-	go srv.Serve(ln)
+	w.Handle("echo", func(data string) string { return "echo " + data })
+	// Every answer closes its connection, so a stop is lossless without
+	// http.Server.Shutdown (which drops a request read after it began):
+	// stop accepting, then wait until every accepted connection answered.
+	var open sync.WaitGroup
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			rw.Header().Set("Connection", "close")
+			fmt.Fprintf(rw, "%d %d", w.WorkerID(), os.Getpid())
+		}),
+		ConnState: func(c net.Conn, st http.ConnState) {
+			switch st {
+			case http.StateNew:
+				open.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				open.Done()
+			}
+		},
+	}
+	served := make(chan struct{})
+	go func() { srv.Serve(ln); close(served) }()
 	w.Logger().Info("serving", "worker", w.WorkerID())
+	if ready != nil {
+		ready()
+	}
 	<-w.Done()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	srv.Shutdown(ctx)
+	ln.Close()
+	<-served // no Accept runs any more: open is complete
+	open.Wait()
 	return 0
 }
 
-// agentHelper supervises $HELPER_WORKERS "serve" workers on $HELPER_ADDR
-// and prints their pids as they start.
+// agentHelper supervises $HELPER_WORKERS workers ($HELPER_WORKER, default
+// "serve") on $HELPER_ADDR and prints its log. HELPER_SUBREAPER=1 makes it
+// a subreaper.
 func agentHelper() int {
 	n, _ := strconv.Atoi(os.Getenv("HELPER_WORKERS"))
-	cfg := testConfig(n, "serve")
+	name := os.Getenv("HELPER_WORKER")
+	if name == "" {
+		name = "serve"
+	}
+	cfg := testConfig(n, name)
+	cfg.Subreaper = os.Getenv("HELPER_SUBREAPER") == "1"
 	cfg.HTTPAddress = os.Getenv("HELPER_ADDR")
 	out := &Output{App: nil}
 	sink := newLineSink()

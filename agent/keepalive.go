@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -89,4 +90,52 @@ func meminfoField(info []byte, name string) (uint64, error) {
 		return n << 10, nil
 	}
 	return 0, fmt.Errorf("meminfo has no %s", name)
+}
+
+// armKeepalive schedules the next keepalive check: one timer for all
+// workers, every heartbeat interval, so detection takes at most
+// keepalive + keepalive/5 and nothing is left behind by restarts.
+func (s *Supervisor) armKeepalive() {
+	if iv := heartbeatInterval(s.cfg.KeepaliveTime); iv > 0 && !s.stopping {
+		s.clock.AfterFunc(iv, func() { s.post(keepaliveDue{}) })
+	}
+}
+
+// checkKeepalive kills ready linked workers silent for longer than the
+// keepalive time (SPEC §7): SIGKILL of the group, an exception, a restart.
+func (s *Supervisor) checkKeepalive() {
+	now := s.clock.Now()
+	var zombies []*worker
+	for _, sl := range s.slots {
+		if w := sl.w; w != nil && !w.zombie {
+			if silent, ok := silentFor(w, now); ok && silent > s.cfg.KeepaliveTime {
+				zombies = append(zombies, w)
+			}
+		}
+	}
+	if len(zombies) == 0 {
+		return
+	}
+	low, why := memoryLow(s.memory)
+	if low {
+		if !s.lowMemory {
+			s.log.warn("keepalive kills skipped while %s", why)
+		}
+		s.lowMemory = true
+		return
+	}
+	if s.lowMemory {
+		s.log.info("memory is back above the keepalive floor")
+		s.lowMemory = false
+	}
+	for _, w := range zombies {
+		s.log.error("worker %d (pid %d) sent no heartbeat for %v (keepalive %v): zombie, killing its process group",
+			w.slot, w.p.PID(), now.Sub(w.lastBeat).Round(time.Millisecond), s.cfg.KeepaliveTime)
+		s.alarm(pidOf(w), "[alarm] detected zombie worker.")
+		w.zombie = true
+		w.p.SignalGroup(syscall.SIGKILL)
+		if !s.exception(s.slots[w.slot], "no heartbeat") {
+			return // the limit is reached: everything stops
+		}
+	}
 }

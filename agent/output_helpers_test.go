@@ -2,7 +2,9 @@ package agent
 
 import (
 	"bufio"
+	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strconv"
@@ -10,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/nodeagent/node-agent/agent/config"
+	"github.com/nodeagent/node-agent/container"
 )
 
 // lumberjackMill is the goroutine each lumberjack.Logger starts and never
@@ -65,6 +68,35 @@ func echoOnUSR2Helper() int {
 		}
 		fmt.Printf("out %d\n", n)
 		fmt.Fprintf(os.Stderr, "err %d\n", n)
+	}
+}
+
+// logOnUSR2Helper is a linked worker that, for every SIGUSR2, logs
+// "debug N", "info N" and "error N" through its Logger, prints "out N" to
+// stdout and "err N debug=ENABLED" to stderr, ENABLED telling whether its
+// Logger still formats DEBUG records; until asked to stop.
+func logOnUSR2Helper() int {
+	w, err := container.Open()
+	if err != nil {
+		return 5
+	}
+	defer w.Close()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGUSR2)
+	w.Ready()
+	log := w.Logger()
+	fmt.Println("waiting for SIGUSR2")
+	for n := 0; ; n++ {
+		select {
+		case <-w.Done():
+			return 0
+		case <-sigs:
+		}
+		log.Debug(fmt.Sprintf("debug %d", n))
+		log.Info(fmt.Sprintf("info %d", n))
+		log.Error(fmt.Sprintf("error %d", n))
+		fmt.Printf("out %d\n", n)
+		fmt.Fprintf(os.Stderr, "err %d debug=%v\n", n, log.Enabled(context.Background(), slog.LevelDebug))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -132,6 +133,7 @@ func TestOutputMaxSizeRaisedOnce(t *testing.T) {
 // fileRun is a supervisor under test writing to real log files.
 type fileRun struct {
 	t       *testing.T
+	sup     *Supervisor
 	out     *Output
 	app     string // the service log's path
 	agent   string // the agent log's path
@@ -157,6 +159,7 @@ func runToFiles(t *testing.T, cfg *config.Config) *fileRun {
 	r := &fileRun{t: t, out: out, app: filepath.Join(cfg.LogDir, "A/S/A.S.log"), agent: filepath.Join(cfg.LogDir, "A/S/A.S_agent.log"),
 		signals: make(chan os.Signal, 2), code: make(chan int, 1)}
 	s := New(cfg, out)
+	r.sup = s
 	go func() { r.code <- s.Run(context.Background(), r.signals) }()
 	t.Cleanup(func() {
 		r.signals <- syscall.SIGTERM
@@ -254,6 +257,58 @@ func TestOutputLevelChangeLive(t *testing.T) {
 	r.out.SetLevel("LOUD")
 	if r.out.Level() != config.LevelDebug {
 		t.Fatalf("an invalid level changed the level to %q", r.out.Level())
+	}
+}
+
+// TestSetLogLevelReachesLiveWorker: tars.setloglevel through the agent
+// filters the service log in the agent (stdout lines) and in a live linked
+// worker, whose Logger stops formatting DEBUG; and back. The command is
+// answered before the worker has applied it, so the test signals the
+// worker until it reports the new level.
+func TestSetLogLevelReachesLiveWorker(t *testing.T) {
+	r := runToFiles(t, testConfig(1, "log-on-usr2"))
+	pid, _ := strconv.Atoi(r.waitRecord(r.app, `^[^|]+\|(\d+)\|INFO\|waiting for SIGUSR2$`)[1])
+	notify := func(cmd string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if got, err := r.sup.Notify(ctx, cmd); err != nil || got != "ok" {
+			t.Fatalf("%s: %q, %v", cmd, got, err)
+		}
+	}
+	n := 0
+	// echo signals the worker until one round reports debug, and returns
+	// the number of that round.
+	echo := func(debug bool) int {
+		for ; n < 100; n++ {
+			syscall.Kill(pid, syscall.SIGUSR2)
+			m := r.waitRecord(r.app, fmt.Sprintf(`\|ERROR\|err %d debug=(true|false)$`, n))
+			r.waitRecord(r.app, fmt.Sprintf(`\|ERROR\|output_helpers_test.go:\d+\|error %d$`, n))
+			if m[1] == strconv.FormatBool(debug) {
+				n++
+				return n - 1
+			}
+		}
+		t.Fatalf("the worker never reported debug=%v", debug)
+		return 0
+	}
+	first := echo(true)
+	notify("tars.setloglevel error")
+	quiet := echo(false)
+	notify("tars.setloglevel DEBUG")
+	last := echo(true)
+	for _, round := range []int{first, last} {
+		for _, rec := range []string{`\|DEBUG\|output_helpers_test.go:\d+\|debug `, `\|INFO\|output_helpers_test.go:\d+\|info `, `\|INFO\|out `} {
+			r.waitRecord(r.app, rec+strconv.Itoa(round)+"$")
+		}
+	}
+	b, _ := os.ReadFile(r.app)
+	// From the ERROR command to the round that reported it applied,
+	// nothing below ERROR: the agent drops stdout and what the worker
+	// still sent, then the worker drops its records itself.
+	for round := first + 1; round <= quiet; round++ {
+		if m := regexp.MustCompile(fmt.Sprintf(`(?m)\|(debug|info|out) %d$`, round)).Find(b); m != nil {
+			t.Fatalf("round %d at ERROR wrote %q", round, m)
+		}
 	}
 }
 

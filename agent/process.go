@@ -56,15 +56,17 @@ const outputDrainLimit = 200 * time.Millisecond
 // locked to its OS thread for the agent's lifetime: Pdeathsig fires when
 // the thread that forked the child exits, so forking from arbitrary
 // goroutines could kill workers whenever the runtime retires a thread.
+// Exits are collected by the reaper.
 type osStarter struct {
+	reaper   *reaper
 	requests chan func()
 	quit     chan struct{}
 	done     chan struct{}
-	output   func(pid int, level string, r io.Reader)
+	output   func(pid int, level string, stream io.Reader)
 }
 
-func newOSStarter(output func(pid int, level string, r io.Reader)) *osStarter {
-	s := &osStarter{requests: make(chan func()), quit: make(chan struct{}), done: make(chan struct{}), output: output}
+func newOSStarter(r *reaper, output func(pid int, level string, stream io.Reader)) *osStarter {
+	s := &osStarter{reaper: r, requests: make(chan func()), quit: make(chan struct{}), done: make(chan struct{}), output: output}
 	go s.loop()
 	return s
 }
@@ -97,16 +99,14 @@ func (s *osStarter) start(spec procSpec, post func(event)) (proc, error) {
 	}
 	outR, outW, err := os.Pipe()
 	if err != nil {
+		closeAll([]*os.File{theirs})
 		conn.Close()
-		theirs.Close()
 		return nil, err
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
+		closeAll([]*os.File{theirs, outR, outW})
 		conn.Close()
-		theirs.Close()
-		outR.Close()
-		outW.Close()
 		return nil, err
 	}
 	cmd := exec.Command(spec.Path, spec.Args...)
@@ -119,28 +119,48 @@ func (s *osStarter) start(spec procSpec, post func(event)) (proc, error) {
 	if c := spec.RunAs; c != nil {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: c.UID, Gid: c.GID, NoSetGroups: true}
 	}
+	p := &osProc{conn: conn}
+	var outputs sync.WaitGroup
+	outputs.Add(2) // before the exit can wait for them
+	received := make(chan struct{})
+	exited := func(ws syscall.WaitStatus) {
+		// On the reaper's goroutine: hand over at once.
+		go func() {
+			// The channel may be held open by a grandchild that inherited
+			// it; the worker is gone, so stop listening to it.
+			conn.Close()
+			<-received
+			// Its last lines come before its exit in the log, unless
+			// something it left behind keeps the pipes open.
+			drained := make(chan struct{})
+			go func() { outputs.Wait(); close(drained) }()
+			select {
+			case <-drained:
+			case <-time.After(outputDrainLimit):
+			}
+			post(procExited{p: p, status: statusOf(ws)})
+		}()
+	}
 	errc := make(chan error, 1)
 	select {
-	case s.requests <- func() { errc <- cmd.Start() }:
+	case s.requests <- func() {
+		pid, err := s.reaper.start(cmd, exited)
+		p.pid = pid
+		errc <- err
+	}:
 		err = <-errc
 	case <-s.quit:
 		err = fmt.Errorf("agent is stopping")
 	}
-	theirs.Close()
-	outW.Close()
-	errW.Close()
+	closeAll([]*os.File{theirs, outW, errW})
 	if err != nil {
 		conn.Close()
-		outR.Close()
-		errR.Close()
+		closeAll([]*os.File{outR, errR})
+		close(received)
 		return nil, fmt.Errorf("start %s: %w", spec.Path, err)
 	}
-	p := &osProc{cmd: cmd, conn: conn, pid: cmd.Process.Pid}
-	var outputs sync.WaitGroup
-	outputs.Add(2)
 	go s.pump(p.pid, outR, "INFO", &outputs)
 	go s.pump(p.pid, errR, "ERROR", &outputs)
-	received := make(chan struct{})
 	go func() {
 		defer close(received)
 		for {
@@ -150,26 +170,6 @@ func (s *osStarter) start(spec procSpec, post func(event)) (proc, error) {
 			}
 			post(procMessage{p: p, msg: m})
 		}
-	}()
-	go func() {
-		cmd.Wait()
-		// The channel may be held open by a grandchild that inherited it;
-		// the worker is gone, so stop listening to it.
-		conn.Close()
-		<-received
-		st := exitStatus{Code: cmd.ProcessState.ExitCode()}
-		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			st.Signal = ws.Signal()
-		}
-		// Its last lines come before its exit in the log, unless something
-		// it left behind keeps the pipes open.
-		drained := make(chan struct{})
-		go func() { outputs.Wait(); close(drained) }()
-		select {
-		case <-drained:
-		case <-time.After(outputDrainLimit):
-		}
-		post(procExited{p: p, status: st})
 	}()
 	return p, nil
 }
@@ -182,7 +182,6 @@ func (s *osStarter) pump(pid int, r *os.File, level string, wg *sync.WaitGroup) 
 }
 
 type osProc struct {
-	cmd  *exec.Cmd
 	conn *wire.Conn
 	pid  int
 }

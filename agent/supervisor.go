@@ -2,14 +2,12 @@ package agent
 
 import (
 	"context"
-	"io"
 	"os"
 	"syscall"
 	"time"
 
 	"github.com/nodeagent/node-agent/agent/config"
-	"github.com/nodeagent/node-agent/container/wire"
-	"github.com/nodeagent/node-agent/logs"
+	"github.com/nodeagent/node-agent/notify"
 )
 
 // Exit codes of the agent (SPEC §8).
@@ -23,6 +21,14 @@ const (
 // Supervisor runs the workers of one service. All its state is owned by
 // the goroutine running Run; everything else talks to it through events.
 type Supervisor struct {
+	// Version is the agent's version, answered to tars.viewversion. Set it
+	// before Run.
+	Version string
+	// Alarm, when set, receives every alarm (SPEC §12) with the pid of the
+	// worker concerned ("" for the agent as a whole). It is called from
+	// the run loop and must not block.
+	Alarm func(threadID, message string)
+
 	cfg    *config.Config
 	out    *Output
 	log    agentLog
@@ -37,6 +43,7 @@ type Supervisor struct {
 	old     map[proc]*worker // workers that left their slot but still run
 	window  exceptionWindow
 	sockets *sockets
+	began   time.Time
 
 	stopping bool
 	forced   bool
@@ -44,54 +51,128 @@ type Supervisor struct {
 
 	memory    memoryReader
 	lowMemory bool // in a low-memory episode: keepalive kills skipped
+
+	level      config.Level // the current log level (tars.setloglevel)
+	nextCmdID  uint64
+	gathers    map[uint64]*gather // forwarded commands by command id
+	reload     *rollingReload     // the reload in progress, or nil
+	restarts   map[string]int     // worker restarts by reason
+	exceptions int                // exceptions since the start
+	// sample asks the sampler goroutine for a usage sample; nil = none.
+	sample       func(sampleRequest)
+	cpuSampledAt time.Time
+	// readyTimeout and replyTimeout bound a replacement's start and the
+	// workers' answers to a forwarded command.
+	readyTimeout time.Duration
+	replyTimeout time.Duration
+
+	links    *tarsLinks // set by Open
+	sd       systemd
+	sdStatus string // the last STATUS= sent
+	sdReady  bool   // READY=1 was sent
+}
+
+// systemd is the part of notify.Systemd the run loop uses.
+type systemd interface {
+	Notify(state ...string) error
+	WatchdogInterval() time.Duration
 }
 
 // New prepares a Supervisor for cfg writing to out. It starts nothing.
 func New(cfg *config.Config, out *Output) *Supervisor {
 	s := newSupervisor(cfg, out, realClock{})
 	s.linked = linksContainer(cfg.Entry.Path)
+	if sd := notify.NewSystemd(); sd != nil {
+		s.sd = sd
+	}
 	return s
 }
 
 func newSupervisor(cfg *config.Config, out *Output, c clock) *Supervisor {
 	return &Supervisor{
-		cfg:     cfg,
-		out:     out,
-		log:     agentLog{sink: out.Agent, pid: os.Getpid()},
-		clock:   c,
-		env:     baseEnv(cfg, os.Environ()),
-		events:  make(chan event, 256),
-		quit:    make(chan struct{}),
-		old:     map[proc]*worker{},
-		window:  exceptionWindow{max: cfg.ExceptionMax, span: cfg.ExceptionTime},
-		sockets: newSockets(cfg.HTTPAddress),
-		memory:  procMemory(""),
+		cfg:          cfg,
+		out:          out,
+		log:          agentLog{sink: out.Agent, pid: os.Getpid()},
+		clock:        c,
+		env:          baseEnv(cfg, os.Environ()),
+		events:       make(chan event, 256),
+		quit:         make(chan struct{}),
+		old:          map[proc]*worker{},
+		window:       exceptionWindow{max: cfg.ExceptionMax, span: cfg.ExceptionTime},
+		sockets:      newSockets(cfg.HTTPAddress),
+		memory:       procMemory(""),
+		level:        cfg.AppLogLevel,
+		gathers:      map[uint64]*gather{},
+		restarts:     map[string]int{},
+		readyTimeout: cmp(cfg.ReadyTimeout, config.DefaultReadyTimeout),
+		replyTimeout: defaultReplyTimeout,
 	}
+}
+
+// cmp returns d, or def when d is not positive.
+func cmp(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// Open opens what can fail before any worker starts: the AdminF endpoint
+// (--tars-local) and the TARS reporting. Its errors are usage errors (exit
+// 2). Run calls it unless the caller did, to report the error itself.
+func (s *Supervisor) Open() error {
+	l, err := s.openTARS()
+	if err != nil {
+		return err
+	}
+	s.links = l
+	return nil
 }
 
 // Run starts the workers and supervises them until the agent stops: a
 // first signal on signals (SIGTERM, SIGINT) stops all workers gracefully, a
-// second kills them at once; the exception limit stops them too. Run
+// second kills them at once; the exception limit stops them too. SIGHUP
+// reloads the workers one by one, SIGUSR1 reopens the log files. Run
 // returns the agent's exit code once every worker has exited. Cancelling
 // ctx is a first signal.
 func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 	if s.start == nil {
-		st := newOSStarter(s.workerOutput)
+		r, err := newReaper(s.cfg.Subreaper, s.log)
+		if err != nil {
+			s.log.error("cannot supervise children: %v", err)
+			return ExitInternal
+		}
+		defer r.close()
+		st := newOSStarter(r, s.workerOutput)
 		defer st.close()
 		s.start = st.start
+		stopSampler := s.startSampler()
+		defer stopSampler()
 	}
+	if s.links == nil {
+		if err := s.Open(); err != nil {
+			s.log.error("%v", err)
+			return ExitUsage
+		}
+	}
+	defer s.links.close()
 	defer s.sockets.close()
 	defer close(s.quit)
-	s.log.info("starting agent: %s, %d workers, pid %d", s.cfg.Entry.Path, s.cfg.Instances, os.Getpid())
+	s.began = s.clock.Now()
+	s.log.info("starting agent %s: %s, %d workers, pid %d", s.Version, s.cfg.Entry.Path, s.cfg.Instances, os.Getpid())
 	if len(s.cfg.NodeArgs) > 0 {
 		s.log.warn("--node-args %q ignored: a native entry has no runtime to take them", s.cfg.NodeArgs)
 	}
+	s.alarm("", "restart")
 	s.slots = make([]*slot, s.cfg.Instances)
 	for i := range s.slots {
 		s.slots[i] = &slot{id: i}
 		s.startWorker(s.slots[i])
 	}
 	s.armKeepalive()
+	s.armSampling()
+	s.armWatchdog()
+	s.reportReadiness()
 	done := ctx.Done()
 	for !s.stopping || s.alive() > 0 {
 		select {
@@ -103,7 +184,9 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 			done = nil
 			s.handle(signalled{syscall.SIGTERM})
 		}
+		s.reportReadiness()
 	}
+	s.finishRequests()
 	s.log.info("all workers stopped, exiting with code %d", s.exitCode)
 	return s.exitCode
 }
@@ -116,13 +199,10 @@ func (s *Supervisor) post(ev event) {
 	}
 }
 
+// alive counts the worker processes still running.
 func (s *Supervisor) alive() int {
-	n := len(s.old)
-	for _, sl := range s.slots {
-		if sl.w != nil {
-			n++
-		}
-	}
+	n := 0
+	s.each(func(*worker) { n++ })
 	return n
 }
 
@@ -133,14 +213,18 @@ func (s *Supervisor) handle(ev event) {
 	case procExited:
 		s.onExit(ev)
 	case restartDue:
+		if ev.slot >= len(s.slots) {
+			return // scaled away
+		}
 		sl := s.slots[ev.slot]
 		sl.pending = nil
-		if !s.stopping && sl.w == nil {
+		if !s.stopping && sl.w == nil && sl.next == nil {
 			s.startWorker(sl)
 		}
 	case killDue:
 		if ev.w.state == Stopping {
 			s.log.warn("worker %d (pid %d) exceeded the graceful timeout of %v, killing its process group", ev.w.slot, ev.w.p.PID(), s.cfg.GracefulShutdown)
+			s.alarm(pidOf(ev.w), "[alarm] exceeded the graceful timeout, force kill worker")
 			ev.w.p.SignalGroup(syscall.SIGKILL)
 		}
 	case signalled:
@@ -148,6 +232,27 @@ func (s *Supervisor) handle(ev event) {
 	case keepaliveDue:
 		s.checkKeepalive()
 		s.armKeepalive()
+	case shutdownRequest:
+		if !s.stopping {
+			s.log.info("received a shutdown request, stopping all workers")
+			s.shutdown(ExitClean)
+		}
+	case adminRequest:
+		s.onAdmin(ev)
+	case statusRequest:
+		ev.reply <- s.status()
+	case gatherDue:
+		s.finishGather(ev.g)
+	case readyDue:
+		s.onReadyTimeout(ev.w)
+	case sampleDue:
+		s.requestSample()
+	case usageSampled:
+		s.onUsage(ev.usage)
+		s.armSampling()
+	case watchdogDue:
+		s.sdNotify("WATCHDOG=1")
+		s.armWatchdog()
 	case syncEvent:
 		close(ev.done)
 	}
@@ -161,13 +266,14 @@ func (s *Supervisor) onSignal(sig os.Signal) {
 			s.shutdown(ExitClean)
 			return
 		}
-		if !s.forced {
-			s.forced = true
-			s.log.warn("received %v again, killing all workers now", sig)
-			s.each(func(w *worker) { w.p.SignalGroup(syscall.SIGKILL) })
-		}
+		s.killAll(sig)
+	case syscall.SIGQUIT:
+		// As PID 1 nothing else would act on it: stop at once.
+		s.shutdown(ExitClean)
+		s.killAll(sig)
 	case syscall.SIGHUP:
-		s.log.warn("received SIGHUP: rolling reload is not available in this version, workers keep running")
+		s.log.info("received SIGHUP, reloading the workers one by one")
+		s.startReload(nil)
 	case syscall.SIGUSR1:
 		s.log.info("received SIGUSR1, reopening the log files")
 		if err := s.out.Reopen(); err != nil {
@@ -176,249 +282,41 @@ func (s *Supervisor) onSignal(sig os.Signal) {
 	}
 }
 
-// each calls f for every running worker.
+// killAll SIGKILLs every worker's process group, once.
+func (s *Supervisor) killAll(sig os.Signal) {
+	if s.forced {
+		return
+	}
+	s.forced = true
+	s.log.warn("received %v while stopping, killing all workers now", sig)
+	s.each(func(w *worker) { w.p.SignalGroup(syscall.SIGKILL) })
+}
+
+// each calls f for every running worker: current, replacements and old.
 func (s *Supervisor) each(f func(w *worker)) {
 	for _, sl := range s.slots {
-		if sl.w != nil {
-			f(sl.w)
-		}
+		sl.workers(f)
 	}
 	for _, w := range s.old {
 		f(w)
 	}
 }
 
-// shutdown stops every worker gracefully; Run returns when they are gone.
-func (s *Supervisor) shutdown(code int) {
-	if s.stopping {
-		return
-	}
-	s.stopping = true
-	s.exitCode = code
-	for _, sl := range s.slots {
-		if sl.pending != nil {
-			sl.pending.Stop()
-			sl.pending = nil
-		}
-	}
-	s.each(func(w *worker) { s.stopWorker(w, "shutdown") })
-}
-
-// stopWorker asks w to stop and arms the SIGKILL escalation.
-func (s *Supervisor) stopWorker(w *worker, reason string) {
-	if w.state == Stopping {
-		return
-	}
-	w.state, w.requested, w.reason = Stopping, true, reason
-	if s.cfg.GracefulShutdown <= 0 || s.forced {
-		w.p.SignalGroup(syscall.SIGKILL)
-		return
-	}
-	if w.linked {
-		if err := w.p.Send(wire.KindStop, nil); err != nil {
-			w.p.SignalGroup(syscall.SIGTERM)
-		}
-	} else {
-		w.p.SignalGroup(syscall.SIGTERM)
-	}
-	w.killTimer = s.clock.AfterFunc(s.cfg.GracefulShutdown, func() { s.post(killDue{w}) })
-}
-
-func (s *Supervisor) startWorker(sl *slot) {
-	now := s.clock.Now()
-	sl.lastStart = now
-	spec := procSpec{
-		Slot:  sl.id,
-		Path:  s.cfg.Entry.Path,
-		Args:  s.cfg.WorkerArgs,
-		Dir:   s.cfg.Entry.Dir,
-		Env:   workerEnv(s.env, sl.id),
-		RunAs: s.cfg.RunAs,
-	}
-	p, err := s.start(spec, s.post)
-	if err != nil {
-		s.log.error("worker %d: %v", sl.id, err)
-		s.exception(sl, "could not start")
-		return
-	}
-	w := &worker{slot: sl.id, p: p, state: Starting, started: now, lastBeat: now}
-	if !s.linked {
-		w.state = Ready // a plain binary is ready when started (SPEC §5)
-	}
-	sl.w = w
-	s.log.info("worker %d started, pid %d", sl.id, p.PID())
-}
-
 // find returns the worker of p, in a slot or among the old ones.
 func (s *Supervisor) find(p proc) *worker {
-	for _, sl := range s.slots {
-		if sl.w != nil && sl.w.p == p {
-			return sl.w
+	var found *worker
+	s.each(func(w *worker) {
+		if w.p == p {
+			found = w
 		}
-	}
-	return s.old[p]
+	})
+	return found
 }
 
-func (s *Supervisor) onMessage(ev procMessage) {
-	w := s.find(ev.p)
-	m := ev.msg
-	defer func() {
-		for _, f := range m.Files {
-			f.Close()
-		}
-	}()
-	if w == nil {
-		return
-	}
-	switch m.Kind {
-	case wire.KindHello:
-		var h wire.Hello
-		if err := m.Decode(&h); err != nil || h.Version != wire.Version {
-			s.log.error("worker %d (pid %d) speaks protocol %d, the agent %d: stopping it", w.slot, w.p.PID(), h.Version, wire.Version)
-			s.stopWorker(w, "protocol mismatch")
-			return
-		}
-		w.linked = true
-	case wire.KindReady:
-		if w.state == Starting {
-			w.state = Ready
-			w.lastBeat = s.clock.Now() // the keepalive deadline starts now
-			s.log.info("worker %d (pid %d) ready after %v", w.slot, w.p.PID(), s.clock.Now().Sub(w.started).Round(time.Millisecond))
-		}
-	case wire.KindHeartbeat:
-		w.lastBeat = s.clock.Now()
-	case wire.KindListen:
-		s.onListen(w, m)
-	case wire.KindLog:
-		var l wire.Log
-		if m.Decode(&l) == nil {
-			lv, err := logs.ParseLevel(l.Level)
-			if err != nil || lv == logs.LevelNone {
-				lv = logs.LevelInfo
-			}
-			s.out.App.Write(logs.Record{Time: time.UnixMilli(l.Time), PID: w.p.PID(), Level: lv, File: l.File, Line: l.Line, Message: l.Message})
-		}
-	}
-}
-
-// workerOutput writes what a worker writes to stdout (level "INFO") or
-// stderr ("ERROR") to the service log, line by line, until r ends.
-func (s *Supervisor) workerOutput(pid int, level string, r io.Reader) {
-	lv := logs.LevelInfo
-	if level == "ERROR" {
-		lv = logs.LevelError
-	}
-	logs.Pump(s.out.App, r, pid, lv)
-}
-
-func (s *Supervisor) onListen(w *worker, m wire.Message) {
-	var req wire.Listen
-	if err := m.Decode(&req); err != nil {
-		return
-	}
-	res := wire.ListenResult{ID: req.ID}
-	f, addr, err := s.sockets.get(req.Network, req.Address)
-	if err != nil {
-		res.Error = err.Error()
-		s.log.error("worker %d (pid %d) asked to listen on %q: %v", w.slot, w.p.PID(), req.Address, err)
-		w.p.Send(wire.KindListenResult, res)
-		return
-	}
-	res.Address = addr
-	w.p.Send(wire.KindListenResult, res, f)
-}
-
-func (s *Supervisor) onExit(ev procExited) {
-	w := s.find(ev.p)
-	if w == nil {
-		return
-	}
-	if w.killTimer != nil {
-		w.killTimer.Stop()
-	}
-	// Whatever the worker left in its process group goes with it.
-	w.p.SignalGroup(syscall.SIGKILL)
-	delete(s.old, ev.p)
-	sl := s.slots[w.slot]
-	if sl.w == w {
-		sl.w = nil
-	}
-	w.state = Stopped
-	if w.zombie {
-		s.log.error("worker %d (pid %d) killed for missing heartbeats, exited with %v", w.slot, w.p.PID(), ev.status)
-		if !s.stopping {
-			s.exception(sl, "no heartbeat")
-		}
-		return
-	}
-	if w.requested {
-		s.log.info("worker %d (pid %d) stopped (%s) with %v", w.slot, w.p.PID(), w.reason, ev.status)
-		return
-	}
-	s.log.error("worker %d (pid %d) exited unexpectedly with %v", w.slot, w.p.PID(), ev.status)
-	if !s.stopping {
-		s.exception(sl, ev.status.String())
-	}
-}
-
-// exception counts an unrequested exit in sl and restarts it, or stops the
-// agent when the limit is reached.
-func (s *Supervisor) exception(sl *slot, what string) {
-	n, limit := s.window.record(s.clock.Now())
-	if limit {
-		s.log.error("exception occurred %d times within %v (last: worker %d, %s), exiting", n, s.cfg.ExceptionTime, sl.id, what)
-		s.shutdown(ExitExceptionLimit)
-		return
-	}
-	delay := restartDelay(sl, s.clock.Now())
-	sl.restarts++
-	if delay == 0 {
-		s.startWorker(sl)
-		return
-	}
-	sl.pending = s.clock.AfterFunc(delay, func() { s.post(restartDue{slot: sl.id}) })
-}
-
-// armKeepalive schedules the next keepalive check: one timer for all
-// workers, every heartbeat interval, so detection takes at most
-// keepalive + keepalive/5 and nothing is left behind by restarts.
-func (s *Supervisor) armKeepalive() {
-	if iv := heartbeatInterval(s.cfg.KeepaliveTime); iv > 0 && !s.stopping {
-		s.clock.AfterFunc(iv, func() { s.post(keepaliveDue{}) })
-	}
-}
-
-// checkKeepalive kills ready linked workers silent for longer than the
-// keepalive time (SPEC §7): SIGKILL of the group, an exception, a restart.
-func (s *Supervisor) checkKeepalive() {
-	now := s.clock.Now()
-	var zombies []*worker
-	for _, sl := range s.slots {
-		if w := sl.w; w != nil && !w.zombie {
-			if silent, ok := silentFor(w, now); ok && silent > s.cfg.KeepaliveTime {
-				zombies = append(zombies, w)
-			}
-		}
-	}
-	if len(zombies) == 0 {
-		return
-	}
-	low, why := memoryLow(s.memory)
-	if low {
-		if !s.lowMemory {
-			s.log.warn("keepalive kills skipped while %s", why)
-		}
-		s.lowMemory = true
-		return
-	}
-	if s.lowMemory {
-		s.log.info("memory is back above the keepalive floor")
-		s.lowMemory = false
-	}
-	for _, w := range zombies {
-		s.log.error("worker %d (pid %d) sent no heartbeat for %v (keepalive %v): zombie, killing its process group",
-			w.slot, w.p.PID(), now.Sub(w.lastBeat).Round(time.Millisecond), s.cfg.KeepaliveTime)
-		w.zombie = true
-		w.p.SignalGroup(syscall.SIGKILL)
+// alarm logs an alarm and hands it to the Alarm hook (TARS NotifyF).
+// threadID is the worker's pid, or "" for the agent as a whole.
+func (s *Supervisor) alarm(threadID, message string) {
+	if s.Alarm != nil {
+		s.Alarm(threadID, message)
 	}
 }

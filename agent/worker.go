@@ -38,18 +38,49 @@ type worker struct {
 	// exit is not an exception.
 	requested bool
 	// zombie is true once the worker was killed for missing heartbeats.
-	zombie    bool
+	zombie bool
+	// restart asks for a new worker in the slot once this one, stopped on
+	// request, has exited (a memory restart that cannot replace first).
+	restart   bool
 	killTimer timer
 	reason    string
+
+	// usage is the last resource sample; sampled is false before the first.
+	usage   usage
+	sampled bool
+	// overLimit is set once the worker is being restarted for memory.
+	overLimit bool
+}
+
+// usage is a resource sample of one worker process.
+type usage struct {
+	RSS         uint64  // resident set size in bytes
+	CPU         float64 // percent of one core since the previous CPU sample
+	cpuMeasured bool    // CPU was measured in this sample
 }
 
 // slot is a WORKER_ID. A replacement worker reuses the slot of the worker
 // it replaces.
 type slot struct {
-	id       int
-	w        *worker
-	restarts int
+	id int
+	w  *worker
+	// next is the worker replacing w (rolling reload, memory restart)
+	// until it is ready; nil otherwise.
+	next *worker
+	// replacing describes the replacement in progress, with next.
+	replacing *replacement
+	restarts  int
 	// lastStart bounds restarts to one per minRestartInterval.
 	lastStart time.Time
 	pending   timer // a scheduled restart, or nil
+}
+
+// workers calls f for the slot's current worker and its replacement.
+func (sl *slot) workers(f func(w *worker)) {
+	if sl.w != nil {
+		f(sl.w)
+	}
+	if sl.next != nil {
+		f(sl.next)
+	}
 }

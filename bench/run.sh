@@ -2,6 +2,7 @@
 # node-agent vs PM2 cluster mode, in one run. See BENCHMARKS.md.
 #
 #   bench/run.sh [nabench flags]      e.g. bench/run.sh -reps 3 -kills 5
+#   bench/run.sh -scenario memory     memory-limit restarts and sampling cost
 #
 # Builds node-agent, bench/worker and the driver (bench/cmd/nabench) into a
 # temporary directory, installs PM2 (pinned) into a cache directory if it is

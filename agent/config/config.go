@@ -12,6 +12,7 @@ const (
 	DefaultAppLogMaxSize    = 10 << 20
 	DefaultAppLogLevel      = LevelDebug
 	DefaultHTTPThreshold    = 400
+	DefaultReadyTimeout     = 30 * time.Second
 )
 
 // Level is a log level name in the standard order DEBUG < INFO < WARN < ERROR < NONE.
@@ -140,4 +141,12 @@ type Config struct {
 	MetricsAddress string
 	// Watch reloads workers when the entry or the config file changes.
 	Watch bool
+	// ReadyTimeout bounds how long a replacement worker (rolling reload,
+	// memory restart) may take to become ready before it is given up and
+	// the worker it was to replace keeps serving.
+	ReadyTimeout time.Duration
+	// Subreaper makes the agent the reaper of orphaned descendants of its
+	// workers (Linux PR_SET_CHILD_SUBREAPER). The agent reaps orphans
+	// anyway when it runs as PID 1.
+	Subreaper bool
 }

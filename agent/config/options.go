@@ -106,7 +106,7 @@ var options = []option{
 		return nil
 	}},
 	{name: "applog-level", usage: "log `LEVEL`: DEBUG, INFO, WARN, ERROR or NONE (default: DEBUG)", apply: func(b *builder, v value) error {
-		l, err := parseLevel(v.text)
+		l, err := ParseLevel(v.text)
 		if err != nil {
 			return v.errorf(err)
 		}
@@ -135,6 +135,12 @@ var options = []option{
 	}},
 	{name: "metrics-address", usage: "serve Prometheus /metrics, /healthz and /readyz on `IP:PORT` (default: off)", apply: func(b *builder, v value) error {
 		return setAddress(&b.cfg.MetricsAddress, v)
+	}},
+	{name: "ready-timeout", usage: "time in `MS` a replacement worker gets to become ready during a reload or memory restart before it is given up (default: 30000)", apply: func(b *builder, v value) error {
+		return setMillis(&b.cfg.ReadyTimeout, v, 1)
+	}},
+	{name: "subreaper", usage: "reap orphaned descendants of the workers (PR_SET_CHILD_SUBREAPER): `on|off` (default: on; always on as PID 1)", apply: func(b *builder, v value) error {
+		return setBool(&b.cfg.Subreaper, v)
 	}},
 	{name: "watch", flag: true, usage: "rolling reload when the entry binary changes, tars.loadconfig when the config file does (--watch or --watch=on|off)", apply: func(b *builder, v value) error {
 		return setBool(&b.cfg.Watch, v)
@@ -279,5 +285,7 @@ func defaultConfig() *Config {
 		TarsMonitor:              true,
 		TarsMonitorHTTPThreshold: DefaultHTTPThreshold,
 		TarsMonitorHTTPSeppath:   true,
+		ReadyTimeout:             DefaultReadyTimeout,
+		Subreaper:                true,
 	}
 }

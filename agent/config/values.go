@@ -157,8 +157,9 @@ func parseOffOrCount(s string, lo, hi int64) (int64, error) {
 	return n, nil
 }
 
-// parseLevel reads a log level, case-insensitive, and returns it upper-case.
-func parseLevel(s string) (Level, error) {
+// ParseLevel reads a log level, case-insensitive, and returns it upper-case.
+// The error names the valid levels.
+func ParseLevel(s string) (Level, error) {
 	l := Level(strings.ToUpper(strings.TrimSpace(s)))
 	switch l {
 	case LevelDebug, LevelInfo, LevelWarn, LevelError, LevelNone:

@@ -137,13 +137,13 @@ func TestParseMillis(t *testing.T) {
 
 func TestParseLevel(t *testing.T) {
 	for in, want := range map[string]Level{"debug": LevelDebug, "Info": LevelInfo, "WARN": LevelWarn, " error ": LevelError, "none": LevelNone} {
-		if got, err := parseLevel(in); err != nil || got != want {
-			t.Errorf("parseLevel(%q) = %q, %v; want %q", in, got, err, want)
+		if got, err := ParseLevel(in); err != nil || got != want {
+			t.Errorf("ParseLevel(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
 	for _, in := range []string{"", "WARNING", "TRACE", "3"} {
-		if _, err := parseLevel(in); err == nil || !strings.Contains(err.Error(), "DEBUG, INFO, WARN, ERROR or NONE") {
-			t.Errorf("parseLevel(%q) error = %v; want one naming the levels", in, err)
+		if _, err := ParseLevel(in); err == nil || !strings.Contains(err.Error(), "DEBUG, INFO, WARN, ERROR or NONE") {
+			t.Errorf("ParseLevel(%q) error = %v; want one naming the levels", in, err)
 		}
 	}
 }

@@ -3,7 +3,8 @@
 // request is answered with the pid (header X-Worker-Pid and body
 // "pid=PID start=UNIXNANO\n", start being the wall-clock time this script
 // began). The port is $PORT. When BENCH_READY_ADDR (HOST:PORT) is set, the
-// pid is sent in a UDP datagram to it once the server listens.
+// pid is sent in a UDP datagram to it once the server listens. GET /grow?mb=N
+// holds N MiB more of touched memory and answers "grown pid=PID rss=BYTES".
 'use strict';
 const dgram = require('dgram');
 const http = require('http');
@@ -18,8 +19,16 @@ if (!port) {
   process.exit(2);
 }
 
+const ballast = [];
 const server = http.createServer((req, res) => {
   res.writeHead(200, { 'X-Worker-Pid': pid, 'Content-Type': 'text/plain' });
+  if (req.url.startsWith('/grow')) {
+    // The memory-restart benchmark: hold N MiB more of touched memory.
+    const mb = Number(new URL(req.url, 'http://x').searchParams.get('mb')) || 0;
+    ballast.push(Buffer.alloc(mb << 20, 1));
+    res.end('grown pid=' + pid + ' rss=' + process.memoryUsage().rss + '\n');
+    return;
+  }
   res.end(body);
 });
 server.listen(port, '127.0.0.1', () => {

@@ -4,6 +4,8 @@
 // and body "pid=PID start=UNIXNANO\n", where start is the wall-clock time
 // main began) and exits on Done. When BENCH_READY_ADDR is set, it sends its
 // pid in a UDP datagram to that address once its listener is live.
+// GET /grow?mb=N makes it hold N MiB more of touched memory and answer
+// "grown pid=PID rss=BYTES" (the memory-restart benchmark).
 //
 //	go build -o /tmp/worker ./bench/worker
 //	node-agent /tmp/worker -i 4 --http-address 127.0.0.1:8080
@@ -15,7 +17,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/nodeagent/node-agent/container"
@@ -40,14 +45,43 @@ func main() {
 		}
 	}
 	body := []byte("pid=" + pid + " start=" + strconv.FormatInt(start, 10) + "\n")
-	srv := &http.Server{Handler: http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
+	var mu sync.Mutex
+	var ballast [][]byte
+	srv := &http.Server{Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		rw.Header().Set("X-Worker-Pid", pid)
 		rw.Header().Set("Content-Type", "text/plain")
+		if r.URL.Path == "/grow" {
+			mb, _ := strconv.Atoi(r.URL.Query().Get("mb"))
+			b := make([]byte, mb<<20)
+			for i := range b {
+				b[i] = byte(i)
+			}
+			mu.Lock()
+			ballast = append(ballast, b)
+			mu.Unlock()
+			rw.Write([]byte("grown pid=" + pid + " rss=" + strconv.FormatInt(selfRSS(), 10) + "\n"))
+			return
+		}
 		rw.Write(body)
 	})}
 	go srv.Serve(ln)
 	<-w.Done()
+	runtime.KeepAlive(&ballast)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	srv.Shutdown(ctx)
+}
+
+// selfRSS reads this process's resident set size in bytes.
+func selfRSS() int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseInt(f[1], 10, 64)
+	return pages * int64(os.Getpagesize())
 }

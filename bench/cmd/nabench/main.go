@@ -45,6 +45,9 @@ type options struct {
 	reps, kills, pollers          int
 	idle, gap, timeout            time.Duration
 	systems                       string
+	scenario                      string
+	// extra are arguments added to the supervisor's start command.
+	extra []string
 }
 
 func main() {
@@ -61,6 +64,7 @@ func main() {
 	flag.DurationVar(&o.gap, "gap", 1200*time.Millisecond, "pause between kills (> PM2 min_uptime of 1 s)")
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "overall deadline")
 	flag.StringVar(&o.systems, "systems", "node-agent,pm2", "supervisors to measure")
+	flag.StringVar(&o.scenario, "scenario", "core", "what to measure: core (crash, start, RSS, idle CPU) or memory (over-limit restarts, sampling cost)")
 	flag.Parse()
 	if o.work == "" {
 		fmt.Fprintln(os.Stderr, "nabench: -work is required")
@@ -105,8 +109,9 @@ func (s nodeAgent) launch(ctx context.Context, n, port int, ready *readyListener
 	// --exception-max: the default (2 within 10 s) would stop the agent at
 	// the second kill of the crash test; PM2 has no such limit for workers
 	// that lived longer than its min_uptime.
-	cmd := exec.Command(s.o.agent, s.o.worker, "-i", strconv.Itoa(n),
-		"--http-address", fmt.Sprintf("127.0.0.1:%d", port), "--exception-max", "1000000")
+	args := append([]string{s.o.worker, "-i", strconv.Itoa(n),
+		"--http-address", fmt.Sprintf("127.0.0.1:%d", port), "--exception-max", "1000000"}, s.o.extra...)
+	cmd := exec.Command(s.o.agent, args...)
 	cmd.Env = append(os.Environ(), "BENCH_READY_ADDR="+ready.addr)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -158,7 +163,8 @@ func (s pm2) launch(ctx context.Context, n, port int, ready *readyListener) (*in
 	inst.launched = time.Now()
 	// pm2 start returns once the daemon has forked the workers; it does not
 	// wait for them to listen, so the measurement goes on polling.
-	if err := s.cli(ctx, port, ready.addr, "start", s.o.app, "-i", strconv.Itoa(n), "--name", "nabench"); err != nil {
+	args := append([]string{"start", s.o.app, "-i", strconv.Itoa(n), "--name", "nabench"}, s.o.extra...)
+	if err := s.cli(ctx, port, ready.addr, args...); err != nil {
 		stopOnce()
 		return nil, err
 	}
@@ -442,6 +448,9 @@ func run(ctx context.Context, o options) int {
 			fmt.Fprintf(os.Stderr, "nabench: unknown system %q\n", n)
 			return 2
 		}
+	}
+	if o.scenario == "memory" {
+		return runMemory(ctx, o, systems, ready)
 	}
 	res := map[string]*results{}
 	for _, s := range systems {

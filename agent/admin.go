@@ -1,0 +1,209 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/nodeagent/node-agent/agent/config"
+	"github.com/nodeagent/node-agent/container/wire"
+)
+
+// ErrStopped is returned by calls on a Supervisor whose Run has returned.
+var ErrStopped = errors.New("agent: the agent has stopped")
+
+// Admin commands answered by the agent itself (SPEC §10). Any other command
+// is forwarded to every worker.
+const (
+	CmdViewVersion = "tars.viewversion"
+	CmdSetLogLevel = "tars.setloglevel"
+	CmdLoadConfig  = "tars.loadconfig"
+	CmdPreheat     = "preheatCheck"
+	CmdStatus      = "agent.status"
+	CmdReload      = "agent.reload"
+	CmdScale       = "agent.scale"
+)
+
+// maxWorkers bounds agent.scale.
+const maxWorkers = 1024
+
+// Notify runs one admin command (SPEC §10) and returns its reply: the text
+// before the first space is the command, the rest its data. It is safe
+// from any goroutine, before and while Run runs; ctx bounds the wait. A
+// reload answers when every worker has been replaced (or one failed).
+// Errors: ErrStopped once Run returned, or ctx's error.
+func (s *Supervisor) Notify(ctx context.Context, command string) (string, error) {
+	cmd, data, _ := strings.Cut(strings.TrimSpace(command), " ")
+	reply := make(chan string, 1)
+	if err := s.send(ctx, adminRequest{cmd: cmd, data: strings.TrimSpace(data), reply: reply}); err != nil {
+		return "", err
+	}
+	select {
+	case r := <-reply:
+		return r, nil
+	case <-s.quit:
+		select {
+		case r := <-reply:
+			return r, nil
+		default:
+			return "", ErrStopped
+		}
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// Shutdown starts the graceful shutdown, as a first SIGTERM does
+// (AdminF.shutdown). It does not wait; Run returns when the workers are
+// gone. Calls after the first, or after Run returned, do nothing.
+func (s *Supervisor) Shutdown() { s.post(shutdownRequest{}) }
+
+// Status returns a snapshot of the worker table. Errors: ErrStopped once
+// Run returned, or ctx's error.
+func (s *Supervisor) Status(ctx context.Context) (Status, error) {
+	reply := make(chan Status, 1)
+	if err := s.send(ctx, statusRequest{reply: reply}); err != nil {
+		return Status{}, err
+	}
+	select {
+	case st := <-reply:
+		return st, nil
+	case <-s.quit:
+		return Status{}, ErrStopped
+	case <-ctx.Done():
+		return Status{}, ctx.Err()
+	}
+}
+
+// send posts a request to the run loop.
+func (s *Supervisor) send(ctx context.Context, ev event) error {
+	select {
+	case s.events <- ev:
+		return nil
+	case <-s.quit:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// onAdmin runs an admin command in the run loop.
+func (s *Supervisor) onAdmin(req adminRequest) {
+	s.log.info("admin command %q %q", req.cmd, req.data)
+	switch req.cmd {
+	case CmdViewVersion:
+		req.reply <- s.Version
+	case CmdSetLogLevel:
+		req.reply <- s.setLogLevel(req.data)
+	case CmdPreheat:
+		req.reply <- s.preheat()
+	case CmdStatus:
+		b, err := json.Marshal(s.status())
+		if err != nil {
+			req.reply <- "error: " + err.Error()
+			return
+		}
+		req.reply <- string(b)
+	case CmdReload:
+		s.startReload(req.reply)
+	case CmdScale:
+		req.reply <- s.scale(req.data)
+	case "":
+		req.reply <- "error: empty command"
+	default:
+		s.forward(req)
+	}
+}
+
+// setLogLevel applies tars.setloglevel to the agent's service log and to
+// every worker; new workers start with it.
+func (s *Supervisor) setLogLevel(data string) string {
+	lv, err := config.ParseLevel(data)
+	if err != nil {
+		return fmt.Sprintf("error: log level %q: %v", data, err)
+	}
+	s.level = lv
+	s.out.SetLevel(lv)
+	s.each(func(w *worker) {
+		if w.linked {
+			// The reply (ok) is not waited for: the level is valid.
+			w.p.Send(wire.KindCommand, wire.Command{Cmd: CmdSetLogLevel, Data: string(lv)})
+		}
+	})
+	s.log.info("log level set to %s", lv)
+	return "ok"
+}
+
+// preheat answers preheatCheck: success iff every slot has a ready worker
+// (listening, for a linked worker), not merely a started one.
+func (s *Supervisor) preheat() string {
+	if s.stopping {
+		return "not ready"
+	}
+	for _, sl := range s.slots {
+		if sl.w == nil || sl.w.state != Ready {
+			return "not ready"
+		}
+	}
+	return "success"
+}
+
+// scale applies agent.scale N: start workers in new slots, or stop the
+// highest slots gracefully.
+func (s *Supervisor) scale(data string) string {
+	n, err := strconv.Atoi(strings.TrimSpace(data))
+	if err != nil || n < 1 || n > maxWorkers {
+		return fmt.Sprintf("error: agent.scale wants a worker count from 1 to %d, got %q", maxWorkers, data)
+	}
+	if s.stopping {
+		return "error: the agent is stopping"
+	}
+	if s.reload != nil {
+		return "error: a reload is in progress, scale after it"
+	}
+	from := len(s.slots)
+	switch {
+	case n > from:
+		for i := from; i < n; i++ {
+			sl := &slot{id: i}
+			s.slots = append(s.slots, sl)
+			s.startWorker(sl)
+		}
+	case n < from:
+		for i := from - 1; i >= n; i-- {
+			s.retire(s.slots[i], "scale down")
+		}
+		s.slots = s.slots[:n]
+	}
+	s.log.info("scaled from %d to %d workers", from, n)
+	return fmt.Sprintf("ok: %d workers (was %d)", n, from)
+}
+
+// retire empties sl: a pending restart is cancelled, a replacement being
+// started is killed, the worker is asked to stop and kept among the old
+// ones until it exits.
+func (s *Supervisor) retire(sl *slot, reason string) {
+	if sl.pending != nil {
+		sl.pending.Stop()
+		sl.pending = nil
+	}
+	if sl.next != nil {
+		s.cancelReplacement(sl, reason)
+	}
+	if w := sl.w; w != nil {
+		sl.w = nil
+		s.old[w.p] = w
+		s.stopWorker(w, reason)
+	}
+}
+
+// finishRequests answers the requests still waiting when Run returns.
+func (s *Supervisor) finishRequests() {
+	for _, g := range s.gathers {
+		s.finishGather(g)
+	}
+	s.abortReload("the agent stopped")
+}

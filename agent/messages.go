@@ -1,0 +1,84 @@
+package agent
+
+import (
+	"io"
+	"time"
+
+	"github.com/nodeagent/node-agent/container/wire"
+	"github.com/nodeagent/node-agent/logs"
+)
+
+func (s *Supervisor) onMessage(ev procMessage) {
+	w := s.find(ev.p)
+	m := ev.msg
+	defer func() {
+		for _, f := range m.Files {
+			f.Close()
+		}
+	}()
+	if w == nil {
+		return
+	}
+	switch m.Kind {
+	case wire.KindHello:
+		var h wire.Hello
+		if err := m.Decode(&h); err != nil || h.Version != wire.Version {
+			s.log.error("worker %d (pid %d) speaks protocol %d, the agent %d: stopping it", w.slot, w.p.PID(), h.Version, wire.Version)
+			s.stopWorker(w, "protocol mismatch")
+			return
+		}
+		w.linked = true
+	case wire.KindReady:
+		if w.state == Starting {
+			w.state = Ready
+			w.lastBeat = s.clock.Now() // the keepalive deadline starts now
+			s.log.info("worker %d (pid %d) ready after %v", w.slot, w.p.PID(), s.clock.Now().Sub(w.started).Round(time.Millisecond))
+			s.onReady(w)
+		}
+	case wire.KindHeartbeat:
+		w.lastBeat = s.clock.Now()
+	case wire.KindListen:
+		s.onListen(w, m)
+	case wire.KindReply:
+		var r wire.Reply
+		if m.Decode(&r) == nil {
+			s.onReply(w, r)
+		}
+	case wire.KindLog:
+		var l wire.Log
+		if m.Decode(&l) == nil {
+			lv, err := logs.ParseLevel(l.Level)
+			if err != nil || lv == logs.LevelNone {
+				lv = logs.LevelInfo
+			}
+			s.out.App.Write(logs.Record{Time: time.UnixMilli(l.Time), PID: w.p.PID(), Level: lv, File: l.File, Line: l.Line, Message: l.Message})
+		}
+	}
+}
+
+// workerOutput writes what a worker writes to stdout (level "INFO") or
+// stderr ("ERROR") to the service log, line by line, until r ends.
+func (s *Supervisor) workerOutput(pid int, level string, r io.Reader) {
+	lv := logs.LevelInfo
+	if level == "ERROR" {
+		lv = logs.LevelError
+	}
+	logs.Pump(s.out.App, r, pid, lv)
+}
+
+func (s *Supervisor) onListen(w *worker, m wire.Message) {
+	var req wire.Listen
+	if err := m.Decode(&req); err != nil {
+		return
+	}
+	res := wire.ListenResult{ID: req.ID}
+	f, addr, err := s.sockets.get(req.Network, req.Address)
+	if err != nil {
+		res.Error = err.Error()
+		s.log.error("worker %d (pid %d) asked to listen on %q: %v", w.slot, w.p.PID(), req.Address, err)
+		w.p.Send(wire.KindListenResult, res)
+		return
+	}
+	res.Address = addr
+	w.p.Send(wire.KindListenResult, res, f)
+}

@@ -1,0 +1,103 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// rollingReload replaces the workers slot by slot (SPEC §11): one at a
+// time, the next slot only once the previous replacement is ready.
+type rollingReload struct {
+	waiters  []chan<- string // admin requests waiting for the outcome
+	order    []int           // slot ids, in order
+	next     int             // index in order of the next slot to replace
+	replaced int
+	began    time.Time
+}
+
+// startReload starts a rolling reload, or tells reply that one runs.
+// reply may be nil (SIGHUP, --watch).
+func (s *Supervisor) startReload(reply chan<- string) {
+	switch {
+	case s.stopping:
+		answer(reply, "error: the agent is stopping")
+		return
+	case s.reload != nil:
+		s.log.info("a reload is already in progress")
+		answer(reply, "reload in progress")
+		return
+	}
+	r := &rollingReload{began: s.clock.Now()}
+	if reply != nil {
+		r.waiters = append(r.waiters, reply)
+	}
+	for _, sl := range s.slots {
+		r.order = append(r.order, sl.id)
+	}
+	s.reload = r
+	s.sdNotify("RELOADING=1", monotonicUsec())
+	s.log.info("reloading %d workers one by one", len(r.order))
+	s.reloadNext()
+}
+
+// reloadNext replaces the next slot of the reload, or finishes it.
+func (s *Supervisor) reloadNext() {
+	r := s.reload
+	for r.next < len(r.order) {
+		id := r.order[r.next]
+		r.next++
+		if id < len(s.slots) {
+			s.replace(s.slots[id], "reload", s.reloadStep(r))
+			return
+		}
+	}
+	s.finishReload(nil)
+}
+
+// reloadStep is the done of one replacement of reload r.
+func (s *Supervisor) reloadStep(r *rollingReload) func(error) {
+	return func(err error) {
+		if s.reload != r {
+			return // aborted
+		}
+		if err != nil {
+			s.finishReload(err)
+			return
+		}
+		r.replaced++
+		s.reloadNext()
+	}
+}
+
+// abortReload ends the reload in progress, if any, as failed.
+func (s *Supervisor) abortReload(why string) {
+	if s.reload != nil {
+		s.finishReload(errors.New(why))
+	}
+}
+
+// finishReload answers the reload's waiters and tells systemd.
+func (s *Supervisor) finishReload(err error) {
+	r := s.reload
+	s.reload = nil
+	var text string
+	if err != nil {
+		text = fmt.Sprintf("error: reload failed: %v; %d of %d workers were replaced, the others keep serving", err, r.replaced, len(r.order))
+		s.log.error("%s", text)
+	} else {
+		text = fmt.Sprintf("ok: reloaded %d workers in %v", r.replaced, s.clock.Now().Sub(r.began).Round(time.Millisecond))
+		s.log.info("%s", text)
+	}
+	for _, w := range r.waiters {
+		w <- text
+	}
+	s.sdReady = false // READY=1 again once every worker is ready
+}
+
+// answer sends text to reply unless reply is nil.
+func answer(reply chan<- string, text string) {
+	if reply != nil {
+		reply <- text
+	}
+}

@@ -1,0 +1,121 @@
+package agent
+
+import (
+	"fmt"
+	"syscall"
+)
+
+// replacement is a worker being started to take over a slot (rolling
+// reload, memory restart): the slot's next worker.
+type replacement struct {
+	reason string
+	timer  timer       // the ready deadline
+	done   func(error) // called once by the run loop; may be nil
+}
+
+// replace starts a replacement for sl's worker. Once the replacement is
+// ready (a plain binary: once started) it takes the slot and the old
+// worker is asked to stop gracefully, so a shared socket always has a
+// worker accepting. done, which may be nil, is then called with nil. If the
+// replacement exits or is not ready within the ready timeout it is killed,
+// the old worker keeps serving and done gets the reason. A replace of a
+// slot whose replacement is already starting waits for that one.
+func (s *Supervisor) replace(sl *slot, reason string, done func(error)) {
+	if r := sl.replacing; r != nil {
+		prev := r.done
+		r.done = func(err error) {
+			if prev != nil {
+				prev(err)
+			}
+			if done != nil {
+				done(err)
+			}
+		}
+		return
+	}
+	if sl.pending != nil { // a restart was due: the replacement fills the slot
+		sl.pending.Stop()
+		sl.pending = nil
+	}
+	w := s.newWorker(sl)
+	if w == nil {
+		if sl.w == nil && !s.stopping {
+			s.scheduleStart(sl)
+		}
+		if done != nil {
+			done(fmt.Errorf("worker %d: its replacement could not be started", sl.id))
+		}
+		return
+	}
+	sl.next = w
+	sl.replacing = &replacement{reason: reason, done: done}
+	if w.state == Ready {
+		s.promote(sl)
+		return
+	}
+	sl.replacing.timer = s.clock.AfterFunc(s.readyTimeout, func() { s.post(readyDue{w}) })
+}
+
+// onReady is called when w becomes ready.
+func (s *Supervisor) onReady(w *worker) {
+	if sl := s.slotOf(w); sl != nil && sl.next == w {
+		s.promote(sl)
+	}
+}
+
+// promote puts the slot's ready replacement in place and stops the old worker.
+func (s *Supervisor) promote(sl *slot) {
+	r, old := sl.replacing, sl.w
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+	sl.w, sl.next, sl.replacing = sl.next, nil, nil
+	s.restarts[r.reason]++
+	if old != nil {
+		s.log.info("worker %d (pid %d) replaced by pid %d (%s)", sl.id, old.p.PID(), sl.w.p.PID(), r.reason)
+		s.old[old.p] = old
+		s.stopWorker(old, r.reason)
+	}
+	if r.done != nil {
+		r.done(nil)
+	}
+}
+
+// onReadyTimeout gives up a replacement that is still not ready.
+func (s *Supervisor) onReadyTimeout(w *worker) {
+	if sl := s.slotOf(w); sl != nil && sl.next == w {
+		s.replacementFailed(sl, fmt.Sprintf("was not ready within %v", s.readyTimeout))
+	}
+}
+
+// replacementFailed gives up sl's replacement: it is killed if it still
+// runs, the old worker keeps serving (or, if it is gone meanwhile, the
+// slot restarts as usual) and the replacement's done gets the reason.
+func (s *Supervisor) replacementFailed(sl *slot, why string) {
+	r, nw := sl.replacing, sl.next
+	s.cancelReplacement(sl, "replacement failed")
+	err := fmt.Errorf("worker %d: replacement pid %d %s", sl.id, nw.p.PID(), why)
+	s.log.error("%v; the current worker keeps serving", err)
+	if sl.w == nil && !s.stopping {
+		s.scheduleStart(sl)
+	}
+	if r.done != nil {
+		r.done(err)
+	}
+}
+
+// cancelReplacement removes sl's replacement without calling its done: a
+// replacement still running is SIGKILLed and kept among the old workers
+// until it exits.
+func (s *Supervisor) cancelReplacement(sl *slot, reason string) {
+	r, nw := sl.replacing, sl.next
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+	sl.next, sl.replacing = nil, nil
+	if nw.state != Stopped {
+		nw.state, nw.requested, nw.reason = Stopping, true, reason
+		nw.p.SignalGroup(syscall.SIGKILL)
+		s.old[nw.p] = nw
+	}
+}

@@ -186,6 +186,11 @@ func cleanProperty(v *wire.Property) bool {
 	for i := 1; okDistr && i < len(v.Ranges); i++ {
 		okDistr = v.Ranges[i] > v.Ranges[i-1]
 	}
+	var inDistr uint64
+	for _, n := range v.Distr {
+		inDistr += n
+	}
+	okDistr = okDistr && inDistr == v.Count
 	if !okDistr {
 		v.Ranges, v.Distr = nil, nil
 	}

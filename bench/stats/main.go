@@ -1,0 +1,268 @@
+// Command stats measures the cost of worker statistics (issue 6): the
+// reference gateway with 4 workers under node-agent, with monitoring off
+// (no --metrics-address: MonitorHTTP is the handler itself) and on
+// (--metrics-address: every request recorded, batches every second).
+//
+//	go build -o /tmp/node-agent . && go run ./bench/stats -agent /tmp/node-agent
+//
+// It prints, for each mode, wrk's requests per second on GET /healthz over
+// loopback (the cheapest endpoint: the worst case for a fixed per-request
+// cost), the median over the rounds and the loss; then the agent's CPU
+// while the workers serve a paced load (5000 requests per second by
+// default) with monitoring on and off. Needs wrk on PATH.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+func main() {
+	agent := flag.String("agent", "", "node-agent binary (required)")
+	entry := flag.String("entry", "./testdata/gateway", "the service the agent runs")
+	rounds := flag.Int("rounds", 5, "wrk rounds per mode, alternating")
+	duration := flag.Duration("duration", 10*time.Second, "wrk duration per round")
+	conns := flag.Int("conns", 32, "wrk connections")
+	rate := flag.Int("rate", 5000, "paced load for the agent CPU measure, requests per second")
+	window := flag.Duration("window", 20*time.Second, "agent CPU measuring window")
+	flag.Parse()
+	if *agent == "" {
+		fmt.Fprintln(os.Stderr, "stats: -agent is required")
+		os.Exit(2)
+	}
+	if err := run(*agent, *entry, *rounds, *duration, *conns, *rate, *window); err != nil {
+		fmt.Fprintln(os.Stderr, "stats:", err)
+		os.Exit(1)
+	}
+}
+
+var modes = []string{"off", "on"}
+
+func run(agent, entry string, rounds int, duration time.Duration, conns, rate int, window time.Duration) error {
+	rps := map[string][]float64{}
+	for r := range rounds {
+		order := modes
+		if r%2 == 1 {
+			order = []string{"on", "off"}
+		}
+		for _, mode := range order {
+			v, err := withAgent(agent, entry, mode, func(a *agentProc) (float64, error) {
+				if _, err := wrk(a.addr, conns, 2*time.Second); err != nil { // warm-up
+					return 0, err
+				}
+				return wrk(a.addr, conns, duration)
+			})
+			if err != nil {
+				return err
+			}
+			rps[mode] = append(rps[mode], v)
+			fmt.Printf("round %d %-3s %8.0f req/s\n", r+1, mode, v)
+		}
+	}
+	off, on := median(rps["off"]), median(rps["on"])
+	fmt.Printf("\nGET /healthz, 4 workers, wrk -t2 -c%d -d%s, median of %d:\n", conns, duration, rounds)
+	fmt.Printf("  monitoring off %8.0f req/s\n  monitoring on  %8.0f req/s  (%.3f of off, loss %.1f %%)\n\n", off, on, on/off, 100*(1-on/off))
+
+	for _, mode := range modes {
+		_, err := withAgent(agent, entry, mode, func(a *agentProc) (float64, error) {
+			got, cpu, err := paced(a, rate, window)
+			if err != nil {
+				return 0, err
+			}
+			fmt.Printf("agent CPU, monitoring %-3s at %d req/s (served %.0f/s over %s): %.2f %% of one core\n", mode, rate, got, window, cpu)
+			return 0, nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type agentProc struct {
+	cmd  *exec.Cmd
+	addr string
+}
+
+// withAgent runs the agent with the gateway × 4, monitoring on or off, calls
+// f and stops the agent.
+func withAgent(agent, entry, mode string, f func(*agentProc) (float64, error)) (float64, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return 0, err
+	}
+	data, err := os.MkdirTemp("", "statsbench")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(data)
+	args := []string{entry, "-i", "4", "--http-address", addr}
+	if mode == "on" {
+		maddr, err := freeAddr()
+		if err != nil {
+			return 0, err
+		}
+		args = append(args, "--metrics-address", maddr)
+	}
+	cmd := exec.Command(agent, args...)
+	cmd.Env = append(os.Environ(), "SMS_DATA_DIR="+filepath.Join(data, "sms"))
+	log, err := os.Create(filepath.Join(data, "agent.log"))
+	if err != nil {
+		return 0, err
+	}
+	defer log.Close()
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+	}()
+	if err := waitUp("http://"+addr+"/healthz", exited); err != nil {
+		out, _ := os.ReadFile(log.Name())
+		return 0, fmt.Errorf("%w\n%s", err, out)
+	}
+	return f(&agentProc{cmd: cmd, addr: addr})
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// waitUp polls url until a worker answers 200.
+func waitUp(url string, exited chan error) error {
+	c := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := c.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		select {
+		case err := <-exited:
+			exited <- err
+			return fmt.Errorf("agent exited: %v", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return errors.New("gateway not up within 60 s")
+}
+
+var rpsLine = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+
+// wrk runs wrk on GET /healthz and returns the requests per second.
+func wrk(addr string, conns int, d time.Duration) (float64, error) {
+	out, err := exec.Command("wrk", "-t2", "-c"+strconv.Itoa(conns), "-d"+d.String(), "http://"+addr+"/healthz").CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("wrk: %v\n%s", err, out)
+	}
+	m := rpsLine.FindSubmatch(out)
+	if m == nil || strings.Contains(string(out), "Non-2xx") || strings.Contains(string(out), "Socket errors") {
+		return 0, fmt.Errorf("wrk output:\n%s", out)
+	}
+	return strconv.ParseFloat(string(m[1]), 64)
+}
+
+// paced sends rate requests per second for window over 32 keep-alive
+// connections and returns the rate served and the agent's CPU in percent of
+// one core over the window.
+func paced(a *agentProc, rate int, window time.Duration) (float64, float64, error) {
+	const conns = 32
+	ctx, cancel := context.WithTimeout(context.Background(), window)
+	defer cancel()
+	var served, failed atomic.Int64
+	var wg sync.WaitGroup
+	interval := time.Duration(float64(time.Second) * conns / float64(rate))
+	cpu0, err := cpuTime(a.cmd.Process.Pid)
+	if err != nil {
+		return 0, 0, err
+	}
+	start := time.Now()
+	for i := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}, Timeout: 5 * time.Second}
+			defer c.CloseIdleConnections()
+			next := start.Add(interval * time.Duration(i) / conns)
+			for ctx.Err() == nil {
+				if d := time.Until(next); d > 0 {
+					time.Sleep(d)
+				}
+				next = next.Add(interval)
+				resp, err := c.Get("http://" + a.addr + "/healthz")
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				served.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	cpu1, err := cpuTime(a.cmd.Process.Pid)
+	if err != nil {
+		return 0, 0, err
+	}
+	if n := failed.Load(); n > 0 {
+		return 0, 0, fmt.Errorf("%d requests failed", n)
+	}
+	return float64(served.Load()) / elapsed.Seconds(), 100 * (cpu1 - cpu0).Seconds() / elapsed.Seconds(), nil
+}
+
+// cpuTime is the user+system CPU time of pid, from /proc/PID/stat.
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	const hz = 100 // USER_HZ
+	return time.Duration(utime+stime) * time.Second / hz, nil
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}

@@ -81,11 +81,12 @@ func run(agent, entry string, rounds int, duration time.Duration, conns, rate in
 
 	for _, mode := range modes {
 		_, err := withAgent(agent, entry, mode, func(a *agentProc) (float64, error) {
-			got, cpu, err := paced(a, rate, window)
+			got, cpu, perReq, err := paced(a, rate, window)
 			if err != nil {
 				return 0, err
 			}
-			fmt.Printf("agent CPU, monitoring %-3s at %d req/s (served %.0f/s over %s): %.2f %% of one core\n", mode, rate, got, window, cpu)
+			fmt.Printf("monitoring %-3s at %d req/s (served %.0f/s over %s): agent CPU %.2f %% of one core, workers' CPU %.1f µs per request\n",
+				mode, rate, got, window, cpu, perReq)
 			return 0, nil
 		})
 		if err != nil {
@@ -195,18 +196,27 @@ func wrk(addr string, conns int, d time.Duration) (float64, error) {
 }
 
 // paced sends rate requests per second for window over 32 keep-alive
-// connections and returns the rate served and the agent's CPU in percent of
-// one core over the window.
-func paced(a *agentProc, rate int, window time.Duration) (float64, float64, error) {
+// connections and returns the rate served, the agent's CPU in percent of
+// one core over the window, and the workers' CPU per request in µs.
+func paced(a *agentProc, rate int, window time.Duration) (float64, float64, float64, error) {
 	const conns = 32
 	ctx, cancel := context.WithTimeout(context.Background(), window)
 	defer cancel()
 	var served, failed atomic.Int64
 	var wg sync.WaitGroup
 	interval := time.Duration(float64(time.Second) * conns / float64(rate))
-	cpu0, err := cpuTime(a.cmd.Process.Pid)
+	pid := a.cmd.Process.Pid
+	cpu0, err := cpuTime(pid)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
+	}
+	workers, err := children(pid)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	wcpu0, err := sumCPU(workers)
+	if err != nil {
+		return 0, 0, 0, err
 	}
 	start := time.Now()
 	for i := range conns {
@@ -234,14 +244,51 @@ func paced(a *agentProc, rate int, window time.Duration) (float64, float64, erro
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	cpu1, err := cpuTime(a.cmd.Process.Pid)
+	cpu1, err := cpuTime(pid)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
+	}
+	wcpu1, err := sumCPU(workers)
+	if err != nil {
+		return 0, 0, 0, err
 	}
 	if n := failed.Load(); n > 0 {
-		return 0, 0, fmt.Errorf("%d requests failed", n)
+		return 0, 0, 0, fmt.Errorf("%d requests failed", n)
 	}
-	return float64(served.Load()) / elapsed.Seconds(), 100 * (cpu1 - cpu0).Seconds() / elapsed.Seconds(), nil
+	n := float64(served.Load())
+	return n / elapsed.Seconds(), 100 * (cpu1 - cpu0).Seconds() / elapsed.Seconds(), float64((wcpu1 - wcpu0).Microseconds()) / n, nil
+}
+
+// children lists the child processes of pid.
+func children(pid int) ([]int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return nil, err
+	}
+	var out []int
+	for _, f := range strings.Fields(string(b)) {
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("the agent has no workers")
+	}
+	return out, nil
+}
+
+func sumCPU(pids []int) (time.Duration, error) {
+	var sum time.Duration
+	for _, p := range pids {
+		t, err := cpuTime(p)
+		if err != nil {
+			return 0, err
+		}
+		sum += t
+	}
+	return sum, nil
 }
 
 // cpuTime is the user+system CPU time of pid, from /proc/PID/stat.

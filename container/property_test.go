@@ -136,3 +136,44 @@ func (a *statsAgent) runtimeCopy() []wire.Runtime {
 	defer a.mu.Unlock()
 	return slices.Clone(a.runtime)
 }
+
+func TestPropertyReportAllocatesNothing(t *testing.T) {
+	a := newStatsAgent(t, monitorOn)
+	p, err := a.w.Property("p", container.Max, container.Avg, container.Distr(1, 10, 100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(1000, func() { p.Report(42) }); n != 0 {
+		t.Fatalf("Report allocates %v times", n)
+	}
+}
+
+func BenchmarkPropertyReport(b *testing.B) {
+	conn, theirs, err := wire.Pair()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	go func() {
+		for {
+			if _, err := conn.Receive(); err != nil {
+				return
+			}
+		}
+	}()
+	w, err := container.OpenWith(container.Options{Channel: theirs, Monitor: monitorOn, Orphaned: func() {}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	p, err := w.Property("p", container.Max, container.Avg, container.Distr(1, 10, 100))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for v := 0.0; pb.Next(); v++ {
+			p.Report(v)
+		}
+	})
+}

@@ -149,24 +149,7 @@ func TestPropertyReportAllocatesNothing(t *testing.T) {
 }
 
 func BenchmarkPropertyReport(b *testing.B) {
-	conn, theirs, err := wire.Pair()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	go func() {
-		for {
-			if _, err := conn.Receive(); err != nil {
-				return
-			}
-		}
-	}()
-	w, err := container.OpenWith(container.Options{Channel: theirs, Monitor: monitorOn, Orphaned: func() {}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer w.Close()
-	p, err := w.Property("p", container.Max, container.Avg, container.Distr(1, 10, 100))
+	p, err := silentWorker(b).Property("p", container.Max, container.Avg, container.Distr(1, 10, 100))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -134,3 +134,26 @@ func (a *statsAgent) counts() map[string][2]uint64 {
 	}
 	return out
 }
+
+// silentWorker is a monitored worker whose agent reads and drops
+// everything: for benchmarks.
+func silentWorker(b *testing.B) *container.Worker {
+	conn, theirs, err := wire.Pair()
+	if err != nil {
+		b.Fatal(err)
+	}
+	go func() {
+		for {
+			if _, err := conn.Receive(); err != nil {
+				return
+			}
+		}
+	}()
+	w, err := container.OpenWith(container.Options{Channel: theirs, Monitor: monitorOn, Orphaned: func() {}})
+	if err != nil {
+		conn.Close()
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { w.Close(); conn.Close() })
+	return w
+}

@@ -273,23 +273,7 @@ func TestMonitorHTTPAllocatesNothing(t *testing.T) {
 
 func BenchmarkMonitorHTTP(b *testing.B) {
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	conn, theirs, err := wire.Pair()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	go func() { // a silent agent: drains the channel
-		for {
-			if _, err := conn.Receive(); err != nil {
-				return
-			}
-		}
-	}()
-	w, err := container.OpenWith(container.Options{Channel: theirs, Monitor: monitorOn, Orphaned: func() {}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer w.Close()
+	w := silentWorker(b)
 	for _, bc := range []struct {
 		name string
 		h    http.Handler

@@ -29,6 +29,8 @@ import (
 // The ResponseWriter handlers see implements http.Flusher, http.Hijacker and
 // io.ReaderFrom by delegating (Hijack fails with http.ErrNotSupported when
 // the connection cannot be hijacked), and Unwrap for http.ResponseController.
+// It is recycled for another request once the handler returns, so, as
+// net/http already requires, it must not be used after that.
 func (w *Worker) MonitorHTTP(next http.Handler) http.Handler {
 	if !w.monitor.on {
 		return next

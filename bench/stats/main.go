@@ -5,11 +5,13 @@
 //
 //	go build -o /tmp/node-agent . && go run ./bench/stats -agent /tmp/node-agent
 //
-// It prints, for each mode, wrk's requests per second on GET /healthz over
-// loopback (the cheapest endpoint: the worst case for a fixed per-request
-// cost), the median over the rounds and the loss; then the agent's CPU
-// while the workers serve a paced load (5000 requests per second by
-// default) with monitoring on and off. Needs wrk on PATH.
+// Both agents run for the whole measure; wrk rounds alternate between them
+// (GET /healthz over loopback: the cheapest endpoint, the worst case for a
+// fixed per-request cost), so each pair of rounds sees about the same
+// background load. It prints each round, the medians and the median of the
+// per-round ratio on/off; then each agent's CPU, and its workers' CPU per
+// request, while they serve a paced load (5000 requests per second by
+// default). Needs wrk on PATH.
 package main
 
 import (
@@ -36,11 +38,11 @@ import (
 func main() {
 	agent := flag.String("agent", "", "node-agent binary (required)")
 	entry := flag.String("entry", "./testdata/gateway", "the service the agent runs")
-	rounds := flag.Int("rounds", 9, "wrk rounds per mode, alternating (0: only the paced load)")
-	duration := flag.Duration("duration", 8*time.Second, "wrk duration per round")
+	rounds := flag.Int("rounds", 20, "wrk rounds per mode, alternating (0: only the paced load)")
+	duration := flag.Duration("duration", 4*time.Second, "wrk duration per round")
 	conns := flag.Int("conns", 32, "wrk connections")
 	rate := flag.Int("rate", 5000, "paced load for the agent CPU measure, requests per second")
-	window := flag.Duration("window", 20*time.Second, "agent CPU measuring window")
+	window := flag.Duration("window", 15*time.Second, "agent CPU measuring window")
 	flag.Parse()
 	if *agent == "" {
 		fmt.Fprintln(os.Stderr, "stats: -agent is required")
@@ -54,72 +56,81 @@ func main() {
 
 var modes = []string{"off", "on"}
 
+// run starts one agent per mode, both for the whole run, and alternates
+// wrk rounds between them, so that the background load of the machine
+// changes little between the two runs of a pair; then it measures the
+// agents' CPU under the paced load.
 func run(agent, entry string, rounds int, duration time.Duration, conns, rate int, window time.Duration) error {
+	agents := map[string]*agentProc{}
+	for _, mode := range modes {
+		a, err := startAgent(agent, entry, mode)
+		if err != nil {
+			return err
+		}
+		defer a.stop()
+		agents[mode] = a
+		if _, err := wrk(a.addr, conns, 2*time.Second); err != nil { // warm-up
+			return err
+		}
+	}
 	rps := map[string][]float64{}
+	var ratios []float64
 	for r := range rounds {
 		order := modes
 		if r%2 == 1 {
 			order = []string{"on", "off"}
 		}
+		got := map[string]float64{}
 		for _, mode := range order {
-			v, err := withAgent(agent, entry, mode, func(a *agentProc) (float64, error) {
-				if _, err := wrk(a.addr, conns, 2*time.Second); err != nil { // warm-up
-					return 0, err
-				}
-				return wrk(a.addr, conns, duration)
-			})
+			v, err := wrk(agents[mode].addr, conns, duration)
 			if err != nil {
 				return err
 			}
+			got[mode] = v
 			rps[mode] = append(rps[mode], v)
-			fmt.Printf("round %d %-3s %8.0f req/s\n", r+1, mode, v)
 		}
+		ratios = append(ratios, got["on"]/got["off"])
+		fmt.Printf("round %2d  off %8.0f  on %8.0f req/s  on/off %.3f\n", r+1, got["off"], got["on"], got["on"]/got["off"])
 	}
 	if rounds > 0 {
-		off, on := median(rps["off"]), median(rps["on"])
-		fmt.Printf("\nGET /healthz, 4 workers, wrk -t2 -c%d -d%s, median of %d:\n", conns, duration, rounds)
-		fmt.Printf("  monitoring off %8.0f req/s\n  monitoring on  %8.0f req/s  (%.3f of off, loss %.1f %%)\n\n", off, on, on/off, 100*(1-on/off))
+		off, on, ratio := median(rps["off"]), median(rps["on"]), median(ratios)
+		fmt.Printf("\nGET /healthz, 4 workers, wrk -t2 -c%d -d%s, %d alternating rounds, medians:\n", conns, duration, rounds)
+		fmt.Printf("  monitoring off %8.0f req/s\n  monitoring on  %8.0f req/s\n  on/off per round %.3f (loss %.1f %%)\n\n", off, on, ratio, 100*(1-ratio))
 	}
-
 	for _, mode := range modes {
-		_, err := withAgent(agent, entry, mode, func(a *agentProc) (float64, error) {
-			got, cpu, perReq, err := paced(a, rate, window)
-			if err != nil {
-				return 0, err
-			}
-			fmt.Printf("monitoring %-3s at %d req/s (served %.0f/s over %s): agent CPU %.2f %% of one core, workers' CPU %.1f µs per request\n",
-				mode, rate, got, window, cpu, perReq)
-			return 0, nil
-		})
+		got, cpu, perReq, err := paced(agents[mode], rate, window)
 		if err != nil {
 			return err
 		}
+		fmt.Printf("monitoring %-3s at %d req/s (served %.0f/s over %s): agent CPU %.2f %% of one core, workers' CPU %.1f µs per request\n",
+			mode, rate, got, window, cpu, perReq)
 	}
 	return nil
 }
 
 type agentProc struct {
-	cmd  *exec.Cmd
-	addr string
+	cmd    *exec.Cmd
+	addr   string
+	data   string
+	exited chan error
 }
 
-// withAgent runs the agent with the gateway × 4, monitoring on or off, calls
-// f and stops the agent.
-func withAgent(agent, entry, mode string, f func(*agentProc) (float64, error)) (float64, error) {
+// startAgent runs the agent with the gateway × 4, monitoring on
+// (--metrics-address) or off.
+func startAgent(agent, entry, mode string) (*agentProc, error) {
 	addr, err := freeAddr()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	data, err := os.MkdirTemp("", "statsbench")
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	defer os.RemoveAll(data)
 	args := []string{entry, "-i", "4", "--http-address", addr}
 	if mode == "on" {
 		maddr, err := freeAddr()
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		args = append(args, "--metrics-address", maddr)
 	}
@@ -127,29 +138,35 @@ func withAgent(agent, entry, mode string, f func(*agentProc) (float64, error)) (
 	cmd.Env = append(os.Environ(), "SMS_DATA_DIR="+filepath.Join(data, "sms"))
 	log, err := os.Create(filepath.Join(data, "agent.log"))
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer log.Close()
 	cmd.Stdout, cmd.Stderr = log, log
+	// The agent (and so its workers) dies with the driver.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		return 0, err
+		return nil, err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-	}()
-	if err := waitUp("http://"+addr+"/healthz", exited); err != nil {
+	a := &agentProc{cmd: cmd, addr: addr, data: data, exited: make(chan error, 1)}
+	go func() { a.exited <- cmd.Wait() }()
+	if err := waitUp("http://"+addr+"/healthz", a.exited); err != nil {
 		out, _ := os.ReadFile(log.Name())
-		return 0, fmt.Errorf("%w\n%s", err, out)
+		a.stop()
+		return nil, fmt.Errorf("%w\n%s", err, out)
 	}
-	return f(&agentProc{cmd: cmd, addr: addr})
+	return a, nil
+}
+
+// stop stops the agent and removes its files.
+func (a *agentProc) stop() {
+	a.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-a.exited:
+	case <-time.After(20 * time.Second):
+		a.cmd.Process.Kill()
+		<-a.exited
+	}
+	os.RemoveAll(a.data)
 }
 
 func freeAddr() (string, error) {

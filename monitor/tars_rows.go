@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -16,7 +17,7 @@ import (
 // histogram, total, max and min are those of the successes, in ms, with
 // requests over 3 s in the 3000 ms bucket.
 func statRows(iv *interval, o TarsOptions) []tars.StatMicMsg {
-	names := sortedKeys(iv.http)
+	names := slices.Sorted(maps.Keys(iv.http))
 	rows := make([]tars.StatMicMsg, 0, len(names))
 	for _, name := range names {
 		t := iv.http[name]
@@ -71,7 +72,7 @@ func propRows(iv *interval, o TarsOptions) []tars.StatPropMsg {
 			{Policy: tars.PolicyAvg, Value: formatValue(s.sum / float64(s.n))},
 		}}})
 	}
-	for _, name := range sortedKeys(iv.props) {
+	for _, name := range slices.Sorted(maps.Keys(iv.props)) {
 		p := iv.props[name]
 		info := make([]tars.StatPropInfo, 0, len(p.Policies))
 		for _, pol := range p.Policies {
@@ -120,15 +121,6 @@ func formatValue(v float64) string {
 func millis(us uint64) uint64 { return (us + 500) / 1000 }
 
 func clamp32(n uint64) int32 { return int32(min(n, math.MaxInt32)) }
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
 
 // split cuts rows into groups whose encoded map entries add up to at most
 // limit bytes; a row larger than limit goes alone.

@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"sync"
 
 	"github.com/nodeagent/node-agent/agent/config"
 	"github.com/nodeagent/node-agent/container/wire"
 	"github.com/nodeagent/node-agent/monitor"
-	"github.com/nodeagent/node-agent/tars"
 )
 
 // monitoring reports whether the workers collect statistics: for the
@@ -49,7 +47,7 @@ type monitors struct {
 	reporter *monitor.TarsReporter
 	cancel   context.CancelFunc
 	reported chan struct{}
-	sender   *tarsSender
+	sender   *monitor.ClientSender
 }
 
 // openMonitors starts the exporters cfg asks for. A metrics address that
@@ -58,7 +56,7 @@ func (s *Supervisor) openMonitors() (*monitors, error) {
 	m := &monitors{}
 	cfg := s.cfg
 	if tarsReporting(cfg) {
-		m.sender = &tarsSender{locator: cfg.Locator, clients: map[string]*tars.Client{}}
+		m.sender = monitor.NewClientSender(cfg.Locator)
 		opts := monitor.TarsOptions{Stat: cfg.Stat, Property: cfg.Property, Interval: cfg.ReportInterval,
 			ModuleName: cfg.ModuleName, LocalIP: cfg.LocalIP}
 		if host, port, err := net.SplitHostPort(cfg.HTTPAddress); err == nil {
@@ -97,40 +95,7 @@ func (m *monitors) close() {
 		<-m.reported
 	}
 	if m.sender != nil {
-		m.sender.close()
-	}
-}
-
-// tarsSender is monitor.Sender over one tars.Client per servant.
-type tarsSender struct {
-	locator string
-	mu      sync.Mutex
-	clients map[string]*tars.Client
-}
-
-func (t *tarsSender) Invoke(ctx context.Context, obj, fn string, args tars.Struct, oneway bool) error {
-	t.mu.Lock()
-	c, ok := t.clients[obj]
-	if !ok {
-		var err error
-		if c, err = tars.NewClient(obj, tars.ClientOptions{Locator: t.locator}); err != nil {
-			t.mu.Unlock()
-			return err
-		}
-		t.clients[obj] = c
-	}
-	t.mu.Unlock()
-	if oneway {
-		return c.InvokeOneway(ctx, fn, args)
-	}
-	return c.Invoke(ctx, fn, args, nil)
-}
-
-func (t *tarsSender) close() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, c := range t.clients {
-		c.Close()
+		m.sender.Close()
 	}
 }
 

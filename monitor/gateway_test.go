@@ -18,6 +18,7 @@ import (
 
 	"github.com/nodeagent/node-agent/container/wire"
 	"github.com/nodeagent/node-agent/tars"
+	"github.com/nodeagent/node-agent/tars/tarstest"
 )
 
 // These tests run the reference SMS gateway (testdata/gateway), which links
@@ -308,13 +309,13 @@ func TestGatewayFourWorkersExactCounts(t *testing.T) {
 	// The TARS report of the interval carries the same counts, as encoded
 	// and, when the npm peers are installed, as @tars/rpc decodes them.
 	send := &fakeSender{}
-	var peer *statPeer
+	var peer *tarstest.StatPeer
 	opts := TarsOptions{Stat: "stat", Property: "property", ModuleName: "Sms.Gateway"}
 	var sender Sender = send
 	if interopInstalled() {
-		peer = startStatPeer(t)
-		opts.Stat, opts.Property = peer.stat, peer.property
-		sender = teeSender{send, newTCPSender(t)}
+		peer = tarstest.StartStatPeer(t)
+		opts.Stat, opts.Property = peer.Stat, peer.Property
+		sender = teeSender{send, clientSender(t)}
 	}
 	a.agg.ObserveUsage(0, 1, 10<<20, 0.1)
 	if err := NewTarsReporter(a.agg, sender, opts).Report(context.Background()); err != nil {
@@ -334,7 +335,7 @@ func TestGatewayFourWorkersExactCounts(t *testing.T) {
 		t.Log("npm peers not installed: StatF checked as encoded only (npm ci --prefix tars/testdata/interop)")
 		return
 	}
-	stats, props := peer.collectReports(t, len(seen.interfaces()), len(usageNames))
+	stats, props := peer.Collect(t, len(seen.interfaces()), len(usageNames), 10*time.Second)
 	for k, n := range seen {
 		s, ok := stats[k[0]]
 		got := s.Body.Count

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -179,4 +180,72 @@ func TestInteropTarsPlatform(t *testing.T) {
 	if !strings.Contains(a.output(), "all workers stopped, exiting with code 0") {
 		t.Fatal("no clean exit in the agent log")
 	}
+}
+
+// TestInteropStatReports: the gateway under the agent with a TARS config
+// naming stat and property servants; at shutdown the agent reports the
+// last interval, and a real @tars/rpc StatF/PropertyF server decodes
+// exactly the requests the client made, by interface and outcome.
+func TestInteropStatReports(t *testing.T) {
+	peer := tarstest.StartStatPeer(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	conf := filepath.Join(t.TempDir(), "Sms.Gateway.config.conf")
+	err := os.WriteFile(conf, []byte(fmt.Sprintf(`<tars>
+  <application>
+    <client>
+      stat=%s
+      property=%s
+      report-interval=60000
+      asyncthread=2
+      modulename=Sms.Gateway
+    </client>
+    <server>
+      app=Sms
+      server=Gateway
+      localip=127.0.0.1
+      <Sms.Gateway.HttpAdapter>
+        endpoint=tcp -h 127.0.0.1 -p %s -t 60000
+        protocol=not_tars
+      </Sms.Gateway.HttpAdapter>
+    </server>
+  </application>
+</tars>
+`, peer.Stat, peer.Property, addr[strings.LastIndexByte(addr, ':')+1:])), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := startGateway(t, addr, "--config="+conf)
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	healthz := 1 // startGateway's first successful poll
+	for range 11 {
+		resp, err := c.Get("http://" + addr + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		healthz++
+	}
+	for range 4 {
+		resp, err := c.Post("http://"+addr+"/api/sms/send", "application/json", strings.NewReader(`{"phone":"12","content":"x"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("bad request answered %d", resp.StatusCode)
+		}
+	}
+	a.cmd.Process.Signal(syscall.SIGTERM)
+	if err := a.waitExit(t, 20*time.Second); err != nil {
+		t.Fatalf("agent exit: %v", err)
+	}
+	stats, props := peer.Collect(t, 2, 1, 10*time.Second)
+	h, s := stats["/healthz"], stats["/api/sms/send"]
+	if h.Body.Count < healthz || h.Body.ExecCount != 0 || s.Body.Count != 0 || s.Body.ExecCount != 4 {
+		t.Fatalf("StatF rows: /healthz %+v, /api/sms/send %+v; want %d successes (the poll may add more) and 4 errors", h.Body, s.Body, healthz)
+	}
+	if h.Head.MasterName != "http_client" || h.Head.SlaveName != "Sms.Gateway" || h.FromClient {
+		t.Fatalf("StatF head %+v fromClient %v", h.Head, h.FromClient)
+	}
+	t.Logf("StatF: /healthz %d, /api/sms/send %d errors; %d property rows", h.Body.Count, s.Body.ExecCount, len(props))
 }

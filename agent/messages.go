@@ -19,6 +19,12 @@ func (s *Supervisor) onMessage(ev procMessage) {
 	if w == nil {
 		return
 	}
+	if m.Kind.IsMonitoring() {
+		if err := s.stats.Handle(w.slot, w.p.PID(), m); err != nil {
+			s.log.warn("%v", err)
+		}
+		return
+	}
 	switch m.Kind {
 	case wire.KindHello:
 		var h wire.Hello

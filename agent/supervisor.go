@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nodeagent/node-agent/agent/config"
+	"github.com/nodeagent/node-agent/monitor"
 	"github.com/nodeagent/node-agent/notify"
 )
 
@@ -67,6 +68,8 @@ type Supervisor struct {
 	replyTimeout time.Duration
 
 	links    *tarsLinks // set by Open
+	mon      *monitors  // set by Open
+	stats    *monitor.Aggregator
 	sd       systemd
 	sdStatus string // the last STATUS= sent
 	sdReady  bool   // READY=1 was sent
@@ -106,6 +109,7 @@ func newSupervisor(cfg *config.Config, out *Output, c clock) *Supervisor {
 		restarts:     map[string]int{},
 		readyTimeout: cmp(cfg.ReadyTimeout, config.DefaultReadyTimeout),
 		replyTimeout: defaultReplyTimeout,
+		stats:        monitor.NewAggregator(),
 	}
 }
 
@@ -125,7 +129,12 @@ func (s *Supervisor) Open() error {
 	if err != nil {
 		return err
 	}
-	s.links = l
+	m, err := s.openMonitors()
+	if err != nil {
+		l.close()
+		return err
+	}
+	s.links, s.mon = l, m
 	return nil
 }
 
@@ -156,6 +165,7 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 		}
 	}
 	defer s.links.close()
+	defer s.mon.close()
 	defer s.sockets.close()
 	defer close(s.quit)
 	s.began = s.clock.Now()
@@ -241,6 +251,8 @@ func (s *Supervisor) handle(ev event) {
 		s.onAdmin(ev)
 	case statusRequest:
 		ev.reply <- s.status()
+	case snapshotRequest:
+		ev.reply <- s.metricsSnapshot()
 	case gatherDue:
 		s.finishGather(ev.g)
 	case readyDue:

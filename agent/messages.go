@@ -50,16 +50,24 @@ func (s *Supervisor) onMessage(ev procMessage) {
 		if m.Decode(&r) == nil {
 			s.onReply(w, r)
 		}
-	case wire.KindLog:
-		var l wire.Log
-		if m.Decode(&l) == nil {
-			lv, err := logs.ParseLevel(l.Level)
-			if err != nil || lv == logs.LevelNone {
-				lv = logs.LevelInfo
-			}
-			s.out.App.Write(logs.Record{Time: time.UnixMilli(l.Time), PID: w.p.PID(), Level: lv, File: l.File, Line: l.Line, Message: l.Message})
-		}
+	case wire.KindLog: // real workers' records are written off the loop
+		s.workerRecord(w.p.PID(), m)
 	}
+}
+
+// workerRecord writes a record of a worker's logger (a KindLog frame) to
+// the service log. The process starter calls it from the worker's channel
+// reader, so a slow disk slows that worker, never the run loop.
+func (s *Supervisor) workerRecord(pid int, m wire.Message) {
+	var l wire.Log
+	if m.Decode(&l) != nil {
+		return
+	}
+	lv, err := logs.ParseLevel(l.Level)
+	if err != nil || lv == logs.LevelNone {
+		lv = logs.LevelInfo
+	}
+	s.out.App.Write(logs.Record{Time: time.UnixMilli(l.Time), PID: pid, Level: lv, File: l.File, Line: l.Line, Message: l.Message})
 }
 
 // workerOutput writes what a worker writes to stdout (level "INFO") or

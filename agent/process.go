@@ -63,10 +63,12 @@ type osStarter struct {
 	quit     chan struct{}
 	done     chan struct{}
 	output   func(pid int, level string, stream io.Reader)
+	// record writes a worker's logger record (KindLog) off the run loop.
+	record func(pid int, m wire.Message)
 }
 
-func newOSStarter(r *reaper, output func(pid int, level string, stream io.Reader)) *osStarter {
-	s := &osStarter{reaper: r, requests: make(chan func()), quit: make(chan struct{}), done: make(chan struct{}), output: output}
+func newOSStarter(r *reaper, output func(pid int, level string, stream io.Reader), record func(pid int, m wire.Message)) *osStarter {
+	s := &osStarter{reaper: r, requests: make(chan func()), quit: make(chan struct{}), done: make(chan struct{}), output: output, record: record}
 	go s.loop()
 	return s
 }
@@ -167,6 +169,11 @@ func (s *osStarter) start(spec procSpec, post func(event)) (proc, error) {
 			m, err := conn.Receive()
 			if err != nil {
 				return
+			}
+			if m.Kind == wire.KindLog {
+				closeAll(m.Files) // a record carries none; never keep strays
+				s.record(p.pid, m)
+				continue
 			}
 			post(procMessage{p: p, msg: m})
 		}

@@ -152,7 +152,7 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 			return ExitInternal
 		}
 		defer r.close()
-		st := newOSStarter(r, s.workerOutput)
+		st := newOSStarter(r, s.workerOutput, s.workerRecord)
 		defer st.close()
 		s.start = st.start
 		stopSampler := s.startSampler()

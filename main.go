@@ -38,6 +38,8 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		return runDeployApp(self, append([]string{"deploy"}, args...), stdout, stderr)
 	case len(args) > 0 && args[0] == "deploy":
 		return runDeployApp(self, args, stdout, stderr)
+	case len(args) > 0 && args[0] == "ctl":
+		return runCtl(args[1:], stdout, stderr)
 	}
 	opts := config.LoadOptions{Version: version, Stdout: stdout}
 	if dir, ok := packagedServiceDir(self); ok {
@@ -85,6 +87,10 @@ func supervise(cfg *config.Config, stderr io.Writer) int {
 	defer signal.Stop(signals)
 	sup := agent.New(cfg, out)
 	sup.Version = version
+	if err := sup.Open(); err != nil {
+		fmt.Fprintf(stderr, "node-agent: %v\n", err)
+		return agent.ExitUsage
+	}
 	return sup.Run(context.Background(), signals)
 }
 

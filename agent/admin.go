@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/nodeagent/node-agent/agent/config"
-	"github.com/nodeagent/node-agent/container/wire"
 )
 
 // ErrStopped is returned by calls on a Supervisor whose Run has returned.
@@ -97,7 +96,7 @@ func (s *Supervisor) onAdmin(req adminRequest) {
 	case CmdViewVersion:
 		req.reply <- s.Version
 	case CmdSetLogLevel:
-		req.reply <- s.setLogLevel(req.data)
+		s.setLogLevel(req)
 	case CmdPreheat:
 		req.reply <- s.preheat()
 	case CmdStatus:
@@ -114,27 +113,35 @@ func (s *Supervisor) onAdmin(req adminRequest) {
 	case "":
 		req.reply <- "error: empty command"
 	default:
-		s.forward(req)
+		s.forward(req, nil)
 	}
 }
 
 // setLogLevel applies tars.setloglevel to the agent's service log and to
-// every worker; new workers start with it.
-func (s *Supervisor) setLogLevel(data string) string {
-	lv, err := config.ParseLevel(data)
+// every worker, and answers "ok" once every linked worker applied it (the
+// workers that did not are listed otherwise); new workers start with it.
+func (s *Supervisor) setLogLevel(req adminRequest) {
+	lv, err := config.ParseLevel(req.data)
 	if err != nil {
-		return fmt.Sprintf("error: log level %q: %v", data, err)
+		req.reply <- fmt.Sprintf("error: log level %q: %v", req.data, err)
+		return
 	}
 	s.level = lv
 	s.out.SetLevel(lv)
-	s.each(func(w *worker) {
-		if w.linked {
-			// The reply (ok) is not waited for: the level is valid.
-			w.p.Send(wire.KindCommand, wire.Command{Cmd: CmdSetLogLevel, Data: string(lv)})
-		}
-	})
 	s.log.info("log level set to %s", lv)
-	return "ok"
+	req.data = string(lv)
+	s.forward(req, func(answers []*workerAnswer) string {
+		var failed []string
+		for _, a := range answers {
+			if a.text != "ok" && a.text != plainAnswer {
+				failed = append(failed, fmt.Sprintf("%d(%d): %s", a.slot, a.pid, a.text))
+			}
+		}
+		if len(failed) == 0 {
+			return "ok"
+		}
+		return "ok in the agent; not in\n" + strings.Join(failed, "\n")
+	})
 }
 
 // preheat answers preheatCheck: success iff every slot has a ready worker

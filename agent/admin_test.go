@@ -106,16 +106,26 @@ func TestFakeAgentCommands(t *testing.T) {
 	if got := fr.notify("tars.setloglevel loud"); !strings.Contains(got, "DEBUG, INFO, WARN, ERROR or NONE") {
 		t.Fatalf("bad level: %q", got)
 	}
-	if got := fr.notify("tars.setloglevel warn"); got != "ok" {
-		t.Fatalf("setloglevel: %q", got)
-	}
+	reply := fr.notifyAsync("tars.setloglevel warn")
 	for _, p := range []*fakeProc{a, b} {
 		c := fr.waitCommands(p, 1)
 		if c[0].Cmd != "tars.setloglevel" || c[0].Data != "WARN" {
 			t.Fatalf("worker got %+v", c)
 		}
+		fr.reply(p, c[0].ID, "ok")
 	}
-	if fr.sup.level != "WARN" {
+	if got := <-reply; got != "ok" {
+		t.Fatalf("setloglevel: %q", got)
+	}
+	reply = fr.notifyAsync("tars.setloglevel error")
+	fr.reply(a, fr.waitCommands(a, 2)[1].ID, "ok")
+	fr.exit(b, 0) // b dies before it applies the level
+	if got := <-reply; got != "ok in the agent; not in\n1(1002): exited with code 0 before replying" {
+		t.Fatalf("setloglevel with a worker gone: %q", got)
+	}
+	b = fr.started()
+	fr.readyLinked(b)
+	if fr.sup.level != "ERROR" {
 		t.Fatalf("agent level %q", fr.sup.level)
 	}
 	if got := fr.notify(""); !strings.HasPrefix(got, "error:") {

@@ -99,6 +99,20 @@
 // agent also handles SIGQUIT (stop at once), which the kernel would
 // otherwise drop.
 //
+// # Logs
+//
+// Output (output.go) holds the service log and the agent log (SPEC §9;
+// package logs has the details). With -l DIR and name A.S they are
+// DIR/A/S/A.S.log and DIR/A/S/A.S_agent.log, rotated by size; without, both
+// go to stdout through a bounded buffer. Each worker's stdout and stderr
+// pipes are read by one goroutine each (logs.Pump), which writes the lines
+// of every read as one batch, synchronously to a file: a slow disk slows
+// that worker down rather than losing its lines. Records of the worker
+// library arrive over the channel. Output.SetLevel changes the service
+// log's level (tars.setloglevel), Output.Reopen reopens the files (SIGUSR1,
+// after an external logrotate). SIGPIPE does not kill the agent while
+// the Output is open: a closed stdout makes writes fail and be counted.
+//
 // # Sockets
 //
 // The agent binds a listening socket the first time a worker asks for its

@@ -18,6 +18,9 @@ func scrubbed(name string) bool {
 	case "NOTIFY_SOCKET", wire.EnvChannelFD, wire.EnvProtocol, wire.EnvHeartbeat, wire.EnvLogLevel:
 		return true
 	}
+	if slices.Contains(wire.MonitorEnv(), name) {
+		return true
+	}
 	return strings.HasPrefix(name, "WATCHDOG_") || strings.HasPrefix(name, "LISTEN_")
 }
 
@@ -67,6 +70,9 @@ func baseEnv(cfg *config.Config, inherited []string) []string {
 	set(wire.EnvChannelFD, strconv.Itoa(wire.ChannelFD))
 	set(wire.EnvProtocol, strconv.Itoa(wire.Version))
 	set(wire.EnvHeartbeat, strconv.FormatInt(heartbeatInterval(cfg.KeepaliveTime).Milliseconds(), 10))
+	for _, kv := range monitorVars(cfg) {
+		set(kv[0], kv[1])
+	}
 	if limit := cfg.MaxMemoryRestart; limit > 0 {
 		if _, ok := vars["GOMEMLIMIT"]; !ok {
 			// The Go runtime collects harder before the agent's restart.

@@ -8,6 +8,9 @@ import (
 	"github.com/nodeagent/node-agent/container/wire"
 )
 
+// plainAnswer stands for a plain binary's answer: it has no channel.
+const plainAnswer = "plain binary, no admin channel"
+
 // defaultReplyTimeout bounds how long a forwarded command waits for the
 // workers' answers.
 const defaultReplyTimeout = 3 * time.Second
@@ -15,8 +18,10 @@ const defaultReplyTimeout = 3 * time.Second
 // gather is a command forwarded to every worker, collecting the answers
 // until all came or the deadline passed (SPEC §10).
 type gather struct {
-	cmd      string
-	reply    chan<- string
+	cmd   string
+	reply chan<- string
+	// summary turns the answers into the reply; nil lists them.
+	summary  func(answers []*workerAnswer) string
 	answers  []*workerAnswer // in slot order
 	pending  map[uint64]*workerAnswer
 	timer    timer
@@ -31,9 +36,10 @@ type workerAnswer struct {
 }
 
 // forward sends req to every running worker that is not stopping and
-// replies once each answered, or at the deadline.
-func (s *Supervisor) forward(req adminRequest) {
-	g := &gather{cmd: req.cmd, reply: req.reply, pending: map[uint64]*workerAnswer{}}
+// replies once each answered, or at the deadline: summary(answers), or one
+// line per worker when summary is nil.
+func (s *Supervisor) forward(req adminRequest, summary func([]*workerAnswer) string) {
+	g := &gather{cmd: req.cmd, reply: req.reply, summary: summary, pending: map[uint64]*workerAnswer{}}
 	for _, sl := range s.slots {
 		sl.workers(func(w *worker) {
 			if w.state == Stopping {
@@ -42,7 +48,7 @@ func (s *Supervisor) forward(req adminRequest) {
 			a := &workerAnswer{slot: w.slot, pid: w.p.PID()}
 			g.answers = append(g.answers, a)
 			if !w.linked {
-				a.text, a.done = "plain binary, no admin channel", true
+				a.text, a.done = plainAnswer, true
 				return
 			}
 			s.nextCmdID++
@@ -107,6 +113,15 @@ func (s *Supervisor) finishGather(g *gather) {
 	for id := range g.pending {
 		delete(s.gathers, id)
 	}
+	for _, a := range g.answers {
+		if !a.done {
+			a.text = fmt.Sprintf("no reply within %v", s.replyTimeout)
+		}
+	}
+	if g.summary != nil {
+		g.reply <- g.summary(g.answers)
+		return
+	}
 	if len(g.answers) == 0 {
 		g.reply <- "no workers"
 		return
@@ -116,11 +131,7 @@ func (s *Supervisor) finishGather(g *gather) {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		text := a.text
-		if !a.done {
-			text = fmt.Sprintf("no reply within %v", s.replyTimeout)
-		}
-		fmt.Fprintf(&b, "%d(%d): %s", a.slot, a.pid, text)
+		fmt.Fprintf(&b, "%d(%d): %s", a.slot, a.pid, a.text)
 	}
 	g.reply <- b.String()
 }

@@ -129,6 +129,14 @@ var helpers = map[string]func() int{
 		exec.Command("sh", "-c", "(sleep 0.3; exit 7) & exit 0").Run()
 		return serveHelper()
 	},
+	// numbered: logging tests' worker (output_test.go).
+	"numbered": numberedHelper,
+	// echo-on-usr2: logging tests' worker (output_test.go).
+	"echo-on-usr2": echoOnUSR2Helper,
+	// log-on-usr2: logging tests' worker (output_test.go).
+	"log-on-usr2": logOnUSR2Helper,
+	// open-output: opens the output of $HELPER_DIR, reports the error.
+	"open-output": openOutputHelper,
 }
 
 func TestMain(m *testing.M) {
@@ -136,7 +144,7 @@ func TestMain(m *testing.M) {
 		os.Unsetenv(helperEnv)
 		os.Exit(helpers[name]())
 	}
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction(lumberjackMill))
 }
 
 func serveHelper() int { return serveWith(nil) }

@@ -5,6 +5,7 @@ import (
 	"syscall"
 
 	"github.com/nodeagent/node-agent/container/wire"
+	"github.com/nodeagent/node-agent/monitor"
 )
 
 // shutdown stops every worker gracefully; Run returns when they are gone.
@@ -120,7 +121,7 @@ func (s *Supervisor) onExit(ev procExited) {
 	switch {
 	case w.zombie:
 		s.log.error("worker %d (pid %d) killed for missing heartbeats, exited with %v", w.slot, w.p.PID(), ev.status)
-		s.restartSlot(sl, "zombie")
+		s.restartSlot(sl, monitor.ReasonKeepalive)
 	case w.requested && w.restart:
 		s.log.info("worker %d (pid %d) stopped (%s) with %v, starting its replacement", w.slot, w.p.PID(), w.reason, ev.status)
 		s.restartSlot(sl, w.reason)
@@ -141,7 +142,7 @@ func (s *Supervisor) restartSlot(sl *slot, reason string) {
 	if s.stopping || sl.next != nil {
 		return // the replacement in progress takes the slot
 	}
-	s.restarts[reason]++
+	s.countRestart(sl, reason)
 	s.scheduleStart(sl)
 }
 
@@ -157,7 +158,7 @@ func (s *Supervisor) exception(sl *slot, what string) bool {
 		return false
 	}
 	if sl.w == nil && sl.next == nil {
-		s.restarts["exit"]++
+		s.countRestart(sl, monitor.ReasonCrash)
 		s.scheduleStart(sl)
 	}
 	return true
@@ -176,6 +177,15 @@ func (s *Supervisor) scheduleStart(sl *slot) {
 		return
 	}
 	sl.pending = s.clock.AfterFunc(delay, func() { s.post(restartDue{slot: sl.id}) })
+}
+
+// countRestart counts a worker started in sl to replace another.
+func (s *Supervisor) countRestart(sl *slot, reason string) {
+	s.restarts[reason]++
+	if sl.restartsBy == nil {
+		sl.restartsBy = map[string]int{}
+	}
+	sl.restartsBy[reason]++
 }
 
 func pidOf(w *worker) string { return strconv.Itoa(w.p.PID()) }

@@ -91,6 +91,9 @@ func (s *Supervisor) onUsage(got map[int]usage) {
 			u.CPU = w.usage.CPU
 		}
 		w.usage, w.sampled = u, true
+		if s.slotOf(w) != nil {
+			s.stats.ObserveUsage(w.slot, w.p.PID(), int64(u.RSS), u.CPU/100)
+		}
 	})
 	if limit := s.cfg.MaxMemoryRestart; limit > 0 && !s.stopping {
 		for _, sl := range s.slots {
@@ -114,14 +117,14 @@ func (s *Supervisor) memoryRestart(sl *slot, w *worker) {
 	}
 	if !w.linked && !s.linked {
 		w.restart = true
-		s.stopWorker(w, "memory")
+		s.stopWorker(w, monitor.ReasonMemory)
 		return
 	}
-	s.replace(sl, "memory", func(err error) {
+	s.replace(sl, monitor.ReasonMemory, func(err error) {
 		if err != nil && sl.w == w && w.state != Stopping && !s.stopping {
 			// No replacement: restart it in place.
 			w.restart = true
-			s.stopWorker(w, "memory")
+			s.stopWorker(w, monitor.ReasonMemory)
 		}
 	})
 }

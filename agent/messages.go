@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"io"
 	"time"
 
 	"github.com/nodeagent/node-agent/container/wire"
@@ -16,6 +17,12 @@ func (s *Supervisor) onMessage(ev procMessage) {
 		}
 	}()
 	if w == nil {
+		return
+	}
+	if m.Kind.IsMonitoring() {
+		if err := s.stats.Handle(w.slot, w.p.PID(), m); err != nil {
+			s.log.warn("%v", err)
+		}
 		return
 	}
 	switch m.Kind {
@@ -43,17 +50,34 @@ func (s *Supervisor) onMessage(ev procMessage) {
 		if m.Decode(&r) == nil {
 			s.onReply(w, r)
 		}
-	case wire.KindLog:
-		var l wire.Log
-		if m.Decode(&l) == nil {
-			s.out.App.Write(logs.Record{Time: time.UnixMilli(l.Time), PID: w.p.PID(), Level: l.Level, File: l.File, Line: l.Line, Message: l.Message})
-		}
+	case wire.KindLog: // real workers' records are written off the loop
+		s.workerRecord(w.p.PID(), m)
 	}
 }
 
-// workerOutput logs a line a worker wrote to stdout or stderr.
-func (s *Supervisor) workerOutput(pid int, level string, line []byte) {
-	s.out.App.Write(logs.Record{Time: time.Now(), PID: pid, Level: level, Message: string(line)})
+// workerRecord writes a record of a worker's logger (a KindLog frame) to
+// the service log. The process starter calls it from the worker's channel
+// reader, so a slow disk slows that worker, never the run loop.
+func (s *Supervisor) workerRecord(pid int, m wire.Message) {
+	var l wire.Log
+	if m.Decode(&l) != nil {
+		return
+	}
+	lv, err := logs.ParseLevel(l.Level)
+	if err != nil || lv == logs.LevelNone {
+		lv = logs.LevelInfo
+	}
+	s.out.App.Write(logs.Record{Time: time.UnixMilli(l.Time), PID: pid, Level: lv, File: l.File, Line: l.Line, Message: l.Message})
+}
+
+// workerOutput writes what a worker writes to stdout (level "INFO") or
+// stderr ("ERROR") to the service log, line by line, until r ends.
+func (s *Supervisor) workerOutput(pid int, level string, r io.Reader) {
+	lv := logs.LevelInfo
+	if level == "ERROR" {
+		lv = logs.LevelError
+	}
+	logs.Pump(s.out.App, r, pid, lv)
 }
 
 func (s *Supervisor) onListen(w *worker, m wire.Message) {

@@ -1,58 +1,138 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nodeagent/node-agent/agent/config"
 	"github.com/nodeagent/node-agent/logs"
 )
 
-// Output is where the agent writes: the service log (what workers write)
-// and the agent log (its own events).
+// Output is where the agent writes (SPEC §9): App is the service log (what
+// workers write, filtered by --applog-level), Agent the agent log (its own
+// events, never filtered). Both may share one destination (stdout).
 type Output struct {
 	App, Agent *logs.Sink
-	files      []*os.File
+	dests      []logs.Destination
+	files      bool // dests are files (a log dir), not stdout
+	sigpipe    chan os.Signal
 }
 
-// OpenOutput opens the log files of cfg (SPEC §9): with a log dir and name
-// A.S, DIR/A/S/A.S.log and DIR/A/S/A.S_agent.log; a name without a dot gives
-// DIR/N/. Without a log dir both go to stdout.
+// OpenOutput opens the logs of cfg. With a log dir and name A.S they are
+// DIR/A/S/A.S.log and DIR/A/S/A.S_agent.log (a name without a dot gives
+// DIR/N/N.log and DIR/N/N_agent.log), created with their directories,
+// rotated at --applog-max-size keeping --applog-max-files files each.
+// Without a log dir both go to stdout, through a bounded buffer when
+// stdout is a pipe or a terminal (logs.NewConsole). The service log starts
+// at --applog-level. An error (directory or file not writable) is meant to
+// stop the agent before it starts anything.
+//
+// While the Output is open, SIGPIPE does not kill the agent: a write to a
+// closed stdout or stderr fails, and is counted, instead.
 func OpenOutput(cfg *config.Config) (*Output, error) {
+	level, err := logs.ParseLevel(string(cfg.AppLogLevel))
+	if err != nil && cfg.AppLogLevel != "" {
+		return nil, err
+	}
+	o := &Output{sigpipe: make(chan os.Signal, 1)}
 	if cfg.LogDir == "" {
-		s := logs.NewSink(os.Stdout)
-		return &Output{App: s, Agent: s}, nil
-	}
-	dir := filepath.Join(cfg.LogDir, cfg.Name)
-	if app, server, ok := strings.Cut(cfg.Name, "."); ok {
-		dir = filepath.Join(cfg.LogDir, app, server)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("log directory: %w", err)
-	}
-	o := &Output{}
-	for _, name := range []string{cfg.Name + ".log", cfg.Name + "_agent.log"} {
-		f, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-		if err != nil {
-			o.Close()
-			return nil, fmt.Errorf("log file: %w", err)
+		console := logs.NewConsole(os.Stdout, logs.ConsoleOptions{})
+		o.dests = []logs.Destination{console}
+		o.App, o.Agent = logs.To(console), logs.To(console)
+	} else {
+		dir := filepath.Join(cfg.LogDir, cfg.Name)
+		if app, server, ok := strings.Cut(cfg.Name, "."); ok {
+			dir = filepath.Join(cfg.LogDir, app, server)
 		}
-		o.files = append(o.files, f)
+		opts := logs.FileOptions{MaxSize: cfg.AppLogMaxSize, MaxFiles: cfg.AppLogMaxFiles}
+		var files []*logs.File
+		for _, name := range []string{cfg.Name + ".log", cfg.Name + "_agent.log"} {
+			f, err := logs.OpenFile(filepath.Join(dir, name), opts)
+			if err != nil {
+				o.Close()
+				return nil, err
+			}
+			files = append(files, f)
+			o.dests = append(o.dests, f)
+		}
+		o.App, o.Agent, o.files = logs.To(files[0]), logs.To(files[1]), true
+		if cfg.AppLogMaxSize > 0 && files[0].MaxSize() != cfg.AppLogMaxSize {
+			o.log().warn("--applog-max-size %d raised to %d bytes: the largest record (1 MiB) must fit in one file", cfg.AppLogMaxSize, files[0].MaxSize())
+		}
 	}
-	o.App, o.Agent = logs.NewSink(o.files[0]), logs.NewSink(o.files[1])
+	o.App.SetLevel(level)
+	signal.Notify(o.sigpipe, syscall.SIGPIPE)
 	return o, nil
 }
 
-// Close closes the log files.
-func (o *Output) Close() error {
-	for _, f := range o.files {
-		f.Close()
+// SetLevel changes the level of the service log (tars.setloglevel): records
+// below it are dropped from now on, NONE drops all. The agent log is not
+// filtered. l is a level config.ParseLevel accepted; anything else leaves
+// the level as it is. Workers filter their own records at the source: the
+// command must reach them too, and new workers must start with Level().
+func (o *Output) SetLevel(l config.Level) {
+	if level, err := logs.ParseLevel(string(l)); err == nil {
+		o.App.SetLevel(level)
 	}
-	return nil
 }
+
+// Level returns the level of the service log, as SetLevel last set it:
+// the level to give workers that start from now on.
+func (o *Output) Level() config.Level { return config.Level(o.App.Level().String()) }
+
+// Reopen closes the log files so that the next write opens them again by
+// name, creating them if they were moved away (SIGUSR1, after an external
+// logrotate). Without a log dir it does nothing. Success is noted in the
+// agent log; an error is returned for the caller to log.
+func (o *Output) Reopen() error {
+	if !o.files {
+		o.log().info("no log file to reopen: logging to stdout")
+		return nil
+	}
+	var errs []error
+	for _, d := range o.dests {
+		errs = append(errs, d.Reopen())
+	}
+	err := errors.Join(errs...)
+	if err == nil {
+		o.log().info("log files reopened")
+	}
+	return err
+}
+
+// OutputStats are the counters of the service log and the agent log (the
+// same when both go to stdout).
+type OutputStats struct {
+	App, Agent logs.Stats
+}
+
+// Stats returns what the logs wrote, lost (write errors) and dropped (a
+// slow stdout).
+func (o *Output) Stats() OutputStats {
+	return OutputStats{App: o.App.Destination().Stats(), Agent: o.Agent.Destination().Stats()}
+}
+
+// Close flushes and closes the logs. Records written later (by output
+// pumps still draining) reopen the files, or go straight to stdout.
+func (o *Output) Close() error {
+	if o.sigpipe != nil {
+		signal.Stop(o.sigpipe)
+	}
+	var errs []error
+	for _, d := range o.dests {
+		errs = append(errs, d.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// log returns the agent log of the Output, for its own events.
+func (o *Output) log() agentLog { return agentLog{sink: o.Agent, pid: os.Getpid()} }
 
 // agentLog writes the agent's own events.
 type agentLog struct {
@@ -60,10 +140,10 @@ type agentLog struct {
 	pid  int
 }
 
-func (l agentLog) write(level, format string, args ...any) {
+func (l agentLog) write(level logs.Level, format string, args ...any) {
 	l.sink.Write(logs.Record{Time: time.Now(), PID: l.pid, Level: level, Message: fmt.Sprintf(format, args...)})
 }
 
-func (l agentLog) info(format string, args ...any)  { l.write("INFO", format, args...) }
-func (l agentLog) warn(format string, args ...any)  { l.write("WARN", format, args...) }
-func (l agentLog) error(format string, args ...any) { l.write("ERROR", format, args...) }
+func (l agentLog) info(format string, args ...any)  { l.write(logs.LevelInfo, format, args...) }
+func (l agentLog) warn(format string, args ...any)  { l.write(logs.LevelWarn, format, args...) }
+func (l agentLog) error(format string, args ...any) { l.write(logs.LevelError, format, args...) }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"runtime"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/nodeagent/node-agent/agent/config"
 	"github.com/nodeagent/node-agent/container/wire"
-	"github.com/nodeagent/node-agent/logs"
 )
 
 // procSpec is what the supervisor asks the OS seam to start.
@@ -62,11 +62,13 @@ type osStarter struct {
 	requests chan func()
 	quit     chan struct{}
 	done     chan struct{}
-	output   func(pid int, level string, line []byte)
+	output   func(pid int, level string, stream io.Reader)
+	// record writes a worker's logger record (KindLog) off the run loop.
+	record func(pid int, m wire.Message)
 }
 
-func newOSStarter(r *reaper, output func(pid int, level string, line []byte)) *osStarter {
-	s := &osStarter{reaper: r, requests: make(chan func()), quit: make(chan struct{}), done: make(chan struct{}), output: output}
+func newOSStarter(r *reaper, output func(pid int, level string, stream io.Reader), record func(pid int, m wire.Message)) *osStarter {
+	s := &osStarter{reaper: r, requests: make(chan func()), quit: make(chan struct{}), done: make(chan struct{}), output: output, record: record}
 	go s.loop()
 	return s
 }
@@ -168,6 +170,11 @@ func (s *osStarter) start(spec procSpec, post func(event)) (proc, error) {
 			if err != nil {
 				return
 			}
+			if m.Kind == wire.KindLog {
+				closeAll(m.Files) // a record carries none; never keep strays
+				s.record(p.pid, m)
+				continue
+			}
 			post(procMessage{p: p, msg: m})
 		}
 	}()
@@ -178,7 +185,7 @@ func (s *osStarter) start(spec procSpec, post func(event)) (proc, error) {
 func (s *osStarter) pump(pid int, r *os.File, level string, wg *sync.WaitGroup) {
 	defer wg.Done()
 	defer r.Close()
-	logs.Lines(r, func(line []byte) { s.output(pid, level, line) })
+	s.output(pid, level, r)
 }
 
 type osProc struct {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/nodeagent/node-agent/monitor"
 )
 
 // rollingReload replaces the workers slot by slot (SPEC §11): one at a
@@ -48,7 +50,7 @@ func (s *Supervisor) reloadNext() {
 		id := r.order[r.next]
 		r.next++
 		if id < len(s.slots) {
-			s.replace(s.slots[id], "reload", s.reloadStep(r))
+			s.replace(s.slots[id], monitor.ReasonReload, s.reloadStep(r))
 			return
 		}
 	}

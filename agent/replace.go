@@ -70,7 +70,7 @@ func (s *Supervisor) promote(sl *slot) {
 		r.timer.Stop()
 	}
 	sl.w, sl.next, sl.replacing = sl.next, nil, nil
-	s.restarts[r.reason]++
+	s.countRestart(sl, r.reason)
 	if old != nil {
 		s.log.info("worker %d (pid %d) replaced by pid %d (%s)", sl.id, old.p.PID(), sl.w.p.PID(), r.reason)
 		s.old[old.p] = old

@@ -21,7 +21,8 @@ type Status struct {
 	// Instances is the number of slots.
 	Instances int `json:"instances"`
 	// Restarts counts the workers started to replace another, by reason:
-	// exit (crash or unrequested exit), zombie, memory, reload.
+	// crash (any exit the agent did not ask for), keepalive (killed for
+	// missing heartbeats), memory, reload (monitor.Reason*).
 	Restarts map[string]int `json:"restarts"`
 	// Exceptions counts exceptions (SPEC §6) since the start.
 	Exceptions int  `json:"exceptions"`

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nodeagent/node-agent/agent/config"
+	"github.com/nodeagent/node-agent/monitor"
 	"github.com/nodeagent/node-agent/notify"
 )
 
@@ -66,6 +67,9 @@ type Supervisor struct {
 	readyTimeout time.Duration
 	replyTimeout time.Duration
 
+	links    *tarsLinks // set by Open
+	mon      *monitors  // set by Open
+	stats    *monitor.Aggregator
 	sd       systemd
 	sdStatus string // the last STATUS= sent
 	sdReady  bool   // READY=1 was sent
@@ -105,6 +109,7 @@ func newSupervisor(cfg *config.Config, out *Output, c clock) *Supervisor {
 		restarts:     map[string]int{},
 		readyTimeout: cmp(cfg.ReadyTimeout, config.DefaultReadyTimeout),
 		replyTimeout: defaultReplyTimeout,
+		stats:        monitor.NewAggregator(),
 	}
 }
 
@@ -114,6 +119,23 @@ func cmp(d, def time.Duration) time.Duration {
 		return d
 	}
 	return def
+}
+
+// Open opens what can fail before any worker starts: the AdminF endpoint
+// (--tars-local) and the TARS reporting. Its errors are usage errors (exit
+// 2). Run calls it unless the caller did, to report the error itself.
+func (s *Supervisor) Open() error {
+	l, err := s.openTARS()
+	if err != nil {
+		return err
+	}
+	m, err := s.openMonitors()
+	if err != nil {
+		l.close()
+		return err
+	}
+	s.links, s.mon = l, m
+	return nil
 }
 
 // Run starts the workers and supervises them until the agent stops: a
@@ -130,12 +152,20 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 			return ExitInternal
 		}
 		defer r.close()
-		st := newOSStarter(r, s.workerOutput)
+		st := newOSStarter(r, s.workerOutput, s.workerRecord)
 		defer st.close()
 		s.start = st.start
 		stopSampler := s.startSampler()
 		defer stopSampler()
 	}
+	if s.links == nil {
+		if err := s.Open(); err != nil {
+			s.log.error("%v", err)
+			return ExitUsage
+		}
+	}
+	defer s.links.close()
+	defer s.mon.close()
 	defer s.sockets.close()
 	defer close(s.quit)
 	s.began = s.clock.Now()
@@ -221,6 +251,8 @@ func (s *Supervisor) handle(ev event) {
 		s.onAdmin(ev)
 	case statusRequest:
 		ev.reply <- s.status()
+	case snapshotRequest:
+		ev.reply <- s.metricsSnapshot()
 	case gatherDue:
 		s.finishGather(ev.g)
 	case readyDue:

@@ -70,6 +70,9 @@ type slot struct {
 	// replacing describes the replacement in progress, with next.
 	replacing *replacement
 	restarts  int
+	// restartsBy counts the workers started to replace another, by reason
+	// (monitor.Reason*).
+	restartsBy map[string]int
 	// lastStart bounds restarts to one per minRestartInterval.
 	lastStart time.Time
 	pending   timer // a scheduled restart, or nil

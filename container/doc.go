@@ -13,7 +13,7 @@
 //		if err != nil {
 //			log.Fatal(err)
 //		}
-//		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+//		srv := &http.Server{Handler: w.MonitorHTTP(mux), ReadHeaderTimeout: 10 * time.Second}
 //		// Serves until the agent asks for a graceful stop, then drains
 //		// without losing a request. The first Accept tells the agent the
 //		// worker is ready.
@@ -39,6 +39,38 @@
 //     workers never outlive their agent.
 //   - Handle registers admin commands (node-agent ctl, TARS AdminF notify).
 //     tars.setloglevel and tars.viewstatus are built in.
+//   - MonitorHTTP and Property collect statistics the agent reports to
+//     Prometheus (--metrics-address) and TARS (StatF, PropertyF). They are
+//     on when the agent asks for them, and cost nothing otherwise.
+//
+// # Statistics
+//
+// Wrap the HTTP handler to count requests by interface and outcome, with
+// their latencies:
+//
+//	srv := &http.Server{Handler: w.MonitorHTTP(mux)}
+//
+// A request fails when its status is ≥ --tars-monitor-http-threshold (400),
+// or when its connection failed (a write error, the client gone before the
+// handler returned, a panic). Its interface is the http.ServeMux pattern
+// that routed it, without method ("/api/sms/{id}"), else the URL path; all
+// requests share the interface "" with --tars-monitor-http-seppath off. At
+// most 100 interface names are kept per worker; the rest count as
+// "(other)", so a REST API with ids in its paths cannot exhaust memory.
+// Recording takes no lock and does not allocate.
+//
+// Properties are custom metrics with TARS policies:
+//
+//	depth, err := w.Property("App.Server.queueDepth", container.Max, container.Avg)
+//	…
+//	depth.Report(float64(len(queue)))
+//
+// Policies are Max, Min, Count, Sum, Avg and Distr(bounds…). A worker also
+// samples its Go runtime (heap, goroutines, GC pause, scheduler latency,
+// from runtime/metrics); the agent adds each worker's RSS and CPU. The
+// worker sends what it collected every second as deltas (so a restart
+// neither loses the agent's totals nor counts twice) and once more on
+// Close: call Close before the process exits, as the example does.
 //
 // # Draining an HTTP server: lossless restarts
 //
@@ -86,6 +118,10 @@
 //	NODE_AGENT_PROTOCOL=1        the protocol version
 //	NODE_AGENT_HEARTBEAT_MS=N    heartbeat interval, 0 = none
 //	NODE_AGENT_LOG_LEVEL=LEVEL   initial logger level
+//	NODE_AGENT_MONITOR=1|0       statistics on or off (absent: off)
+//	NODE_AGENT_MONITOR_FLUSH_MS=N  interval of stats and properties frames (1000)
+//	NODE_AGENT_HTTP_THRESHOLD=N  status from which a request failed, 0 = none (400)
+//	NODE_AGENT_HTTP_SEPPATH=1|0  one interface per path/pattern, or "" for all (1)
 //	WORKER_ID=N                  the worker's slot (also for the service's own use)
 //
 // Frames are a 4-byte big-endian length, a kind byte, a descriptor-count
@@ -101,9 +137,20 @@
 //	command (A→W)        {id, cmd, data}: an admin command
 //	reply (W→A)          {id, text}: its answer
 //	log (W→A)            {time, level, file, line, msg}: a logger record
+//	stats (W→A, 10)      {http: [{if, ok, err}]}: requests since the last
+//	                     stats frame by interface; ok and err are latency
+//	                     histograms {b: [10 counts: ≤5,10,50,100,200,500,
+//	                     1000,2000,3000 ms, slower], sum, min, max (µs)}
+//	properties (W→A, 11) {props: [{name, policies, count, sum, min, max,
+//	                     ranges, distr}], runtime: {heap_used, heap_total,
+//	                     goroutines, gc_pause, sched_latency}}: properties
+//	                     reported since the last properties frame, and a
+//	                     runtime sample (seconds for pause and latency)
 //
-// Both ends ignore kinds they do not know, so messages can be added within a
-// version; an incompatible change bumps the version, and Open refuses an
+// Kinds 1–9 are listed with their numbers in package wire; kinds 10–19 are
+// monitoring kinds, read by the agent's monitor. Stats and properties are
+// deltas: the agent adds them up. Both ends ignore kinds they do not know,
+// so messages can be added within a version; an incompatible change bumps the version, and Open refuses an
 // agent speaking another one. The agent binds a shared socket the first time
 // a worker asks for its address and keeps it for its lifetime, so a plain
 // binary (which never asks) binds its own port.

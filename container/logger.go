@@ -2,21 +2,36 @@ package container
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/nodeagent/node-agent/container/wire"
 )
 
 // Logger returns the worker's logger. Under an agent its records go to the
 // agent, which writes them to the service log with their level and call
-// site; standalone they go to stderr. Its level follows
-// `tars.setloglevel`; records below it cost no formatting.
+// site (FILE:LINE), attributes rendered as key=value on the same line; a
+// multi-line message (a stack trace) stays one record, and one longer than
+// MaxMessage bytes is cut and ends with "…[cut]". Standalone, records go
+// to stderr. The level starts at the agent's --applog-level and follows
+// `tars.setloglevel`; a record below it costs neither formatting nor
+// allocation in the library (slog asks Enabled first: about 20 ns). Only
+// the call site may allocate, to box a variable into Debug's ...any (as
+// with any slog logger); LogAttrs with typed attributes (slog.Int) does not.
 func (w *Worker) Logger() *slog.Logger { return w.logger }
+
+// MaxMessage is the longest message (attributes included) a record of
+// Logger carries to the agent; the agent's log records are at most 1 MiB.
+const MaxMessage = 1 << 20
+
+// cutMark ends a message cut at MaxMessage, as in the agent's logs.
+const cutMark = "…[cut]"
 
 func (w *Worker) newLogHandler() slog.Handler {
 	if w.conn == nil {
@@ -44,12 +59,32 @@ func (h *agentHandler) Handle(_ context.Context, r slog.Record) error {
 		appendAttr(&b, h.group, a)
 		return true
 	})
-	rec := wire.Log{Time: r.Time.UnixMilli(), Level: levelName(r.Level), Message: b.String()}
+	rec := wire.Log{Time: r.Time.UnixMilli(), Level: levelName(r.Level), Message: cut(b.String(), MaxMessage)}
 	if r.PC != 0 {
 		f, _ := runtime.CallersFrames([]uintptr{r.PC}).Next()
 		rec.File, rec.Line = filepath.Base(f.File), f.Line
 	}
-	return h.w.send(wire.KindLog, rec)
+	err := h.w.send(wire.KindLog, rec)
+	if errors.Is(err, wire.ErrFrameTooLarge) {
+		// Escaping made the frame too big (control characters take six
+		// bytes in JSON): send a shorter cut, which always fits.
+		rec.Message = cut(rec.Message, wire.MaxFrameSize/8)
+		err = h.w.send(wire.KindLog, rec)
+	}
+	return err
+}
+
+// cut returns s, or its first bytes up to a character boundary followed
+// by cutMark, at most n bytes in all.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n - len(cutMark)
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + cutMark
 }
 
 func (h *agentHandler) WithAttrs(as []slog.Attr) slog.Handler {

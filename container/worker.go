@@ -54,11 +54,12 @@ type Worker struct {
 	pending  map[uint64]chan wire.Message
 	handlers map[string]func(data string) string
 
-	level  *slog.LevelVar
-	logger *slog.Logger
-	start  time.Time
-	sigs   chan os.Signal
-	wg     sync.WaitGroup
+	level   *slog.LevelVar
+	logger  *slog.Logger
+	monitor *monitor // statistics: MonitorHTTP, Property
+	start   time.Time
+	sigs    chan os.Signal
+	wg      sync.WaitGroup
 }
 
 // Open connects to the agent that started this process, as described by the
@@ -94,6 +95,9 @@ type Options struct {
 	// the agent died. Done is already closed. nil kills the process after
 	// OrphanGrace, so workers never outlive their agent.
 	Orphaned func()
+	// Monitor configures statistics (MonitorHTTP, Property); they are sent
+	// only with a Channel.
+	Monitor MonitorOptions
 }
 
 // OpenWith is Open with explicit options instead of the environment. It is
@@ -136,6 +140,7 @@ func OpenWith(opts Options) (*Worker, error) {
 		}
 	}
 	w.logger = slog.New(w.newLogHandler())
+	w.monitor = newMonitor(opts.Monitor, w.conn != nil)
 	w.registerBuiltins()
 	signal.Notify(w.sigs, syscall.SIGTERM, syscall.SIGINT)
 	w.wg.Add(1)
@@ -146,6 +151,10 @@ func OpenWith(opts Options) (*Worker, error) {
 		if w.heartbeat > 0 {
 			w.wg.Add(1)
 			go w.beat()
+		}
+		if w.monitor.on {
+			w.wg.Add(1)
+			go w.monitorLoop()
 		}
 	}
 	return w, nil
@@ -171,6 +180,10 @@ func optionsFromEnv() (Options, error) {
 	defer os.Unsetenv(wire.EnvHeartbeat)
 	defer os.Unsetenv(wire.EnvLogLevel)
 	opts.LogLevel = os.Getenv(wire.EnvLogLevel)
+	var err error
+	if opts.Monitor, err = monitorFromEnv(); err != nil {
+		return opts, err
+	}
 	if v := os.Getenv(wire.EnvProtocol); v != strconv.Itoa(wire.Version) {
 		return opts, fmt.Errorf("container: the agent speaks protocol %q, this library %d: rebuild the worker with a matching node-agent", v, wire.Version)
 	}
@@ -219,6 +232,9 @@ func (w *Worker) Close() error {
 	w.close.Do(func() {
 		close(w.closed)
 		signal.Stop(w.sigs)
+		if w.monitor.on {
+			w.flushMonitor() // the last statistics, before the channel goes
+		}
 		if w.conn != nil {
 			w.conn.Close()
 		}

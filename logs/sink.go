@@ -3,37 +3,50 @@ package logs
 import (
 	"io"
 	"sync"
+	"sync/atomic"
 )
 
-// Sink writes formatted records to one destination, one whole record per
-// Write, so records of concurrent producers never interleave. Write errors
-// are counted, not returned: logging never stops the agent.
+// Sink is one log: a level filter in front of a Destination. Several sinks
+// may share a destination (the service log and the agent log both go to
+// stdout without a log dir) and still have their own levels. Its methods
+// are safe for concurrent use.
 type Sink struct {
-	mu     sync.Mutex
-	w      io.Writer
-	buf    []byte
-	errors int
+	level atomic.Int32
+	dest  Destination
+
+	mu  sync.Mutex // guards buf and stamp, for Write
+	buf []byte
 }
 
-// NewSink returns a Sink writing to w.
-func NewSink(w io.Writer) *Sink { return &Sink{w: w} }
+// To returns a Sink writing to d at LevelDebug (everything).
+func To(d Destination) *Sink { return &Sink{dest: d} }
 
-// Write formats r and writes it.
+// NewSink returns a Sink writing synchronously to w (see NewWriter).
+func NewSink(w io.Writer) *Sink { return To(NewWriter(w, Options{})) }
+
+// Destination returns where s writes.
+func (s *Sink) Destination() Destination { return s.dest }
+
+// SetLevel makes s drop records below l from now on; LevelNone drops all.
+func (s *Sink) SetLevel(l Level) { s.level.Store(int32(l)) }
+
+// Level returns the level set by SetLevel.
+func (s *Sink) Level() Level { return Level(s.level.Load()) }
+
+// Enabled reports whether a record at level l would be written.
+func (s *Sink) Enabled(l Level) bool { return l >= s.Level() && l < LevelNone }
+
+// Write formats r and writes it as one record, unless its level is below
+// s's. A message longer than a record allows is cut (see AppendFormat).
 func (s *Sink) Write(r Record) {
+	if !s.Enabled(r.Level) {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.buf = AppendFormat(s.buf[:0], r)
-	if _, err := s.w.Write(s.buf); err != nil {
-		s.errors++
-	}
+	s.dest.WriteRecords(s.buf, 1)
 	if cap(s.buf) > 64<<10 {
-		s.buf = nil // do not pin a huge line's buffer
+		s.buf = nil // do not pin a huge record's buffer
 	}
-}
-
-// Errors returns how many writes failed.
-func (s *Sink) Errors() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.errors
 }

@@ -2,7 +2,9 @@
 // the TARS binary encoding ("JCE"), request and response packets with their
 // 4-byte length framing, TUP (iVersion 2/3) arguments, typed structs for the
 // framework interfaces the agent calls or serves, endpoint and proxy strings,
-// and the TARS config file format.
+// the TARS config file format, a small server (the AdminF server) and a
+// small client (for tarsnode, tarsnotify, the registry, stat and property).
+// It imports nothing else of this module.
 //
 // It is written from the protocol's public description and checked against
 // the real Node peers (@tars/stream, @tars/rpc); see the interop tests. Facts
@@ -92,4 +94,55 @@
 //	node, ok := c.Get("/tars/application/server", "node")
 //	local, ok := c.Lookup("/tars/application/server<local>")
 //	for _, adapter := range c.Domain("/tars/application/server").Children() { … }
+//
+// # Serving AdminF
+//
+// NewAdminServer serves the AdminF interface tarsnode (and `node-agent
+// ctl`) calls on a service's local endpoint, whatever servant name the
+// caller uses: shutdown() and notify(command) go to an AdminHandler,
+// getPid() answers this process's pid, tars_ping() answers 0, any other
+// function ServerNoFuncErr. Requests may be plain TARS or TUP v2/v3;
+// one-way requests are handled and not answered.
+//
+//	allow, err := tars.ParseAllowList(cfg.TarsLocalAllow) // "10.0.0.5;10.0.1.0/24"
+//	srv := tars.NewAdminServer(tars.AdminFuncs{OnShutdown: sup.Shutdown, OnNotify: sup.Notify},
+//		tars.ServerOptions{Allow: allow, Logf: logf})
+//	if err := srv.Listen(cfg.TarsLocal); err != nil { … } // "tcp -h 127.0.0.1 -p 10000 -t 3000"
+//	go srv.Serve()
+//	…
+//	srv.Close() // closes connections, waits for every goroutine it started
+//
+// The AdminF server is built on Server, which serves any Handler: each
+// request runs in its own goroutine (a slow notify does not hold up a
+// tars_ping on the same connection) with a context that ends at the
+// request's iTimeout or at Close. What a Server accepts:
+//   - peers: the host itself (loopback, or a peer using the address it
+//     connected to) and the addresses on the allow list; others are closed
+//     at once. The listen address is the endpoint's -h, as given.
+//   - input: a length prefix < 4 or over MaxPacketSize (10 MiB by default;
+//     nothing is allocated for it), a frame that is not a RequestPacket or a
+//     connection that ends inside a frame closes that connection only,
+//     after the replies it is owed; a notify whose argument does not decode
+//     is answered ServerDecodeErr; a panicking handler ServerUnknownErr.
+//   - load: up to MaxConns connections (1024) and 32 requests in flight per
+//     connection (then the server stops reading it until one finishes); a
+//     connection silent for the idle timeout (the endpoint's -t) while
+//     nothing of it is in flight is closed.
+//
+// # Calling a servant
+//
+// Client calls one servant over plain TARS: one lazily dialled connection
+// per endpoint shared by concurrent calls (replies matched by request id),
+// a per-call timeout (ctx or ClientOptions.Timeout, 3 s by default), round
+// robin over the endpoints with failover, a doubling reconnect backoff per
+// endpoint, and, for a bare servant name, resolution through the locator
+// (QueryF.findObjectById, cached for a minute; a failed lookup keeps the
+// previous answer). Errors: *RemoteError (the server answered an error
+// code), ErrUnavailable (nothing sent), ErrConnLost (sent, outcome
+// unknown), the context's error, ErrClosed.
+//
+//	c, err := tars.NewClient("tars.tarsnotify.NotifyObj", tars.ClientOptions{Locator: cfg.Locator})
+//	err = c.Invoke(ctx, tars.FuncReportNotifyInfo, &tars.ReportNotifyInfoArgs{Info: info}, nil)
+//	err = c.InvokeOneway(ctx, tars.FuncReportMicMsg, batch) // stat reports are one-way
+//	c.Close()
 package tars

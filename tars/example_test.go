@@ -2,6 +2,8 @@ package tars_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 
 	"github.com/nodeagent/node-agent/tars"
@@ -86,4 +88,40 @@ func ExampleNotifyCommand() {
 	cmd, err := tars.NotifyCommand(req)
 	fmt.Println(cmd, err)
 	// Output: tars.setloglevel INFO <nil>
+}
+
+// An AdminF server and a client calling it, as `node-agent ctl` does.
+func ExampleNewAdminServer() {
+	srv := tars.NewAdminServer(tars.AdminFuncs{
+		OnShutdown: func() { fmt.Println("shutting down") },
+		OnNotify: func(_ context.Context, command string) (string, error) {
+			return "you said " + command, nil
+		},
+	}, tars.ServerOptions{})
+	if err := srv.Listen("tcp -h 127.0.0.1 -p 0 -t 3000"); err != nil {
+		panic(err)
+	}
+	go srv.Serve()
+	defer srv.Close()
+
+	c, err := tars.NewClient(tars.ServantAdmin+"@"+srv.Endpoint(), tars.ClientOptions{})
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	var reply tars.StringResult
+	if err := c.Invoke(context.Background(), tars.FuncNotify, &tars.NotifyArgs{Command: "tars.viewstatus"}, &reply); err != nil {
+		panic(err)
+	}
+	fmt.Println(reply.Ret)
+	if err := c.Invoke(context.Background(), tars.FuncShutdown, &tars.NoArgs{}, nil); err != nil {
+		panic(err)
+	}
+	err = c.Invoke(context.Background(), "nosuch", &tars.NoArgs{}, nil)
+	var remote *tars.RemoteError
+	fmt.Println(errors.As(err, &remote), remote.Code == tars.ServerNoFuncErr)
+	// Output:
+	// you said tars.viewstatus
+	// shutting down
+	// true true
 }

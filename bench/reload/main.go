@@ -31,7 +31,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/nodeagent/node-agent/bench/internal/procs"
+	"github.com/nodeagent/node-agent/bench/internal/benchkit"
 )
 
 type options struct {
@@ -71,7 +71,7 @@ func main() {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	code := run(ctx, o)
-	procs.CleanupAll()
+	benchkit.CleanupAll()
 	os.Exit(code)
 }
 

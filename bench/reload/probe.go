@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/nodeagent/node-agent/bench/internal/procs"
+	"github.com/nodeagent/node-agent/bench/internal/benchkit"
 )
 
 // freePort returns a loopback port that was free a moment ago.
@@ -79,7 +79,7 @@ func waitGone(ctx context.Context, pids []int, limit time.Duration) error {
 	for {
 		left := 0
 		for _, p := range pids {
-			if procs.Alive(p) {
+			if benchkit.Alive(p) {
 				left++
 			}
 		}

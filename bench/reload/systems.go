@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/nodeagent/node-agent/bench/internal/procs"
+	"github.com/nodeagent/node-agent/bench/internal/benchkit"
 )
 
 // instance is one running supervisor with its workers on port.
@@ -24,7 +24,7 @@ type instance struct {
 }
 
 // workers returns the supervisor's child processes.
-func (i *instance) workers() []int { return procs.Children(i.sup) }
+func (i *instance) workers() []int { return benchkit.Children(i.sup) }
 
 type system interface {
 	name() string
@@ -76,7 +76,7 @@ func (s nodeAgent) launch(ctx context.Context, n, port int) (*instance, error) {
 	if s.term {
 		inst.reload = func(ctx context.Context) error { return termEach(ctx, inst, n) }
 	}
-	inst.stop = procs.AtExit(func() { procs.StopSupervisor("reload", inst.sup, exited, 15*time.Second) })
+	inst.stop = benchkit.AtExit(func() { benchkit.StopSupervisor("reload", inst.sup, exited, 15*time.Second) })
 	return inst, nil
 }
 
@@ -105,15 +105,16 @@ const pm2App = "reloadbench"
 
 func (pm2) name() string { return "pm2" }
 
-func (s pm2) cli() procs.PM2 {
-	return procs.PM2{Bin: s.o.pm2, Home: filepath.Join(s.o.work, "pm2-home"), Log: filepath.Join(s.o.work, "pm2-cli.log")}
+// cli is the pm2 command line for a run on port.
+func (s pm2) cli(port int) benchkit.PM2 {
+	return benchkit.PM2{Bin: s.o.pm2, Home: filepath.Join(s.o.work, "pm2-home"), Log: filepath.Join(s.o.work, "pm2-cli.log"),
+		Env: append(os.Environ(), "PORT="+strconv.Itoa(port))}
 }
 
 func (s pm2) launch(ctx context.Context, n, port int) (*instance, error) {
-	p := s.cli()
-	stop := procs.AtExit(func() { p.Kill("reload") })
-	env := []string{"PORT=" + strconv.Itoa(port)}
-	if err := p.CLI(ctx, env, "start", s.o.app, "-i", strconv.Itoa(n), "--name", pm2App); err != nil {
+	p := s.cli(port)
+	stop := benchkit.AtExit(func() { p.Kill("reload") })
+	if err := p.Run(ctx, "start", s.o.app, "-i", strconv.Itoa(n), "--name", pm2App); err != nil {
 		stop()
 		return nil, err
 	}
@@ -122,6 +123,6 @@ func (s pm2) launch(ctx context.Context, n, port int) (*instance, error) {
 		stop()
 		return nil, errors.New("pm2: no God daemon pid after start")
 	}
-	inst.reload = func(ctx context.Context) error { return p.CLI(ctx, env, "reload", pm2App) }
+	inst.reload = func(ctx context.Context) error { return p.Run(ctx, "reload", pm2App) }
 	return inst, nil
 }

@@ -26,7 +26,18 @@ const (
 	KindReply Kind = 8
 	// KindLog (W→A, Log) is a record of the worker's logger.
 	KindLog Kind = 9
+	// KindStats (W→A, Stats) carries the worker's HTTP request statistics
+	// since its previous KindStats frame: deltas, so the agent adds them up.
+	KindStats Kind = 10
+	// KindProperties (W→A, Properties) carries the worker's custom
+	// properties since its previous KindProperties frame, and a sample of
+	// its Go runtime usage.
+	KindProperties Kind = 11
 )
+
+// IsMonitoring reports whether k is one of the monitoring kinds (10–19),
+// which the agent hands to its monitor (package monitor) unread.
+func (k Kind) IsMonitoring() bool { return k >= 10 && k <= 19 }
 
 // String names the kind for logs and errors.
 func (k Kind) String() string {
@@ -49,6 +60,10 @@ func (k Kind) String() string {
 		return "reply"
 	case KindLog:
 		return "log"
+	case KindStats:
+		return "stats"
+	case KindProperties:
+		return "properties"
 	}
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }

@@ -70,6 +70,7 @@ func processHooks() sms.Hooks {
 func serve(w *container.Worker, cfg sms.Config, addr string, hooks sms.Hooks) int {
 	log := w.Logger()
 	cfg.WorkerID = w.WorkerID()
+	hooks.Middleware = w.MonitorHTTP // request stats for the agent, when it asks for them
 	g, err := sms.New(cfg, log, hooks)
 	if err != nil {
 		log.Error("gateway: " + err.Error())

@@ -20,7 +20,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -38,7 +37,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/nodeagent/node-agent/bench/internal/procs"
+	"github.com/nodeagent/node-agent/bench/internal/benchkit"
 )
 
 type options struct {
@@ -76,7 +75,7 @@ func main() {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	code := run(ctx, o)
-	procs.CleanupAll()
+	benchkit.CleanupAll()
 	os.Exit(code)
 }
 
@@ -125,7 +124,7 @@ func (s nodeAgent) launch(ctx context.Context, n, port int, ready *readyListener
 	inst.sup = cmd.Process.Pid
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); logf.Close(); close(exited) }()
-	inst.stop = procs.AtExit(func() { procs.StopSupervisor("nabench", inst.sup, exited, 10*time.Second) })
+	inst.stop = benchkit.AtExit(func() { benchkit.StopSupervisor("nabench", inst.sup, exited, 10*time.Second) })
 	return inst, nil
 }
 
@@ -135,20 +134,22 @@ func (pm2) name() string { return "pm2" }
 
 func (s pm2) home() string { return filepath.Join(s.o.work, "pm2-home") }
 
-// tool is the PM2 installation with this run's PM2_HOME.
-func (s pm2) tool() procs.PM2 {
-	return procs.PM2{Bin: s.o.pm2, Home: s.home(), Log: filepath.Join(s.o.work, "pm2-cli.log")}
+// cmd is the pm2 command line; the workers it starts get PORT and
+// BENCH_READY_ADDR.
+func (s pm2) cmd(port int, readyAddr string) benchkit.PM2 {
+	return benchkit.PM2{Bin: s.o.pm2, Home: s.home(), Log: filepath.Join(s.o.work, "pm2-cli.log"),
+		Env: append(os.Environ(), "PORT="+strconv.Itoa(port), "BENCH_READY_ADDR="+readyAddr)}
 }
 
 func (s pm2) cli(ctx context.Context, port int, readyAddr string, args ...string) error {
-	return s.tool().CLI(ctx, []string{"PORT=" + strconv.Itoa(port), "BENCH_READY_ADDR=" + readyAddr}, args...)
+	return s.cmd(port, readyAddr).Run(ctx, args...)
 }
 
-func (s pm2) godPID() int { return s.tool().GodPID() }
+func (s pm2) godPID() int { return s.cmd(0, "").GodPID() }
 
 func (s pm2) launch(ctx context.Context, n, port int, ready *readyListener) (*instance, error) {
 	inst := &instance{port: port, ready: ready}
-	stopOnce := procs.AtExit(func() { s.kill() })
+	stopOnce := benchkit.AtExit(func() { s.kill() })
 	inst.launched = time.Now()
 	// pm2 start returns once the daemon has forked the workers; it does not
 	// wait for them to listen, so the measurement goes on polling.
@@ -168,14 +169,14 @@ func (s pm2) launch(ctx context.Context, n, port int, ready *readyListener) (*in
 
 // deleteApps stops the workers but keeps the daemon.
 func (s pm2) deleteApps(ctx context.Context, inst *instance) error {
-	kids := procs.Children(inst.sup)
+	kids := benchkit.Children(inst.sup)
 	err := s.cli(ctx, 0, "", "delete", "all")
-	procs.KillLeftovers("nabench", kids)
+	benchkit.KillLeftovers("nabench", kids)
 	return err
 }
 
 // kill stops the daemon and every worker, by pm2 kill then by signal.
-func (s pm2) kill() { s.tool().Kill("nabench") }
+func (s pm2) kill() { s.cmd(0, "").Kill("nabench") }
 
 // ---- probes -------------------------------------------------------------
 
@@ -364,40 +365,13 @@ func freePort() (int, error) {
 
 // ---- /proc --------------------------------------------------------------
 
-func rssKB(pid int) (int, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			return strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-		}
-	}
-	return 0, errors.New("no VmRSS")
-}
+func rssKB(pid int) (int, error) { return benchkit.StatusKB(pid, "VmRSS") }
 
-// clkTck is USER_HZ, 100 on every Linux architecture Go supports.
-const clkTck = 100
+// clkTck is USER_HZ.
+const clkTck = benchkit.ClkTck
 
 // cpuTicks returns utime+stime of the process (all its threads).
-func cpuTicks(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	// f[0] is field 3 (state): utime is field 14, stime 15.
-	u, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, err
-	}
-	return u + st, nil
-}
+func cpuTicks(pid int) (int64, error) { return benchkit.CPUTicks(pid) }
 
 // schedNS sums the on-CPU nanoseconds of the process's live threads
 // (/proc/PID/task/*/schedstat): finer than ticks, blind to exited threads.
@@ -625,7 +599,7 @@ func measure4(ctx context.Context, o options, s system, ready *readyListener, r 
 				victim = pid
 			}
 		}
-		if pp := procs.PPID(victim); pp != inst.sup {
+		if pp := benchkit.PPID(victim); pp != inst.sup {
 			return fmt.Errorf("kill %d: pid %d has parent %d, not the supervisor %d", k, victim, pp, inst.sup)
 		}
 		var got answer

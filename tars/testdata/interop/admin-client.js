@@ -1,7 +1,7 @@
-// A real @tars/rpc client calling AdminF on a Go server (tars/interop_test.go).
+// A real @tars/rpc client calling AdminF on a Go server (tars/interop_admin_test.go).
 //   node admin-client.js "tcp -h 127.0.0.1 -p PORT -t 3000" CMD...
-// Calls notify(CMD) for each CMD, then an unknown function, then shutdown(),
-// and prints [{ret} | {code, message}] as JSON.
+// Calls notify(CMD) for each CMD, then an unknown function, getPid(),
+// tars_ping() and shutdown(), and prints [{ret} | {code, message}] as JSON.
 'use strict';
 const T = require('@tars/stream');
 const Tars = require('@tars/rpc').client;
@@ -21,17 +21,16 @@ function call(proxy, fn, args, decode) {
       return { code: resp.iRet, message: resp.sResultDesc };
     });
 }
+const noArgs = () => new T.TarsOutputStream().getBinBuffer();
 AdminFProxy.prototype.notify = function (command) {
   const os = new T.TarsOutputStream();
   os.writeString(1, command);
   return call(this, 'notify', os.getBinBuffer(), (is) => is.readString(0, true));
 };
-AdminFProxy.prototype.shutdown = function () {
-  return call(this, 'shutdown', new T.TarsOutputStream().getBinBuffer(), () => null);
-};
-AdminFProxy.prototype.nosuch = function () {
-  return call(this, 'nosuch', new T.TarsOutputStream().getBinBuffer(), () => null);
-};
+AdminFProxy.prototype.shutdown = function () { return call(this, 'shutdown', noArgs(), () => null); };
+AdminFProxy.prototype.nosuch = function () { return call(this, 'nosuch', noArgs(), () => null); };
+AdminFProxy.prototype.getPid = function () { return call(this, 'getPid', noArgs(), (is) => is.readInt64(0, true)); };
+AdminFProxy.prototype.tars_ping = function () { return call(this, 'tars_ping', noArgs(), (is) => is.readInt32(0, true)); };
 
 async function main() {
   const [endpoint, ...cmds] = process.argv.slice(2);
@@ -39,6 +38,8 @@ async function main() {
   const out = [];
   for (const c of cmds) out.push(await prx.notify(c));
   out.push(await prx.nosuch());
+  out.push(await prx.getPid());
+  out.push(await prx.tars_ping());
   out.push(await prx.shutdown());
   process.stdout.write(JSON.stringify(out));
   process.exit(0);

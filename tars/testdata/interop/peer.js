@@ -4,6 +4,7 @@
 //   node peer.js encode     print {case: hex} for values encoded by @tars/stream
 //   node peer.js roundtrip  read [{schema, hex}] on stdin; decode each with
 //                           @tars/stream, re-encode it, print [{hex, value} | {error}]
+// Required as a module (bench.js), it exports its struct definitions.
 'use strict';
 const T = require('@tars/stream');
 const RequestF = require('@tars/rpc/core/rpc-tars/RequestF.js').tars;
@@ -239,15 +240,19 @@ function roundtrip(items) {
   });
 }
 
-const mode = process.argv[2];
-if (mode === 'encode') {
-  process.stdout.write(JSON.stringify(encodeCases()));
-} else if (mode === 'roundtrip') {
-  let input = '';
-  process.stdin.setEncoding('utf8');
-  process.stdin.on('data', (d) => { input += d; });
-  process.stdin.on('end', () => process.stdout.write(JSON.stringify(roundtrip(JSON.parse(input)))));
-} else {
-  process.stderr.write('usage: node peer.js encode|roundtrip\n');
-  process.exit(2);
+module.exports = { T, RequestF, SCHEMAS };
+
+if (require.main === module) {
+  const mode = process.argv[2];
+  if (mode === 'encode') {
+    process.stdout.write(JSON.stringify(encodeCases()));
+  } else if (mode === 'roundtrip') {
+    let input = '';
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (d) => { input += d; });
+    process.stdin.on('end', () => process.stdout.write(JSON.stringify(roundtrip(JSON.parse(input)))));
+  } else {
+    process.stderr.write('usage: node peer.js encode|roundtrip\n');
+    process.exit(2);
+  }
 }

@@ -24,6 +24,10 @@ type Hooks struct {
 	Exit          func(code int) // /debug/fault/crash: exit the process now
 	Stop          func()         // /debug/fault/hang: SIGSTOP the process
 	IgnoreSignals func()         // /debug/fault/ignore-shutdown: ignore SIGTERM
+
+	// Middleware, when set, wraps the whole HTTP API (main passes the
+	// worker's container.Worker.MonitorHTTP, for the agent's statistics).
+	Middleware func(http.Handler) http.Handler
 }
 
 // Gateway is one worker's SMS gateway: the HTTP API, the rate limiter and
@@ -89,6 +93,9 @@ func New(cfg Config, log *slog.Logger, hooks Hooks) (*Gateway, error) {
 		BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax,
 	})
 	g.handler = g.routes()
+	if hooks.Middleware != nil {
+		g.handler = hooks.Middleware(g.handler)
+	}
 	return g, nil
 }
 

@@ -1,0 +1,82 @@
+package monitor
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// DefaultCheckTimeout bounds how long a scrape or a health check waits for
+// the agent's Source.
+const DefaultCheckTimeout = 2 * time.Second
+
+// MetricsOptions configure the Prometheus endpoints.
+type MetricsOptions struct {
+	// Source answers the worker table; required.
+	Source Source
+	// Aggregator holds the workers' statistics; required.
+	Aggregator *Aggregator
+	// Reporter, when the agent reports to TARS, adds its call counts.
+	Reporter *TarsReporter
+	// CheckTimeout bounds the wait for Source; 0 means DefaultCheckTimeout.
+	CheckTimeout time.Duration
+	// Now is the clock of heartbeat ages; nil means time.Now.
+	Now func() time.Time
+}
+
+// NewHandler returns the handler of the agent's metrics address:
+//
+//	/metrics  Prometheus metrics of the agent and its workers
+//	/healthz  200 when the agent's run loop answers within CheckTimeout, else 503
+//	/readyz   200 when every worker is ready and the agent is not stopping, else 503
+func NewHandler(opts MetricsOptions) http.Handler {
+	if opts.CheckTimeout <= 0 {
+		opts.CheckTimeout = DefaultCheckTimeout
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	cs := &collectorSet{timeout: opts.CheckTimeout, list: []collector{
+		workersCollector(opts.Source, opts.Aggregator, opts.Now),
+		statsCollector(opts.Aggregator),
+	}}
+	if opts.Reporter != nil {
+		cs.list = append(cs.list, opts.Reporter.collector())
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(cs,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), opts.CheckTimeout)
+		defer cancel()
+		if _, err := opts.Source(ctx); err != nil {
+			http.Error(w, fmt.Sprintf("agent loop not answering: %v", err), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), opts.CheckTimeout)
+		defer cancel()
+		snap, err := opts.Source(ctx)
+		if err != nil {
+			http.Error(w, fmt.Sprintf("not ready: agent loop not answering: %v", err), http.StatusServiceUnavailable)
+			return
+		}
+		if ok, why := snap.ready(); !ok {
+			http.Error(w, "not ready: "+why, http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintf(w, "ready: %d workers\n", len(snap.Workers))
+	})
+	return mux
+}

@@ -1,0 +1,127 @@
+// Package tarstest runs the real TARS peers of the interop tests: Node.js
+// programs built on @tars/rpc and @tars/stream from npm, installed by
+//
+//	npm ci --prefix tars/testdata/interop
+//
+// Tests using it skip when node_modules is missing; with it, a missing node
+// binary is a failure.
+package tarstest
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// InteropDir is the directory of the Node.js peers and their node_modules.
+func InteropDir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "testdata", "interop")
+}
+
+// Node returns the node binary, or skips t when the peers are not
+// installed.
+func Node(t testing.TB) string {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(InteropDir(), "node_modules", "@tars", "rpc")); err != nil {
+		t.Skip("interop peers not installed: run `npm ci --prefix tars/testdata/interop` to test against @tars/rpc")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("node_modules is installed but node is not on PATH: %v", err)
+	}
+	return node
+}
+
+// Call is one call a control node received.
+type Call struct {
+	Servant string          `json:"servant"`
+	Fn      string          `json:"fn"`
+	T       int64           `json:"t"` // ms since the epoch
+	Args    json.RawMessage `json:"args"`
+}
+
+// ControlNode is tarsnode.js: a fake TARS control node made of real
+// @tars/rpc servers for tars.tarsnode.ServerObj, tars.tarsnotify.NotifyObj
+// and tars.tarsregistry.QueryObj, each on its own loopback port.
+type ControlNode struct {
+	Ports struct{ Node, Notify, Query int }
+	Calls <-chan Call
+}
+
+// StartControlNode runs a control node until t ends.
+func StartControlNode(t testing.TB) *ControlNode {
+	t.Helper()
+	node := Node(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	cmd := exec.CommandContext(ctx, node, "tarsnode.js")
+	cmd.Dir = InteropDir()
+	cmd.Stderr = io.Discard // @tars/rpc prints warnings
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	calls := make(chan Call, 1000)
+	p := &ControlNode{Calls: calls}
+	lines := bufio.NewScanner(stdout)
+	read := make(chan struct{})
+	if !lines.Scan() || json.Unmarshal(lines.Bytes(), &struct{ Ports any }{&p.Ports}) != nil || p.Ports.Node == 0 {
+		cancel()
+		cmd.Wait()
+		t.Fatalf("tarsnode.js did not start: %q", lines.Text())
+	}
+	go func() {
+		defer close(read)
+		for lines.Scan() {
+			var c Call
+			if json.Unmarshal(lines.Bytes(), &c) == nil {
+				calls <- c
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		stdin.Close() // tarsnode.js exits when its stdin closes
+		<-read
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("tarsnode.js: %v", err)
+		}
+		cancel()
+	})
+	return p
+}
+
+// Next returns the next call received, failing t after 15 s.
+func (p *ControlNode) Next(t testing.TB) Call {
+	t.Helper()
+	select {
+	case c := <-p.Calls:
+		return c
+	case <-time.After(15 * time.Second):
+		t.Fatal("no call reached the control node within 15 s")
+		return Call{}
+	}
+}
+
+// NextOf skips calls until one of fn to servant arrives.
+func (p *ControlNode) NextOf(t testing.TB, servant, fn string) Call {
+	t.Helper()
+	for {
+		if c := p.Next(t); c.Servant == servant && c.Fn == fn {
+			return c
+		}
+	}
+}

@@ -95,6 +95,11 @@ func (s *Supervisor) finishReload(err error) {
 		w <- text
 	}
 	s.sdReady = false // READY=1 again once every worker is ready
+	if s.reloadAgain && !s.stopping {
+		s.reloadAgain = false
+		s.log.info("the entry changed during the reload, reloading again")
+		s.startReload(nil)
+	}
 }
 
 // answer sends text to reply unless reply is nil.

@@ -53,12 +53,15 @@ type Supervisor struct {
 	memory    memoryReader
 	lowMemory bool // in a low-memory episode: keepalive kills skipped
 
-	level      config.Level // the current log level (tars.setloglevel)
-	nextCmdID  uint64
-	gathers    map[uint64]*gather // forwarded commands by command id
-	reload     *rollingReload     // the reload in progress, or nil
-	restarts   map[string]int     // worker restarts by reason
-	exceptions int                // exceptions since the start
+	level     config.Level // the current log level (tars.setloglevel)
+	nextCmdID uint64
+	gathers   map[uint64]*gather // forwarded commands by command id
+	reload    *rollingReload     // the reload in progress, or nil
+	// reloadAgain asks for another reload when the one in progress ends
+	// (--watch saw a newer entry meanwhile).
+	reloadAgain bool
+	restarts    map[string]int // worker restarts by reason
+	exceptions  int            // exceptions since the start
 	// sample asks the sampler goroutine for a usage sample; nil = none.
 	sample       func(sampleRequest)
 	cpuSampledAt time.Time
@@ -157,6 +160,14 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 		s.start = st.start
 		stopSampler := s.startSampler()
 		defer stopSampler()
+		if s.cfg.Watch {
+			stopWatch, err := s.startWatch(r)
+			if err != nil {
+				s.log.error("%v", err)
+				return ExitUsage
+			}
+			defer stopWatch()
+		}
 	}
 	if s.links == nil {
 		if err := s.Open(); err != nil {
@@ -262,6 +273,8 @@ func (s *Supervisor) handle(ev event) {
 	case usageSampled:
 		s.onUsage(ev.usage)
 		s.armSampling()
+	case watchEvent:
+		s.onWatch(ev.ev)
 	case watchdogDue:
 		s.sdNotify("WATCHDOG=1")
 		s.armWatchdog()

@@ -29,6 +29,11 @@ type Builder struct {
 	LookupEnv func(string) (string, bool)
 	// Env is the go tool's environment; nil means the process environment.
 	Env []string
+	// Exec runs a go command to completion, as cmd.Run does, and kills it
+	// when ctx ends; nil means exec.CommandContext and Run. The agent sets
+	// it so --watch rebuilds are waited for by its reaper, the one place
+	// that waits for its children.
+	Exec func(ctx context.Context, cmd *exec.Cmd) error
 }
 
 // BuildResult describes a built (or reused) executable.
@@ -185,12 +190,23 @@ func hashFile(h io.Writer, file, label string) error {
 // run runs the go tool in dir and returns its stdout. On failure the error
 // holds the first lines of its stderr.
 func (b *Builder) run(ctx context.Context, gotool, dir string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, gotool, args...)
+	var cmd *exec.Cmd
+	if b.Exec == nil {
+		cmd = exec.CommandContext(ctx, gotool, args...)
+	} else {
+		cmd = exec.Command(gotool, args...) // Exec watches ctx itself
+	}
 	cmd.Dir = dir
 	cmd.Env = b.Env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
+	var err error
+	if b.Exec == nil {
+		err = cmd.Run()
+	} else {
+		err = b.Exec(ctx, cmd)
+	}
+	if err != nil {
 		if msg := firstLines(stderr.String(), 10); msg != "" {
 			return nil, fmt.Errorf("%w\n%s", err, msg)
 		}

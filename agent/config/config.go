@@ -49,6 +49,9 @@ type Entry struct {
 	// Manifest is the absolute path of the node-agent.json that named the
 	// entry, or "" when none was used.
 	Manifest string
+	// BuildCache is the cache directory Path was built into (a Builder's
+	// CacheDir), or "" when the entry is a ready-made executable.
+	BuildCache string
 }
 
 // Credential is the identity workers run as (--run-as-user/--run-as-group).

@@ -208,6 +208,6 @@ func buildEntry(cfg *Config, dir string, opts LoadOptions) error {
 	if err != nil {
 		return err
 	}
-	cfg.Entry.Path, cfg.Entry.Dir, cfg.Entry.SourceDir = r.Path, dir, dir
+	cfg.Entry.Path, cfg.Entry.Dir, cfg.Entry.SourceDir, cfg.Entry.BuildCache = r.Path, dir, dir, cache
 	return nil
 }

@@ -92,8 +92,15 @@ func startGateway(t *testing.T, addr string, args ...string) *agentProcess {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "node-agent")
 	buildBinary(t, ".", bin)
-	cmd := exec.Command(bin, append([]string{"./testdata/gateway"}, args...)...)
-	cmd.Env = append(os.Environ(), "SMS_DATA_DIR="+t.TempDir())
+	return startAgent(t, bin, addr, append([]string{"./testdata/gateway"}, args...), "SMS_DATA_DIR="+t.TempDir())
+}
+
+// startAgent runs the agent binary bin with args and extra environment,
+// and waits until addr answers /healthz. It is killed when t ends.
+func startAgent(t *testing.T, bin, addr string, args []string, env ...string) *agentProcess {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

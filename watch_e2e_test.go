@@ -1,0 +1,113 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// watchWorker is the source of a small worker whose answer is its version.
+const watchWorker = `package main
+
+import (
+	"log"
+	"net/http"
+
+	"github.com/nodeagent/node-agent/container"
+)
+
+func main() {
+	w, err := container.Open()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer w.Close()
+	ln, err := w.Listen("tcp", "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
+		rw.Write([]byte("VERSION"))
+	})}
+	w.Serve(srv, ln, container.DrainOptions{})
+}
+`
+
+// TestWatchRebuildsGoSource: with --watch, editing the Go source entry
+// rebuilds it and reloads the workers; a change that does not build is
+// logged and the workers keep serving.
+func TestWatchRebuildsGoSource(t *testing.T) {
+	root, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	gomod := fmt.Sprintf("module example.com/watched\n\ngo 1.26\n\nrequire github.com/nodeagent/node-agent v0.0.0\n\nreplace github.com/nodeagent/node-agent => %s\n", root)
+	sum, err := os.ReadFile("go.sum")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(src, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("go.mod", gomod)
+	write("go.sum", string(sum))
+	write("main.go", strings.Replace(watchWorker, "VERSION", "v1", 1))
+	tidy := exec.Command("go", "mod", "tidy")
+	tidy.Dir = src
+	tidy.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off") // everything is in the module cache
+	if out, err := tidy.CombinedOutput(); err != nil {
+		t.Fatalf("go mod tidy: %v\n%s", err, out)
+	}
+
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	bin := filepath.Join(t.TempDir(), "node-agent")
+	buildBinary(t, ".", bin)
+	a := startAgent(t, bin, addr, []string{src, "-i", "2", "--http-address", addr, "--watch"})
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	get := func() string {
+		resp, err := c.Get("http://" + addr + "/")
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	waitFor := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(90 * time.Second)
+		for time.Now().Before(deadline) {
+			if get() == want {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("the workers never answered %q (last %q)", want, get())
+	}
+	waitFor("v1")
+	a.waitOutput(t, `watching the Go sources of `, 10*time.Second)
+
+	write("main.go", strings.Replace(watchWorker, "VERSION", "v2", 1))
+	a.waitOutput(t, `the sources were rebuilt into .*, reloading the workers`, 90*time.Second)
+	a.waitOutput(t, `ok: reloaded 2 workers`, 30*time.Second)
+	waitFor("v2")
+
+	write("main.go", strings.Replace(watchWorker, "VERSION", "v3", 1)+"\nfunc broken( {\n")
+	a.waitOutput(t, `the sources changed but do not build, the workers keep running`, 90*time.Second)
+	if got := get(); got != "v2" {
+		t.Fatalf("after a failed build the workers answer %q, want v2", got)
+	}
+	if n := strings.Count(a.output(), "reloading 2 workers one by one"); n != 1 {
+		t.Fatalf("%d reloads, want 1", n)
+	}
+}

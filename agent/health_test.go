@@ -438,3 +438,78 @@ func TestReaperRunsCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestScaleUnderLoad: agent.scale adds workers and removes the highest
+// slots gracefully while clients send requests; none fails.
+func TestScaleUnderLoad(t *testing.T) {
+	cfg := testConfig(2, "serve")
+	cfg.HTTPAddress = freeAddr(t)
+	r := run(t, cfg)
+	for i := 0; i < 2; i++ {
+		r.waitLine(`worker \d \(pid \d+\) ready`)
+	}
+	l := startLoad(t, cfg.HTTPAddress, 4)
+	if got := r.notify("agent.scale 4"); got != "ok: 4 workers (was 2)" {
+		t.Fatalf("scale up: %q", got)
+	}
+	r.waitLine(`worker [23] \(pid \d+\) ready`)
+	r.waitLine(`worker [23] \(pid \d+\) ready`)
+	if got := r.notify("preheatCheck"); got != "success" {
+		t.Fatalf("preheatCheck after scaling up: %q", got)
+	}
+	if got := r.notify("agent.scale 1"); got != "ok: 1 workers (was 4)" {
+		t.Fatalf("scale down: %q", got)
+	}
+	for i := 0; i < 3; i++ {
+		r.waitLine(`worker [123] \(pid \d+\) stopped \(scale down\)`)
+	}
+	before := l.total.Load()
+	for l.total.Load() < before+50 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	l.finish()
+	if len(l.failures) > 0 {
+		t.Fatalf("%d of %d requests failed while scaling, first: %s", len(l.failures), l.total.Load(), l.failures[0])
+	}
+	st, _ := r.sup.Status(context.Background())
+	if st.Instances != 1 || len(st.Workers) != 1 || st.Exceptions != 0 {
+		t.Fatalf("status after scaling down: %+v", st)
+	}
+}
+
+// TestReloadWithBrokenReplacementKeepsServing: the new generation exits at
+// start; the reload fails at the first slot and the old workers go on
+// serving every request.
+func TestReloadWithBrokenReplacementKeepsServing(t *testing.T) {
+	cfg := testConfig(2, "serve-once")
+	cfg.HTTPAddress = freeAddr(t)
+	cfg.Env["HELPER_DIR"] = t.TempDir()
+	r := run(t, cfg)
+	old := map[int]bool{}
+	for i := 0; i < 2; i++ {
+		pid, _ := strconv.Atoi(r.waitLine(`worker \d \(pid (\d+)\) ready`)[1])
+		old[pid] = true
+	}
+	l := startLoad(t, cfg.HTTPAddress, 2)
+	got := r.notify("agent.reload")
+	if !strings.Contains(got, "reload failed: worker 0: replacement pid") || !strings.Contains(got, "before it was ready") {
+		t.Fatalf("reload: %q", got)
+	}
+	before := l.total.Load()
+	for l.total.Load() < before+50 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	l.finish()
+	if len(l.failures) > 0 {
+		t.Fatalf("%d requests failed, first: %s", len(l.failures), l.failures[0])
+	}
+	for pid := range l.pids {
+		if !old[pid] {
+			t.Fatalf("pid %d answered: not an old worker", pid)
+		}
+	}
+	st, _ := r.sup.Status(context.Background())
+	if st.Exceptions != 0 || st.Reloading {
+		t.Fatalf("status %+v", st)
+	}
+}

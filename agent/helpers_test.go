@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 
@@ -105,6 +104,17 @@ var helpers = map[string]func() int{
 	},
 	// agent: runs a supervisor of "serve" workers, for tests that kill it.
 	"agent": agentHelper,
+	// serve-once: serves the first time it runs in a slot (marker file in
+	// $HELPER_DIR); later runs exit at once with code 3, as a broken new
+	// build would.
+	"serve-once": func() int {
+		marker := fmt.Sprintf("%s/served-%s", os.Getenv("HELPER_DIR"), os.Getenv("WORKER_ID"))
+		if _, err := os.Stat(marker); err == nil {
+			return 3
+		}
+		os.WriteFile(marker, nil, 0o644)
+		return serveHelper()
+	},
 	// grow-once: a linked worker that, the first time it runs in a slot,
 	// holds 100 MiB of touched memory; then serves.
 	"grow-once": func() int {
@@ -163,34 +173,19 @@ func serveWith(ready func()) int {
 		return 6
 	}
 	w.Handle("echo", func(data string) string { return "echo " + data })
-	// Every answer closes its connection, so a stop is lossless without
-	// http.Server.Shutdown (which drops a request read after it began):
-	// stop accepting, then wait until every accepted connection answered.
-	var open sync.WaitGroup
-	srv := &http.Server{
-		Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-			rw.Header().Set("Connection", "close")
-			fmt.Fprintf(rw, "%d %d", w.WorkerID(), os.Getpid())
-		}),
-		ConnState: func(c net.Conn, st http.ConnState) {
-			switch st {
-			case http.StateNew:
-				open.Add(1)
-			case http.StateClosed, http.StateHijacked:
-				open.Done()
-			}
-		},
-	}
-	served := make(chan struct{})
-	go func() { srv.Serve(ln); close(served) }()
+	srv := &http.Server{Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(rw, "%d %d", w.WorkerID(), os.Getpid())
+	})}
+	served := make(chan error, 1)
+	go func() { served <- w.Serve(srv, ln, container.DrainOptions{}) }()
 	w.Logger().Info("serving", "worker", w.WorkerID())
 	if ready != nil {
 		ready()
 	}
-	<-w.Done()
-	ln.Close()
-	<-served // no Accept runs any more: open is complete
-	open.Wait()
+	if err := <-served; err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 7
+	}
 	return 0
 }
 

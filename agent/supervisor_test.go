@@ -18,7 +18,8 @@ import (
 // get asks a "serve" worker for its slot and pid.
 func get(t *testing.T, addr string) (slot, pid int) {
 	t.Helper()
-	c := &http.Client{Timeout: 5 * time.Second}
+	// A new connection per request, so the kernel picks a worker each time.
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := c.Get("http://" + addr + "/")
 	if err != nil {
 		t.Fatal(err)

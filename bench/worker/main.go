@@ -12,7 +12,6 @@
 package main
 
 import (
-	"context"
 	"log"
 	"net"
 	"net/http"
@@ -64,12 +63,11 @@ func main() {
 		}
 		rw.Write(body)
 	})}
-	go srv.Serve(ln)
-	<-w.Done()
+	// Drained without dropping a request: see container.ServeHTTP.
+	if err := w.Serve(srv, ln, container.DrainOptions{}); err != nil {
+		log.Print(err)
+	}
 	runtime.KeepAlive(&ballast)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	srv.Shutdown(ctx)
 }
 
 // selfRSS reads this process's resident set size in bytes.

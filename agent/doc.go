@@ -3,12 +3,15 @@
 //
 //	out, err := agent.OpenOutput(cfg)
 //	...
-//	code := agent.New(cfg, out).Run(ctx, signals) // the agent's exit code
+//	sup := agent.New(cfg, out)
+//	sup.Version = version
+//	if err := sup.Open(); err != nil { … } // --tars-local, --metrics-address: exit 2
+//	code := sup.Run(ctx, signals)         // the agent's exit code
 //
 // # Design
 //
-// One goroutine (Run) owns the worker table: slots (WORKER_IDs) holding at
-// most one worker each. Everything else — process exits, channel messages,
+// One goroutine (Run) owns the worker table: slots (WORKER_IDs) holding a
+// worker each, and while it starts, its replacement. Everything else — process exits, channel messages,
 // timers, signals — arrives as an event on one channel, so there are no
 // locks around supervisor state. Policy (the exception window, the restart
 // pacing) is pure functions of the table and a clock; the operating system
@@ -112,6 +115,20 @@
 // log's level (tars.setloglevel), Output.Reopen reopens the files (SIGUSR1,
 // after an external logrotate). SIGPIPE does not kill the agent while
 // the Output is open: a closed stdout makes writes fail and be counted.
+//
+// # TARS, metrics, --watch
+//
+// Open starts the links to the outside that cfg asks for: the AdminF
+// server on --tars-local (tars.NewAdminServer over Notify and Shutdown),
+// the tarsnode reporter (--tars-node), NotifyF alarms with a TARS config
+// (the Alarm hook), the Prometheus endpoint (--metrics-address, answered
+// from the run loop's snapshot, so /healthz fails when the loop is stuck)
+// and the StatF/PropertyF reporter. Workers send their statistics in
+// batches (container.MonitorHTTP, properties, runtime samples) that the run
+// loop hands to a monitor.Aggregator. With --watch, package agent/watch
+// reports a replaced entry (a rolling reload), an edited Go source entry
+// (rebuilt through the reaper, then reloaded; a failed build only logs)
+// and a changed config file (tars.loadconfig to every worker).
 //
 // # Sockets
 //

@@ -99,6 +99,28 @@ func startLoad(t *testing.T, addr string, clients int) *load {
 	return l
 }
 
+// waitMore waits until n more requests were made (answered or failed).
+func (l *load) waitMore(t *testing.T, n int64) {
+	t.Helper()
+	want := l.total.Load() + n
+	deadline := time.Now().Add(20 * time.Second)
+	for l.total.Load() < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("the load made %d of %d requests in 20 s", l.total.Load(), want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// finishClean stops the load and fails t if any request failed.
+func (l *load) finishClean(t *testing.T, during string) {
+	t.Helper()
+	l.finish()
+	if len(l.failures) > 0 {
+		t.Fatalf("%d of %d requests failed %s, first: %s", len(l.failures), l.total.Load(), during, l.failures[0])
+	}
+}
+
 func (l *load) finish() {
 	select {
 	case <-l.stop:
@@ -148,21 +170,13 @@ func TestRollingReloadUnderLoad(t *testing.T) {
 		old[pid] = true
 	}
 	l := startLoad(t, cfg.HTTPAddress, 4)
-	for l.total.Load() < 50 {
-		time.Sleep(5 * time.Millisecond) // let the load reach a steady state
-	}
+	l.waitMore(t, 50) // a steady state first
 	got := r.notify("agent.reload")
 	if !strings.HasPrefix(got, "ok: reloaded 2 workers") {
 		t.Fatalf("reload: %q", got)
 	}
-	after := l.total.Load()
-	for l.total.Load() < after+50 {
-		time.Sleep(5 * time.Millisecond)
-	}
-	l.finish()
-	if len(l.failures) > 0 {
-		t.Fatalf("%d of %d requests failed during the reload, first: %s", len(l.failures), l.total.Load(), l.failures[0])
-	}
+	l.waitMore(t, 50)
+	l.finishClean(t, "during the reload")
 	st, err := r.sup.Status(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -463,14 +477,8 @@ func TestScaleUnderLoad(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		r.waitLine(`worker [123] \(pid \d+\) stopped \(scale down\)`)
 	}
-	before := l.total.Load()
-	for l.total.Load() < before+50 {
-		time.Sleep(5 * time.Millisecond)
-	}
-	l.finish()
-	if len(l.failures) > 0 {
-		t.Fatalf("%d of %d requests failed while scaling, first: %s", len(l.failures), l.total.Load(), l.failures[0])
-	}
+	l.waitMore(t, 50)
+	l.finishClean(t, "while scaling")
 	st, _ := r.sup.Status(context.Background())
 	if st.Instances != 1 || len(st.Workers) != 1 || st.Exceptions != 0 {
 		t.Fatalf("status after scaling down: %+v", st)
@@ -495,14 +503,8 @@ func TestReloadWithBrokenReplacementKeepsServing(t *testing.T) {
 	if !strings.Contains(got, "reload failed: worker 0: replacement pid") || !strings.Contains(got, "before it was ready") {
 		t.Fatalf("reload: %q", got)
 	}
-	before := l.total.Load()
-	for l.total.Load() < before+50 {
-		time.Sleep(5 * time.Millisecond)
-	}
-	l.finish()
-	if len(l.failures) > 0 {
-		t.Fatalf("%d requests failed, first: %s", len(l.failures), l.failures[0])
-	}
+	l.waitMore(t, 50)
+	l.finishClean(t, "after the failed reload")
 	for pid := range l.pids {
 		if !old[pid] {
 			t.Fatalf("pid %d answered: not an old worker", pid)

@@ -560,22 +560,34 @@ func measure32(ctx context.Context, o options, s system, ready *readyListener, r
 	return nil
 }
 
-func measure4(ctx context.Context, o options, s system, ready *readyListener, r *results) error {
-	const n = 4
+// launchAnswered launches s with n workers on a free port and waits until
+// n distinct pids answered. The caller stops the instance.
+func launchAnswered(ctx context.Context, o options, s system, ready *readyListener, n int) (*instance, map[int]answer, error) {
 	port, err := freePort()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	ready.reset()
 	inst, err := s.launch(ctx, n, port, ready)
 	if err != nil {
+		return nil, nil, err
+	}
+	known, _, err := waitDistinct(ctx, port, n, o.pollers, 30*time.Second)
+	if err != nil {
+		inst.stop()
+		return nil, nil, fmt.Errorf("start: %w", err)
+	}
+	return inst, known, nil
+}
+
+func measure4(ctx context.Context, o options, s system, ready *readyListener, r *results) error {
+	const n = 4
+	inst, known, err := launchAnswered(ctx, o, s, ready, n)
+	if err != nil {
 		return err
 	}
 	defer inst.stop()
-	known, _, err := waitDistinct(ctx, port, n, o.pollers, 30*time.Second)
-	if err != nil {
-		return fmt.Errorf("start: %w", err)
-	}
+	port := inst.port
 	if err := sleep(ctx, time.Second); err != nil {
 		return err
 	}

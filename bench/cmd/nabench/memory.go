@@ -93,21 +93,12 @@ func runMemory(ctx context.Context, o options, systems []system, ready *readyLis
 }
 
 func measureMemoryRestart(ctx context.Context, o options, s system, ready *readyListener, r *memResults) error {
-	const n = 2
-	port, err := freePort()
-	if err != nil {
-		return err
-	}
-	ready.reset()
-	inst, err := s.launch(ctx, n, port, ready)
+	inst, known, err := launchAnswered(ctx, o, s, ready, 2)
 	if err != nil {
 		return err
 	}
 	defer inst.stop()
-	known, _, err := waitDistinct(ctx, port, n, o.pollers, 30*time.Second)
-	if err != nil {
-		return fmt.Errorf("start: %w", err)
-	}
+	port := inst.port
 	pid, rss, t0, err := grow(port, 100)
 	if err != nil {
 		return err
@@ -166,20 +157,11 @@ func grow(port, mb int) (pid int, rss int64, at time.Time, err error) {
 // idleCPU32 starts 32 workers, waits until all answered and 1 s more, and
 // returns the supervisor's CPU use over the idle window, from schedstat.
 func idleCPU32(ctx context.Context, o options, s system, ready *readyListener) (float64, error) {
-	const n = 32
-	port, err := freePort()
-	if err != nil {
-		return 0, err
-	}
-	ready.reset()
-	inst, err := s.launch(ctx, n, port, ready)
+	inst, _, err := launchAnswered(ctx, o, s, ready, 32)
 	if err != nil {
 		return 0, err
 	}
 	defer inst.stop()
-	if _, _, err := waitDistinct(ctx, port, n, o.pollers, 30*time.Second); err != nil {
-		return 0, fmt.Errorf("start: %w", err)
-	}
 	if err := sleep(ctx, time.Second); err != nil {
 		return 0, err
 	}

@@ -25,6 +25,7 @@ func (s *Supervisor) startSampler() (stop func()) {
 	go func() {
 		defer close(done)
 		sampler := monitor.NewSampler()
+		defer sampler.Close()
 		for req := range requests {
 			got := sampler.Sample(req.pids, req.withCPU)
 			u := make(map[int]usage, len(got))

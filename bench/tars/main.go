@@ -41,12 +41,16 @@ import (
 	"github.com/nodeagent/node-agent/tars"
 )
 
+// command is what the AdminF round trip sends (-command).
+var command string
+
 func main() {
 	reps := flag.Int("reps", 5, "repetitions of each codec measurement (median reported)")
 	calls := flag.Int("calls", 20000, "AdminF notify calls on one connection")
 	fresh := flag.Int("fresh", 2000, "AdminF notify calls with a new connection each")
 	workers := flag.Int("workers", 4, "simulated workers the notify handler fans out to")
 	interop := flag.String("interop", filepath.Join("tars", "testdata", "interop"), "directory of bench.js and its node_modules")
+	flag.StringVar(&command, "command", "tars.viewstatus", "the AdminF notify command of the round trip")
 	endpoint := flag.String("endpoint", "", "measure the AdminF round trip of a running agent at this endpoint (its --tars-local) with -workers workers, instead of the codec and the simulated fan-out")
 	flag.Parse()
 
@@ -333,7 +337,7 @@ func admin(calls, fresh, workers int, endpoint string) error {
 					return nil, err
 				}
 			}
-			err := c.Invoke(context.Background(), tars.FuncNotify, &tars.NotifyArgs{Command: "tars.viewstatus"}, &res)
+			err := c.Invoke(context.Background(), tars.FuncNotify, &tars.NotifyArgs{Command: command}, &res)
 			if newClient {
 				c.Close()
 			}

@@ -125,8 +125,10 @@ func cmp(d, def time.Duration) time.Duration {
 }
 
 // Open opens what can fail before any worker starts: the AdminF endpoint
-// (--tars-local) and the TARS reporting. Its errors are usage errors (exit
-// 2). Run calls it unless the caller did, to report the error itself.
+// (--tars-local), the tarsnode reporter and alarms, the metrics endpoint
+// (--metrics-address) and the StatF/PropertyF reporter. Its errors are
+// usage errors (exit 2). Run calls it unless the caller did, to report the
+// error itself.
 func (s *Supervisor) Open() error {
 	l, err := s.openTARS()
 	if err != nil {

@@ -26,9 +26,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/nodeagent/node-agent/bench/internal/benchkit"
@@ -66,13 +64,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "reload:", err)
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	code := run(ctx, o)
-	benchkit.CleanupAll()
-	os.Exit(code)
+	benchkit.Main(o.timeout, func(ctx context.Context) int { return run(ctx, o) })
 }
 
 func (o options) check() error {

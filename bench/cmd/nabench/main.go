@@ -28,7 +28,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -70,13 +69,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "nabench: -work is required")
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	code := run(ctx, o)
-	benchkit.CleanupAll()
-	os.Exit(code)
+	benchkit.Main(o.timeout, func(ctx context.Context) int { return run(ctx, o) })
 }
 
 // ---- supervisors --------------------------------------------------------

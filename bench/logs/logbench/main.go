@@ -30,7 +30,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -66,13 +65,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "logbench: -work is required")
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	code := run(ctx, o)
-	benchkit.CleanupAll()
-	os.Exit(code)
+	benchkit.Main(o.timeout, func(ctx context.Context) int { return run(ctx, o) })
 }
 
 // ---- supervisors --------------------------------------------------------

@@ -54,6 +54,7 @@ type Call struct {
 type ControlNode struct {
 	Ports struct{ Node, Notify, Query int }
 	Calls <-chan Call
+	held  []Call // received, not returned yet by NextOf
 }
 
 // StartControlNode runs a control node until t ends.
@@ -116,12 +117,34 @@ func (p *ControlNode) Next(t testing.TB) Call {
 	}
 }
 
-// NextOf skips calls until one of fn to servant arrives.
+// NextOf returns the first call of fn to servant not returned yet, in the
+// order received, waiting up to 15 s for one to arrive. Calls of other
+// functions are kept for later NextOf calls: the agent's reporters run on
+// their own connections, so their calls may arrive in any order. Do not mix
+// it with Next on the same ControlNode.
 func (p *ControlNode) NextOf(t testing.TB, servant, fn string) Call {
 	t.Helper()
-	for {
-		if c := p.Next(t); c.Servant == servant && c.Fn == fn {
+	for i, c := range p.held {
+		if c.Servant == servant && c.Fn == fn {
+			p.held = append(p.held[:i], p.held[i+1:]...)
 			return c
+		}
+	}
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case c := <-p.Calls:
+			if c.Servant == servant && c.Fn == fn {
+				return c
+			}
+			p.held = append(p.held, c)
+		case <-deadline:
+			var held []string
+			for _, c := range p.held {
+				held = append(held, c.Servant+"."+c.Fn)
+			}
+			t.Fatalf("no %s.%s call within 15 s (others received: %v)", servant, fn, held)
+			return Call{}
 		}
 	}
 }

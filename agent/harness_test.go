@@ -147,14 +147,22 @@ func gone(pid int) bool {
 	return false
 }
 
+// poll checks cond every few milliseconds until it holds or within has
+// passed, and reports whether it held. It is for state that nothing signals
+// (/proc, files written by other processes, counters of a load); everything
+// else waits on a channel.
+func poll(within time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return cond()
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return true
+}
+
 // waitGone polls until pid is gone or the deadline passes.
 func waitGone(pid int, within time.Duration) bool {
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		if gone(pid) {
-			return true
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return gone(pid)
+	return poll(within, func() bool { return gone(pid) })
 }

@@ -103,12 +103,8 @@ func startLoad(t *testing.T, addr string, clients int) *load {
 func (l *load) waitMore(t *testing.T, n int64) {
 	t.Helper()
 	want := l.total.Load() + n
-	deadline := time.Now().Add(20 * time.Second)
-	for l.total.Load() < want {
-		if time.Now().After(deadline) {
-			t.Fatalf("the load made %d of %d requests in 20 s", l.total.Load(), want)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !poll(20*time.Second, func() bool { return l.total.Load() >= want }) {
+		t.Fatalf("the load made %d of %d requests in 20 s", l.total.Load(), want)
 	}
 }
 

@@ -97,18 +97,7 @@ func asNobody(t *testing.T, name string) *exec.Cmd {
 	if err != nil {
 		t.Skip("no user nobody:", err)
 	}
-	dir := t.TempDir()
-	os.Chmod(dir, 0o755)
-	os.Chmod(filepath.Dir(dir), 0o755)
-	exe := filepath.Join(dir, "helper")
-	src, _ := os.Executable()
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(exe, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	exe := executableByAll(t, "helper")
 	uid, _ := strconv.Atoi(nobody.Uid)
 	gid, _ := strconv.Atoi(nobody.Gid)
 	cmd := exec.Command(exe)
@@ -180,28 +169,23 @@ func runToFiles(t *testing.T, cfg *config.Config) *fileRun {
 func (r *fileRun) waitRecord(path, pattern string) []string {
 	r.t.Helper()
 	re := regexp.MustCompile(`(?m)` + pattern)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		b, _ := os.ReadFile(path)
-		if m := re.FindStringSubmatch(string(b)); m != nil {
-			return m
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("no record matching %q in %s; it holds:\n%s", pattern, path, b)
-		}
-		time.Sleep(5 * time.Millisecond)
+	var b []byte
+	var m []string
+	if !poll(20*time.Second, func() bool {
+		b, _ = os.ReadFile(path)
+		m = re.FindStringSubmatch(string(b))
+		return m != nil
+	}) {
+		r.t.Fatalf("no record matching %q in %s; it holds:\n%s", pattern, path, b)
 	}
+	return m
 }
 
 // waitWritten polls until the service log has written n records.
 func (r *fileRun) waitWritten(n uint64, within time.Duration) {
 	r.t.Helper()
-	deadline := time.Now().Add(within)
-	for r.out.Stats().App.Written < n {
-		if time.Now().After(deadline) {
-			r.t.Fatalf("%d records written after %v, want %d", r.out.Stats().App.Written, within, n)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !poll(within, func() bool { return r.out.Stats().App.Written >= n }) {
+		r.t.Fatalf("%d records written after %v, want %d", r.out.Stats().App.Written, within, n)
 	}
 }
 

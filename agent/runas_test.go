@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"io"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -39,24 +38,8 @@ func TestRunAsUser(t *testing.T) {
 	if err != nil {
 		t.Skip("no user nobody:", err)
 	}
-	// The test binary must be executable by nobody: copy it to an open dir.
-	dir := t.TempDir()
-	os.Chmod(dir, 0o755)
-	os.Chmod(filepath.Dir(dir), 0o755)
-	exe := filepath.Join(dir, "worker")
-	src, _ := os.Executable()
-	in, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := os.OpenFile(exe, os.O_CREATE|os.O_WRONLY, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(out, in)
-	in.Close()
-	out.Close()
-
+	exe := executableByAll(t, "worker")
+	dir := filepath.Dir(exe)
 	uid, _ := strconv.Atoi(nobody.Uid)
 	gid, _ := strconv.Atoi(nobody.Gid)
 	cfg := testConfig(1, "whoami")
@@ -67,4 +50,14 @@ func TestRunAsUser(t *testing.T) {
 	if m[1] != nobody.Uid || m[2] != nobody.Gid || m[3] != nobody.HomeDir || m[4] != "nobody" {
 		t.Fatalf("worker identity %q, want nobody (%s:%s, %s)", m[0], nobody.Uid, nobody.Gid, nobody.HomeDir)
 	}
+}
+
+// executableByAll copies the test binary into a directory every user can
+// enter, so a worker run as nobody can execute it.
+func executableByAll(t *testing.T, name string) string {
+	t.Helper()
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	os.Chmod(filepath.Dir(dir), 0o755)
+	return copyExecutable(t, dir, name)
 }

@@ -216,10 +216,7 @@ func TestCrashLoopLeaksNoDescriptors(t *testing.T) {
 		t.Fatalf("exit code %d", code)
 	}
 	// Output pumps close their pipes right after the last worker's exit.
-	deadline := time.Now().Add(5 * time.Second)
-	for openFDs(t) > before && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll(5*time.Second, func() bool { return openFDs(t) <= before })
 	if after := openFDs(t); after > before {
 		t.Fatalf("%d descriptors open after 30 crashes, %d before", after, before)
 	}

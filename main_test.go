@@ -188,3 +188,17 @@ func TestGatewayUnderAgent(t *testing.T) {
 		t.Fatalf("no clean exit in the agent log")
 	}
 }
+
+// poll checks cond every 20 ms until it holds or within has passed, and
+// reports whether it held: for state no test can be signalled about (what
+// the agent's processes serve and count).
+func poll(within time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return cond()
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}

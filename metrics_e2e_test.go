@@ -91,16 +91,11 @@ func TestMetricsGatewayUnderAgent(t *testing.T) {
 	if code := do("POST", "/debug/fault/crash", "", ""); code != 200 {
 		t.Fatalf("crash fault: %d", code)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	if !poll(20*time.Second, func() bool {
 		fams := scrapeAgent(t, c, metrics)
-		if metricValue(fams, "node_agent_exceptions_total", nil) == 1 && readyWorkers(fams) == 4 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no replacement ready within 20 s of the crash")
-		}
-		time.Sleep(50 * time.Millisecond)
+		return metricValue(fams, "node_agent_exceptions_total", nil) == 1 && readyWorkers(fams) == 4
+	}) {
+		t.Fatal("no replacement ready within 20 s of the crash")
 	}
 	load()
 	waitMetrics(t, c, metrics, seen)

@@ -133,12 +133,8 @@ func TestGatewayReloadUnderKeepAliveLoad(t *testing.T) {
 	isNew := func(p string) bool { return !old[p] }
 	waitFor := func(what string, cond func() bool) {
 		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			time.Sleep(5 * time.Millisecond)
+		if !poll(60*time.Second, cond) {
+			t.Fatalf("timed out waiting for %s", what)
 		}
 	}
 	waitFor("the load to reach the old workers", func() bool { return load.count(isOld) >= 200 })

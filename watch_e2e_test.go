@@ -85,14 +85,9 @@ func TestWatchRebuildsGoSource(t *testing.T) {
 	}
 	waitFor := func(want string) {
 		t.Helper()
-		deadline := time.Now().Add(90 * time.Second)
-		for time.Now().Before(deadline) {
-			if get() == want {
-				return
-			}
-			time.Sleep(50 * time.Millisecond)
+		if !poll(90*time.Second, func() bool { return get() == want }) {
+			t.Fatalf("the workers never answered %q (last %q)", want, get())
 		}
-		t.Fatalf("the workers never answered %q (last %q)", want, get())
 	}
 	waitFor("v1")
 	a.waitOutput(t, `watching the Go sources of `, 10*time.Second)

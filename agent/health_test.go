@@ -83,7 +83,7 @@ func startLoad(t *testing.T, addr string, clients int) *load {
 					return
 				default:
 				}
-				pid, err := getOnce(addr)
+				_, pid, err := getOnce(addr)
 				l.total.Add(1)
 				l.mu.Lock()
 				if err != nil {
@@ -126,31 +126,30 @@ func (l *load) finish() {
 	l.wg.Wait()
 }
 
-// getOnce sends one request on a new connection and returns the pid that
-// answered.
-func getOnce(addr string) (int, error) {
+// getOnce sends one request on a new connection and returns the slot and
+// pid of the worker that answered.
+func getOnce(addr string) (slot, pid int, err error) {
 	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	b, err := io.ReadAll(c)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	s := string(b)
 	if !strings.HasPrefix(s, "HTTP/1.1 200") {
-		return 0, fmt.Errorf("answer %q", s)
+		return 0, 0, fmt.Errorf("answer %q", s)
 	}
-	var slot, pid int
 	if _, err := fmt.Sscan(s[strings.Index(s, "\r\n\r\n")+4:], &slot, &pid); err != nil {
-		return 0, fmt.Errorf("body of %q: %v", s, err)
+		return 0, 0, fmt.Errorf("body of %q: %v", s, err)
 	}
-	return pid, nil
+	return slot, pid, nil
 }
 
 // TestRollingReloadUnderLoad: every worker is replaced while clients send

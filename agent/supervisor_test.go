@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -15,19 +14,13 @@ import (
 	"time"
 )
 
-// get asks a "serve" worker for its slot and pid.
+// get asks a "serve" worker for its slot and pid, on a new connection so
+// that the kernel picks a worker each time.
 func get(t *testing.T, addr string) (slot, pid int) {
 	t.Helper()
-	// A new connection per request, so the kernel picks a worker each time.
-	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := c.Get("http://" + addr + "/")
+	slot, pid, err := getOnce(addr)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if _, err := fmt.Sscan(string(b), &slot, &pid); err != nil {
-		t.Fatalf("reply %q: %v", b, err)
 	}
 	return slot, pid
 }

@@ -426,15 +426,12 @@ func TestSystemdNotify(t *testing.T) {
 }
 
 func TestReaperRunsCommands(t *testing.T) {
-	r, err := newReaper(false, agentLog{sink: newLineSink().sink})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newReaper(false, agentLog{sink: newLineSink().sink})
 	defer r.close()
 	var out strings.Builder
 	cmd := exec.Command("sh", "-c", "echo out; echo err >&2; exit 3")
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err = r.run(context.Background(), cmd)
+	err := r.run(context.Background(), cmd)
 	if err == nil || !strings.Contains(err.Error(), "code 3") || !strings.Contains(out.String(), "out\n") || !strings.Contains(out.String(), "err\n") {
 		t.Fatalf("err %v, output %q", err, out.String())
 	}

@@ -44,7 +44,7 @@ type reaper struct {
 
 // newReaper starts the reaper. With subreaper (and on Linux) the process
 // becomes a child subreaper; as PID 1 it reaps orphans anyway.
-func newReaper(subreaper bool, log agentLog) (*reaper, error) {
+func newReaper(subreaper bool, log agentLog) *reaper {
 	r := &reaper{
 		waiting: map[int]func(syscall.WaitStatus){},
 		log:     log,
@@ -64,7 +64,7 @@ func newReaper(subreaper bool, log agentLog) (*reaper, error) {
 	}
 	signal.Notify(r.sigs, syscall.SIGCHLD)
 	go r.loop()
-	return r, nil
+	return r
 }
 
 func (r *reaper) loop() {

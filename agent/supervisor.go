@@ -110,14 +110,14 @@ func newSupervisor(cfg *config.Config, out *Output, c clock) *Supervisor {
 		level:        cfg.AppLogLevel,
 		gathers:      map[uint64]*gather{},
 		restarts:     map[string]int{},
-		readyTimeout: cmp(cfg.ReadyTimeout, config.DefaultReadyTimeout),
+		readyTimeout: orDefault(cfg.ReadyTimeout, config.DefaultReadyTimeout),
 		replyTimeout: defaultReplyTimeout,
 		stats:        monitor.NewAggregator(),
 	}
 }
 
-// cmp returns d, or def when d is not positive.
-func cmp(d, def time.Duration) time.Duration {
+// orDefault returns d, or def when d is not positive.
+func orDefault(d, def time.Duration) time.Duration {
 	if d > 0 {
 		return d
 	}
@@ -151,11 +151,7 @@ func (s *Supervisor) Open() error {
 // ctx is a first signal.
 func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 	if s.start == nil {
-		r, err := newReaper(s.cfg.Subreaper, s.log)
-		if err != nil {
-			s.log.error("cannot supervise children: %v", err)
-			return ExitInternal
-		}
+		r := newReaper(s.cfg.Subreaper, s.log)
 		defer r.close()
 		st := newOSStarter(r, s.workerOutput, s.workerRecord)
 		defer st.close()

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"io"
 	"time"
 
@@ -87,6 +88,11 @@ func (s *Supervisor) onListen(w *worker, m wire.Message) {
 	}
 	res := wire.ListenResult{ID: req.ID}
 	f, addr, err := s.sockets.get(req.Network, req.Address)
+	if errors.Is(err, errNoHTTPAddress) {
+		res.NoAddress = true // not a failure: the worker asks again with its own address
+		w.p.Send(wire.KindListenResult, res)
+		return
+	}
 	if err != nil {
 		res.Error = err.Error()
 		s.log.error("worker %d (pid %d) asked to listen on %q: %v", w.slot, w.p.PID(), req.Address, err)

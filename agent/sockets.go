@@ -19,12 +19,17 @@ func newSockets(httpAddress string) *sockets {
 	return &sockets{httpAddress: httpAddress, files: map[string]*os.File{}}
 }
 
-// get returns the socket for network and address ("" = the http address),
-// binding it on first use. The returned file stays owned by sockets.
+// errNoHTTPAddress is get's answer to the address "" without
+// --http-address: the worker is told so and picks its own address.
+var errNoHTTPAddress = errors.New("no --http-address is configured")
+
+// get returns the socket for network and address ("" = the http address,
+// errNoHTTPAddress when there is none), binding it on first use. The
+// returned file stays owned by sockets.
 func (s *sockets) get(network, address string) (*os.File, string, error) {
 	if address == "" {
 		if s.httpAddress == "" {
-			return nil, "", errors.New("no --http-address is configured: pass an address to Listen")
+			return nil, "", errNoHTTPAddress
 		}
 		address = s.httpAddress
 	}

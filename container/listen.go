@@ -16,9 +16,17 @@ const ListenTimeout = 10 * time.Second
 // agent binds the address once for all workers of the service and passes the
 // same socket to each (the kernel spreads connections across them, and the
 // socket outlives any one worker, so restarts refuse nothing). The address
-// "" means the service's http address (--http-address). Standalone, Listen
-// is net.Listen; "" means $IP:$PORT and fails with ErrNoAddress when PORT is
-// unset.
+// "" means the service's http address (--http-address), and fails with
+// ErrNoAddress when the agent has none. Standalone, Listen is net.Listen;
+// "" means $IP:$PORT and fails with ErrNoAddress when PORT is unset.
+//
+// On ErrNoAddress a service listens on its own default address, still
+// through Listen, so that under an agent that address is shared too:
+//
+//	ln, err := w.Listen("tcp", "")
+//	if errors.Is(err, container.ErrNoAddress) {
+//		ln, err = w.Listen("tcp", "127.0.0.1:8080")
+//	}
 //
 // The first Accept on the returned listener marks the worker ready.
 // Closing the listener closes this worker's copy only.
@@ -89,6 +97,9 @@ func (w *Worker) listenShared(network, address string) (net.Listener, error) {
 	var r wire.ListenResult
 	if err := m.Decode(&r); err != nil {
 		return nil, fmt.Errorf("container: %w", err)
+	}
+	if r.NoAddress {
+		return nil, ErrNoAddress
 	}
 	if r.Error != "" {
 		return nil, fmt.Errorf("container: the agent could not listen on %q: %s", address, r.Error)

@@ -168,16 +168,7 @@ func TestGatewayUnderAgent(t *testing.T) {
 		t.Fatalf("4th message in a minute: %d, want 429", code)
 	}
 
-	a.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-a.exited:
-		a.exited <- err
-		if err != nil {
-			t.Fatalf("agent exit after SIGTERM: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("agent did not exit within 20 s of SIGTERM")
-	}
+	a.stopWithSIGTERM(t)
 	for p := range pids {
 		pid, _ := strconv.Atoi(p)
 		if err := syscall.Kill(pid, 0); err != syscall.ESRCH {

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nodeagent/node-agent/internal/testtool"
 )
 
 // notify runs an admin command on a real supervisor.
@@ -309,10 +311,10 @@ func TestSubreaperReapsOrphans(t *testing.T) {
 // TestPIDNamespaceReapsOrphans runs the agent as PID 1 of a new PID
 // namespace, as in a container.
 func TestPIDNamespaceReapsOrphans(t *testing.T) {
-	unshare, err := exec.LookPath("unshare")
-	if err != nil || os.Geteuid() != 0 {
-		t.Skip("needs root and unshare(1)")
+	if os.Geteuid() != 0 {
+		t.Skip("a new PID namespace needs root")
 	}
+	unshare := testtool.Require(t, "unshare", "apt-get install util-linux")
 	if out, err := exec.Command(unshare, "--pid", "--fork", "--mount-proc", "true").CombinedOutput(); err != nil {
 		t.Skipf("unshare not permitted here: %v %s", err, out)
 	}

@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/nodeagent/node-agent/internal/testtool"
 )
 
 func TestSamplerReadsOwnProcess(t *testing.T) {
@@ -35,9 +37,9 @@ func TestSamplerReadsOwnProcess(t *testing.T) {
 }
 
 func TestSamplerForgetsGoneProcesses(t *testing.T) {
-	cmd := exec.Command("sleep", "30")
+	cmd := exec.Command(testtool.Require(t, "sleep", "apt-get install coreutils"), "30")
 	if err := cmd.Start(); err != nil {
-		t.Skip("no sleep:", err)
+		t.Fatal(err)
 	}
 	pid := cmd.Process.Pid
 	s := NewSampler()
@@ -64,9 +66,9 @@ func TestSamplerForgetsGoneProcesses(t *testing.T) {
 func BenchmarkSample32(b *testing.B) {
 	var pids []int
 	for i := 0; i < 32; i++ {
-		cmd := exec.Command("sleep", "60")
+		cmd := exec.Command(testtool.Require(b, "sleep", "apt-get install coreutils"), "60")
 		if err := cmd.Start(); err != nil {
-			b.Skip(err)
+			b.Fatal(err)
 		}
 		pids = append(pids, cmd.Process.Pid)
 		b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })

@@ -1,9 +1,15 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -33,6 +39,34 @@ func TestHeadlineCommand(t *testing.T) {
 	a.stopWithSIGTERM(t)
 	if out := a.output(); strings.Contains(out, "exited unexpectedly") || strings.Contains(out, "could not") {
 		t.Fatalf("a worker failed on the way:\n%s", out)
+	}
+}
+
+// TestHeadlineCommandAddressTaken: the same command while another process
+// holds the gateway's address. Every worker fails before it is ready; the
+// agent stops at the exception limit (exit 100) and says why in one line
+// quoting the workers' error.
+func TestHeadlineCommandAddressTaken(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	bin := filepath.Join(t.TempDir(), "node-agent")
+	buildBinary(t, ".", bin)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "./testdata/gateway", "-i", "4")
+	cmd.Env = append(os.Environ(), "GATEWAY_ADDR="+taken.Addr().String(), "SMS_DATA_DIR="+t.TempDir())
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 100 {
+		t.Fatalf("agent: %v, want exit 100\n%s", err, out)
+	}
+	verdict := regexp.MustCompile(`no worker could start: (all 4|\d of 4) workers exited before they were ready, each with: .*address already in use`)
+	if n := len(verdict.FindAll(out, -1)); n != 1 {
+		t.Fatalf("%d lines saying why no worker could start, want 1:\n%s", n, out)
 	}
 }
 

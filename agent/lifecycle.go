@@ -133,6 +133,7 @@ func (s *Supervisor) onExit(ev procExited) {
 		if !s.stopping {
 			s.exception(sl, ev.status.String())
 		}
+		s.reportStartFailure(w, ev.status)
 	}
 }
 

@@ -61,6 +61,7 @@ type Supervisor struct {
 	// (--watch saw a newer entry meanwhile).
 	reloadAgain bool
 	restarts    map[string]int // worker restarts by reason
+	starts      *startFailures // why the first start failed, if it does
 	exceptions  int            // exceptions since the start
 	// sample asks the sampler goroutine for a usage sample; nil = none.
 	sample       func(sampleRequest)
@@ -110,6 +111,7 @@ func newSupervisor(cfg *config.Config, out *Output, c clock) *Supervisor {
 		level:        cfg.AppLogLevel,
 		gathers:      map[uint64]*gather{},
 		restarts:     map[string]int{},
+		starts:       newStartFailures(),
 		readyTimeout: orDefault(cfg.ReadyTimeout, config.DefaultReadyTimeout),
 		replyTimeout: defaultReplyTimeout,
 		stats:        monitor.NewAggregator(),

@@ -1,0 +1,197 @@
+package agent
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nodeagent/node-agent/logs"
+)
+
+// minUptime is how long a plain worker (one that does not link the
+// container library, so it is ready when started) must run to count as
+// started, as PM2's min_uptime: one that exits sooner failed to start.
+const minUptime = time.Second
+
+// startFailures watches the agent's first start for the failure that makes
+// every worker exit before it is ready (a port in use, a missing file, a
+// bad setting): the agent then says so in one line quoting the workers'
+// last error line, instead of leaving an anonymous crash loop to read.
+// The first start is over once a worker is ready (or, for a plain worker,
+// has run minUptime), or once the line was said.
+//
+// The run loop calls ready and failed; the output goroutines of the
+// workers feed the last error lines through note and tap.
+type startFailures struct {
+	over bool           // run loop only
+	why  []startFailure // the failures of the first start, run loop only
+
+	mu sync.Mutex
+	// lines holds the last error line of each worker by pid while the
+	// first start lasts; nil once it is over.
+	lines map[int]string
+}
+
+// startFailure is one worker that exited before it was ready.
+type startFailure struct {
+	slot   int
+	reason string // its last error line, or its exit status when it wrote none
+}
+
+func newStartFailures() *startFailures {
+	return &startFailures{lines: map[int]string{}}
+}
+
+// note records message as the last error line of pid, during the first
+// start.
+func (f *startFailures) note(pid int, message string) {
+	line := lastLine(message)
+	if line == "" {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.lines != nil {
+		f.lines[pid] = line
+	}
+}
+
+// take returns and forgets the last error line of pid.
+func (f *startFailures) take(pid int) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	line := f.lines[pid]
+	delete(f.lines, pid)
+	return line
+}
+
+// end stops collecting: the first start is over.
+func (f *startFailures) end() {
+	f.over, f.why = true, nil
+	f.mu.Lock()
+	f.lines = nil
+	f.mu.Unlock()
+}
+
+// ready tells that a worker is ready: the first start succeeded.
+func (f *startFailures) ready() {
+	if !f.over {
+		f.end()
+	}
+}
+
+// reportStartFailure is called for every unexpected exit of a worker:
+// during the first start it may log the one line that says why no worker
+// could start.
+func (s *Supervisor) reportStartFailure(w *worker, status exitStatus) {
+	// A plain worker is ready when started; having run minUptime, it had
+	// really started.
+	started := !s.linked && s.clock.Now().Sub(w.started) >= minUptime
+	giveUp := s.stopping && s.exitCode == ExitExceptionLimit
+	if msg := s.starts.failed(w.slot, w.p.PID(), status, started, len(s.slots), giveUp); msg != "" {
+		s.log.error("%s", msg)
+	}
+}
+
+// failed records the unexpected exit of the worker pid of slot during the
+// first start and returns the verdict to log once every worker failed for
+// the same reason (all instances, or all that exited before the agent gave
+// up at the exception limit: giveUp), else "". started tells that the
+// worker had started all the same (a plain worker past minUptime), which
+// ends the first start.
+func (f *startFailures) failed(slot, pid int, status exitStatus, started bool, instances int, giveUp bool) string {
+	line := f.take(pid)
+	if f.over {
+		return ""
+	}
+	if started {
+		f.end()
+		return ""
+	}
+	reason := line
+	if reason == "" {
+		reason = "no error line, " + status.String()
+	}
+	f.why = append(f.why, startFailure{slot: slot, reason: reason})
+	slots := map[int]bool{}
+	for _, sf := range f.why {
+		if sf.reason != reason {
+			return "" // different reasons: each exit was logged with its own
+		}
+		slots[sf.slot] = true
+	}
+	if len(slots) < instances && !giveUp {
+		return ""
+	}
+	f.end()
+	n := len(slots)
+	switch {
+	case instances == 1 && n == 1:
+		return "no worker could start: the worker exited before it was ready: " + reason
+	case n == instances:
+		return "no worker could start: all " + strconv.Itoa(n) + " workers exited before they were ready, each with: " + reason
+	}
+	return "no worker could start: " + strconv.Itoa(n) + " of " + strconv.Itoa(instances) + " workers exited before they were ready, each with: " + reason
+}
+
+// tap returns the sink for the stderr lines of worker pid: app itself once
+// the first start is over, else a sink that writes to app's destination
+// what app would write and notes each last line.
+func (f *startFailures) tap(pid int, app *logs.Sink) *logs.Sink {
+	f.mu.Lock()
+	over := f.lines == nil
+	f.mu.Unlock()
+	if over {
+		return app
+	}
+	return logs.To(&errorTap{Destination: app.Destination(), app: app, pid: pid, f: f})
+}
+
+// errorTap is the destination of a worker's stderr pump during the first
+// start. The pump's sink lets everything through; the tap applies app's
+// level (which tars.setloglevel changes) before writing.
+type errorTap struct {
+	logs.Destination
+	app *logs.Sink
+	pid int
+	f   *startFailures
+}
+
+func (t *errorTap) WriteRecords(b []byte, n int) {
+	if t.app.Enabled(logs.LevelError) {
+		t.Destination.WriteRecords(b, n)
+	}
+	t.f.note(t.pid, recordMessage(b))
+}
+
+// Close and Reopen leave the shared destination to its owner.
+func (t *errorTap) Close() error  { return nil }
+func (t *errorTap) Reopen() error { return nil }
+
+// recordMessage is the message of the last record in b, records of the
+// form "time|pid|LEVEL|message\n" as logs.Pump writes them.
+func recordMessage(b []byte) string {
+	b = bytes.TrimRight(b, "\n")
+	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+		b = b[i+1:]
+	}
+	for range 3 {
+		i := bytes.IndexByte(b, '|')
+		if i < 0 {
+			return ""
+		}
+		b = b[i+1:]
+	}
+	return string(b)
+}
+
+// lastLine is the last non-blank line of s, trimmed.
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = strings.TrimSpace(s[i+1:])
+	}
+	return s
+}

@@ -134,7 +134,9 @@
 //
 // The agent binds a listening socket the first time a worker asks for its
 // address (normally --http-address) and hands the same socket to every
-// worker that asks, over the channel. It keeps it until Run returns, so no
+// worker that asks, over the channel. Without --http-address, a worker's
+// Listen for "" gets container.ErrNoAddress and the worker asks for its own
+// default address, which is shared the same way. It keeps it until Run returns, so no
 // connection is refused while workers restart.
 //
 // # systemd

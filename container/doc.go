@@ -10,6 +10,9 @@
 //		}
 //		defer w.Close()
 //		ln, err := w.Listen("tcp", "") // the agent's shared --http-address
+//		if errors.Is(err, container.ErrNoAddress) {
+//			ln, err = w.Listen("tcp", "127.0.0.1:8080") // none given: the default, shared too
+//		}
 //		if err != nil {
 //			log.Fatal(err)
 //		}

@@ -179,8 +179,7 @@ func otherArch() string {
 // address (GATEWAY_ADDR), shared by the agent.
 func TestDeployEndToEnd(t *testing.T) {
 	tmp := t.TempDir()
-	agent := filepath.Join(tmp, "node-agent")
-	buildBinary(t, ".", agent)
+	agent := agentBinary(t)
 	tarsDeploy := filepath.Join(tmp, "tars-deploy")
 	if err := os.Symlink(agent, tarsDeploy); err != nil {
 		t.Fatal(err)

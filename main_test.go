@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -90,9 +89,7 @@ func (a *agentProcess) output() string { return a.out.String() }
 
 func startGateway(t *testing.T, addr string, args ...string) *agentProcess {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "node-agent")
-	buildBinary(t, ".", bin)
-	return startAgent(t, bin, addr, append([]string{"./testdata/gateway"}, args...), "SMS_DATA_DIR="+t.TempDir())
+	return startAgent(t, agentBinary(t), addr, append([]string{"./testdata/gateway"}, args...), "SMS_DATA_DIR="+t.TempDir())
 }
 
 // startAgent runs the agent binary bin with args and extra environment,

@@ -83,8 +83,9 @@ func (f *startFailures) ready() {
 }
 
 // reportStartFailure is called for every unexpected exit of a worker:
-// during the first start it may log the one line that says why no worker
-// could start.
+// during the first start it may log the one line that says why every
+// worker failed. The line states what happened; restarts go on as usual
+// (a transient failure may pass), within the exception limit.
 func (s *Supervisor) reportStartFailure(w *worker, status exitStatus) {
 	// A plain worker is ready when started; having run minUptime, it had
 	// really started.
@@ -129,11 +130,11 @@ func (f *startFailures) failed(slot, pid int, status exitStatus, started bool, i
 	n := len(slots)
 	switch {
 	case instances == 1 && n == 1:
-		return "no worker could start: the worker exited before it was ready: " + reason
+		return "the first start failed: the worker exited while starting, with: " + reason
 	case n == instances:
-		return "no worker could start: all " + strconv.Itoa(n) + " workers exited before they were ready, each with: " + reason
+		return "the first start failed: all " + strconv.Itoa(n) + " workers exited while starting, each with: " + reason
 	}
-	return "no worker could start: " + strconv.Itoa(n) + " of " + strconv.Itoa(instances) + " workers exited before they were ready, each with: " + reason
+	return "the first start failed: " + strconv.Itoa(n) + " of " + strconv.Itoa(instances) + " workers exited while starting, each with: " + reason
 }
 
 // tap returns the sink for the stderr lines of worker pid: app itself once

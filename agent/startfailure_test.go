@@ -21,7 +21,7 @@ func TestStartFailuresSameReasonEverywhere(t *testing.T) {
 			t.Fatalf("verdict after %d of 4 failures: %q", slot+1, got)
 		}
 		if slot == 3 {
-			want := "no worker could start: all 4 workers exited before they were ready, each with: gateway: listen: bind: address already in use"
+			want := "the first start failed: all 4 workers exited while starting, each with: gateway: listen: bind: address already in use"
 			if got != want {
 				t.Fatalf("verdict %q, want %q", got, want)
 			}
@@ -46,7 +46,7 @@ func TestStartFailuresExceptionLimit(t *testing.T) {
 	}
 	f.note(11, "config: missing key")
 	got := f.failed(1, 11, exitStatus{Code: 2}, false, 4, true)
-	want := "no worker could start: 2 of 4 workers exited before they were ready, each with: config: missing key"
+	want := "the first start failed: 2 of 4 workers exited while starting, each with: config: missing key"
 	if got != want {
 		t.Fatalf("verdict %q, want %q", got, want)
 	}
@@ -55,7 +55,7 @@ func TestStartFailuresExceptionLimit(t *testing.T) {
 func TestStartFailuresWithoutAnErrorLine(t *testing.T) {
 	f := newStartFailures()
 	got := f.failed(0, 10, exitStatus{Code: 3}, false, 1, false)
-	want := "no worker could start: the worker exited before it was ready: no error line, code 3"
+	want := "the first start failed: the worker exited while starting, with: no error line, code 3"
 	if got != want {
 		t.Fatalf("verdict %q, want %q", got, want)
 	}

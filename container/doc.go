@@ -135,7 +135,9 @@
 //	ready (W→A)          the worker serves
 //	heartbeat (W→A)      the worker is alive
 //	listen (W→A)         {id, network, address}: asks for a shared socket
-//	listen-result (A→W)  {id, address, error}: with the socket as SCM_RIGHTS
+//	listen-result (A→W)  {id, address, error, noAddress}: with the socket as
+//	                     SCM_RIGHTS; noAddress (no socket) answers "" when
+//	                     the agent has no --http-address
 //	stop (A→W)           stop gracefully
 //	command (A→W)        {id, cmd, data}: an admin command
 //	reply (W→A)          {id, text}: its answer

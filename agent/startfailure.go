@@ -25,19 +25,16 @@ const minUptime = time.Second
 // The run loop calls ready and failed; the output goroutines of the
 // workers feed the last error lines through note and tap.
 type startFailures struct {
-	over bool           // run loop only
-	why  []startFailure // the failures of the first start, run loop only
+	// Run loop only: the first start is over; the reason shared by the
+	// failures so far and the slots they happened in.
+	over   bool
+	reason string
+	slots  map[int]bool
 
 	mu sync.Mutex
 	// lines holds the last error line of each worker by pid while the
 	// first start lasts; nil once it is over.
 	lines map[int]string
-}
-
-// startFailure is one worker that exited before it was ready.
-type startFailure struct {
-	slot   int
-	reason string // its last error line, or its exit status when it wrote none
 }
 
 func newStartFailures() *startFailures {
@@ -69,7 +66,7 @@ func (f *startFailures) take(pid int) string {
 
 // end stops collecting: the first start is over.
 func (f *startFailures) end() {
-	f.over, f.why = true, nil
+	f.over, f.slots = true, nil
 	f.mu.Lock()
 	f.lines = nil
 	f.mu.Unlock()
@@ -115,19 +112,19 @@ func (f *startFailures) failed(slot, pid int, status exitStatus, started bool, i
 	if reason == "" {
 		reason = "no error line, " + status.String()
 	}
-	f.why = append(f.why, startFailure{slot: slot, reason: reason})
-	slots := map[int]bool{}
-	for _, sf := range f.why {
-		if sf.reason != reason {
-			return "" // different reasons: each exit was logged with its own
-		}
-		slots[sf.slot] = true
+	if f.slots == nil {
+		f.reason, f.slots = reason, map[int]bool{}
 	}
-	if len(slots) < instances && !giveUp {
+	if reason != f.reason {
+		f.end() // different reasons: each exit was logged with its own
+		return ""
+	}
+	f.slots[slot] = true
+	n := len(f.slots)
+	if n < instances && !giveUp {
 		return ""
 	}
 	f.end()
-	n := len(slots)
 	switch {
 	case instances == 1 && n == 1:
 		return "the first start failed: the worker exited while starting, with: " + reason

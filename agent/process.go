@@ -30,8 +30,9 @@ type procSpec struct {
 // nothing).
 type proc interface {
 	PID() int
-	// Send writes a frame to the worker's channel.
-	Send(k wire.Kind, v any, files ...*os.File) error
+	// Send writes a frame to the worker's channel, with the descriptors
+	// of files (see wire.Conn.Send).
+	Send(k wire.Kind, v any, files ...syscall.Conn) error
 	// SignalGroup signals the worker's process group.
 	SignalGroup(sig syscall.Signal) error
 }
@@ -195,7 +196,7 @@ type osProc struct {
 
 func (p *osProc) PID() int { return p.pid }
 
-func (p *osProc) Send(k wire.Kind, v any, files ...*os.File) error {
+func (p *osProc) Send(k wire.Kind, v any, files ...syscall.Conn) error {
 	return p.conn.Send(k, v, files...)
 }
 

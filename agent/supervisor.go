@@ -186,8 +186,8 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 	s.slots = make([]*slot, s.cfg.Instances)
 	for i := range s.slots {
 		s.slots[i] = &slot{id: i}
-		s.startWorker(s.slots[i])
 	}
+	s.startSlots(signals)
 	s.armKeepalive()
 	s.armSampling()
 	s.armWatchdog()

@@ -66,10 +66,14 @@ type osStarter struct {
 	output   func(pid int, level string, stream io.Reader)
 	// record writes a worker's logger record (KindLog) off the run loop.
 	record func(pid int, m wire.Message)
+	// stats adds a worker's monitoring frame (wire.Kind.IsMonitoring) to
+	// the statistics, off the run loop: the frames need nothing of its
+	// state, and each would wake it.
+	stats func(slot, pid int, m wire.Message)
 }
 
-func newOSStarter(r *reaper, output func(pid int, level string, stream io.Reader), record func(pid int, m wire.Message)) *osStarter {
-	s := &osStarter{reaper: r, requests: make(chan func()), quit: make(chan struct{}), done: make(chan struct{}), output: output, record: record}
+func newOSStarter(r *reaper, output func(pid int, level string, stream io.Reader), record func(pid int, m wire.Message), stats func(slot, pid int, m wire.Message)) *osStarter {
+	s := &osStarter{reaper: r, requests: make(chan func()), quit: make(chan struct{}), done: make(chan struct{}), output: output, record: record, stats: stats}
 	go s.loop()
 	return s
 }
@@ -171,9 +175,14 @@ func (s *osStarter) start(spec procSpec, post func(event)) (proc, error) {
 			if err != nil {
 				return
 			}
-			if m.Kind == wire.KindLog {
+			switch {
+			case m.Kind == wire.KindLog:
 				closeAll(m.Files) // a record carries none; never keep strays
 				s.record(p.pid, m)
+				continue
+			case m.Kind.IsMonitoring():
+				closeAll(m.Files)
+				s.stats(spec.Slot, p.pid, m)
 				continue
 			}
 			post(procMessage{p: p, msg: m})

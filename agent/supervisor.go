@@ -153,7 +153,7 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 	if s.start == nil {
 		r := newReaper(s.cfg.Subreaper, s.log)
 		defer r.close()
-		st := newOSStarter(r, s.workerOutput, s.workerRecord)
+		st := newOSStarter(r, s.workerOutput, s.workerRecord, s.workerStats)
 		defer st.close()
 		s.start = st.start
 		stopSampler := s.startSampler()

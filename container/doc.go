@@ -73,7 +73,7 @@
 // Close: call Close before the process exits, as the example does. An idle
 // worker sends nothing: its runtime sample goes with the next activity (a
 // request, a property, a GC, a goroutine more or less), or every
-// wire.RuntimeRefreshFlushes seconds.
+// wire.RuntimeRefreshFlushes (30) seconds.
 //
 // # Draining an HTTP server: lossless restarts
 //

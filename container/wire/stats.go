@@ -210,7 +210,7 @@ func sameRanges(a, b []float64) bool {
 // RuntimeRefreshFlushes flushes: the agent takes a worker's last sample as
 // current until it is RuntimeStaleFlushes intervals old.
 const (
-	RuntimeRefreshFlushes = 10
+	RuntimeRefreshFlushes = 30
 	RuntimeStaleFlushes   = 3 * RuntimeRefreshFlushes
 )
 

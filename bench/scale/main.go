@@ -113,8 +113,13 @@ func run(ctx context.Context, o options) int {
 				all[a.name][n] = append(all[a.name][n], r)
 			}
 		}
+		table(o, all, rep+1) // so far: an interrupted run still has one
 	}
-	fmt.Printf("\nmedians of %d runs, idle window %v\n", o.reps, o.idle)
+	return 0
+}
+
+func table(o options, all map[string]map[int][]result, reps int) {
+	fmt.Printf("\nmedians of %d runs, idle window %v\n", reps, o.idle)
 	fmt.Printf("| agent | workers | ready | RSS | threads | idle CPU | idle CPU, metrics | viewstatus p50/p99 | agent.status p50 | /metrics p50 | graceful stop | killed at timeout | failed runs |\n")
 	fmt.Printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, n := range o.sizes {
@@ -122,7 +127,6 @@ func run(ctx context.Context, o options) int {
 			fmt.Println(summary(a.name, n, all[a.name][n]))
 		}
 	}
-	return 0
 }
 
 func (r result) line() string {
@@ -230,6 +234,9 @@ type instance struct {
 	cancelStop     func()
 }
 
+// readyLimit bounds the wait for all workers to be ready.
+const readyLimit = 120 * time.Second
+
 // launch starts the agent with n workers and waits until all are ready
 // (its log says so) or it exits.
 func launch(ctx context.Context, a agentBin, n int, metrics bool) (*instance, error) {
@@ -280,9 +287,9 @@ func launch(ctx context.Context, a agentBin, n int, metrics bool) (*instance, er
 		return inst, nil
 	case <-inst.exited:
 		return nil, fmt.Errorf("the agent exited before its %d workers were ready (%v)", n, cmd.ProcessState)
-	case <-time.After(60 * time.Second):
+	case <-time.After(readyLimit):
 		inst.stop()
-		return nil, fmt.Errorf("%d workers not ready within 60 s", n)
+		return nil, fmt.Errorf("%d workers not ready within %v", n, readyLimit)
 	case <-ctx.Done():
 		inst.stop()
 		return nil, ctx.Err()

@@ -95,6 +95,7 @@ type result struct {
 	scrape           []time.Duration
 	stop             time.Duration
 	killed           int
+	adminFailed      int // AdminF calls that failed or timed out
 }
 
 func run(ctx context.Context, o options) int {
@@ -120,8 +121,8 @@ func run(ctx context.Context, o options) int {
 
 func table(o options, all map[string]map[int][]result, reps int) {
 	fmt.Printf("\nmedians of %d runs, idle window %v\n", reps, o.idle)
-	fmt.Printf("| agent | workers | ready | RSS | threads | idle CPU | idle CPU, metrics | viewstatus p50/p99 | agent.status p50 | /metrics p50 | graceful stop | killed at timeout | failed runs |\n")
-	fmt.Printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	fmt.Printf("| agent | workers | ready | RSS | threads | idle CPU | idle CPU, metrics | viewstatus p50/p99 | agent.status p50 | /metrics p50 | graceful stop | killed at timeout | failed AdminF calls | failed runs |\n")
+	fmt.Printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, n := range o.sizes {
 		for _, a := range o.agents {
 			fmt.Println(summary(a.name, n, all[a.name][n]))
@@ -146,7 +147,7 @@ func summary(name string, n int, rs []result) string {
 	}
 	failed := fmt.Sprintf("%d of %d", len(rs)-len(ok), len(rs))
 	if len(ok) == 0 {
-		return fmt.Sprintf("| %s | %d | – | – | – | – | – | – | – | – | – | – | %s |", name, n, failed)
+		return fmt.Sprintf("| %s | %d | – | – | – | – | – | – | – | – | – | – | – | %s |", name, n, failed)
 	}
 	med := func(f func(result) float64) float64 {
 		xs := make([]float64, len(ok))
@@ -165,11 +166,12 @@ func summary(name string, n int, rs []result) string {
 	}
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/1e6) }
 	vs := all(func(r result) []time.Duration { return r.viewstatus })
-	killed := 0
+	killed, adminFailed := 0, 0
 	for _, r := range ok {
 		killed += r.killed
+		adminFailed += r.adminFailed
 	}
-	return fmt.Sprintf("| %s | %d | %.2f s | %.1f MB | %.0f | %.2f %% | %.2f %% | %s / %s | %s | %s | %.2f s | %d | %s |",
+	return fmt.Sprintf("| %s | %d | %.2f s | %.1f MB | %.0f | %.2f %% | %.2f %% | %s / %s | %s | %s | %.2f s | %d | %d | %s |",
 		name, n, med(func(r result) float64 { return r.ready.Seconds() }),
 		med(func(r result) float64 { return float64(r.rssKB) / 1024 }),
 		med(func(r result) float64 { return float64(r.threads) }),
@@ -177,7 +179,7 @@ func summary(name string, n int, rs []result) string {
 		ms(quantile(vs, 0.5)), ms(quantile(vs, 0.99)),
 		ms(quantile(all(func(r result) []time.Duration { return r.status }), 0.5)),
 		ms(quantile(all(func(r result) []time.Duration { return r.scrape }), 0.5)),
-		med(func(r result) float64 { return r.stop.Seconds() }), killed, failed)
+		med(func(r result) float64 { return r.stop.Seconds() }), killed, adminFailed, failed)
 }
 
 func quantile(xs []time.Duration, q float64) time.Duration {
@@ -200,10 +202,10 @@ func measure(ctx context.Context, o options, a agentBin, n int) result {
 	r.rssKB, _ = benchkit.StatusKB(off.pid, "VmRSS")
 	r.threads, _ = benchkit.StatusKB(off.pid, "Threads")
 	if r.idleCPU, err = idleCPU(ctx, off.pid, o.idle); err == nil {
-		r.viewstatus, err = adminCalls(off.admin, "tars.viewstatus", n, o.calls)
+		r.viewstatus, err = adminCalls(off.admin, "tars.viewstatus", n, o.calls, &r.adminFailed)
 	}
 	if err == nil {
-		r.status, err = adminCalls(off.admin, "agent.status", 0, o.calls)
+		r.status, err = adminCalls(off.admin, "agent.status", 0, o.calls, &r.adminFailed)
 	}
 	r.stop, r.killed = off.stop()
 	if err != nil {
@@ -343,8 +345,9 @@ func idleCPU(ctx context.Context, pid int, d time.Duration) (float64, error) {
 // adminCalls times calls AdminF notify round trips of command on one
 // connection, after two to warm up; with lines > 0 the reply must have one
 // line per worker.
-func adminCalls(endpoint, command string, lines, calls int) ([]time.Duration, error) {
-	c, err := tars.NewClient(tars.ServantAdmin+"@"+endpoint, tars.ClientOptions{})
+// A call that fails (or times out, after 10 s) counts in *failed.
+func adminCalls(endpoint, command string, lines, calls int, failed *int) ([]time.Duration, error) {
+	c, err := tars.NewClient(tars.ServantAdmin+"@"+endpoint, tars.ClientOptions{Timeout: 10 * time.Second})
 	if err != nil {
 		return nil, err
 	}
@@ -354,7 +357,9 @@ func adminCalls(endpoint, command string, lines, calls int) ([]time.Duration, er
 		var res tars.StringResult
 		t0 := time.Now()
 		if err := c.Invoke(context.Background(), tars.FuncNotify, &tars.NotifyArgs{Command: command}, &res); err != nil {
-			return nil, fmt.Errorf("%s: %w", command, err)
+			fmt.Fprintf(os.Stderr, "scale: %s: %v\n", command, err)
+			*failed++
+			continue
 		}
 		if i >= 2 {
 			lat = append(lat, time.Since(t0))

@@ -113,11 +113,12 @@ func (s *osStarter) start(spec procSpec, post func(event)) (proc, error) {
 	return procs[0], errs[0]
 }
 
-// startMany starts the workers of specs, forking them one after the other
-// in one request to the start thread: each start handed over on its own
-// costs two thread wake-ups besides the fork, which on a loaded host with
-// hundreds of workers made the starts, not the workers, the slow part.
-// procs[i] is the worker of specs[i], or nil with errs[i] saying why.
+// startMany starts the workers of specs, their forks spread over the start
+// threads in one request each: each start handed over on its own costs two
+// thread wake-ups besides the fork, and each fork waits for its child's
+// exec, which on a loaded host with hundreds of workers made the starts,
+// not the workers, the slow part. procs[i] is the worker of specs[i], or
+// nil with errs[i] saying why.
 func (s *osStarter) startMany(specs []procSpec, post func(event)) (procs []proc, errs []error) {
 	procs, errs = make([]proc, len(specs)), make([]error, len(specs))
 	var batch []*starting

@@ -58,7 +58,7 @@
 // # Memory
 //
 // The workers' RSS and CPU are sampled off the run loop by one goroutine
-// (monitor.Sampler, one gopsutil handle per worker kept between samples):
+// (monitor.Sampler, one open /proc/PID/stat per worker, read with one pread):
 // RSS every second with --max-memory-restart, every 5 s without; CPU every
 // 5 s. A worker over the limit is restarted gracefully and the kill counts
 // as an exception: a linked worker (or any worker of a linked entry) is

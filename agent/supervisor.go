@@ -30,13 +30,15 @@ type Supervisor struct {
 	// the run loop and must not block.
 	Alarm func(threadID, message string)
 
-	cfg    *config.Config
-	out    *Output
-	log    agentLog
-	clock  clock
-	start  func(procSpec, func(event)) (proc, error)
-	linked bool // the entry links the container library
-	env    []string
+	cfg   *config.Config
+	out   *Output
+	log   agentLog
+	clock clock
+	start func(procSpec, func(event)) (proc, error)
+	// startMany, when set, starts several workers at once (startSlots).
+	startMany func([]procSpec, func(event)) ([]proc, []error)
+	linked    bool // the entry links the container library
+	env       []string
 
 	events  chan event
 	quit    chan struct{}
@@ -155,9 +157,9 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 	if s.start == nil {
 		r := newReaper(s.cfg.Subreaper, s.log)
 		defer r.close()
-		st := newOSStarter(r, s.workerOutput, s.workerRecord)
+		st := newOSStarter(r, s.workerOutput, s.workerRecord, s.workerStats)
 		defer st.close()
-		s.start = st.start
+		s.start, s.startMany = st.start, st.startMany
 		stopSampler := s.startSampler()
 		defer stopSampler()
 		if s.cfg.Watch {
@@ -188,8 +190,8 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 	s.slots = make([]*slot, s.cfg.Instances)
 	for i := range s.slots {
 		s.slots[i] = &slot{id: i}
-		s.startWorker(s.slots[i])
 	}
+	s.startSlots(signals)
 	s.armKeepalive()
 	s.armSampling()
 	s.armWatchdog()

@@ -73,7 +73,10 @@
 // from runtime/metrics); the agent adds each worker's RSS and CPU. The
 // worker sends what it collected every second as deltas (so a restart
 // neither loses the agent's totals nor counts twice) and once more on
-// Close: call Close before the process exits, as the example does.
+// Close: call Close before the process exits, as the example does. An idle
+// worker sends nothing: its runtime sample goes with the next activity (a
+// request, a property, a GC, a goroutine more or less), or every
+// wire.RuntimeRefreshFlushes (30) seconds.
 //
 // # Draining an HTTP server: lossless restarts
 //

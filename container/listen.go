@@ -107,6 +107,11 @@ func (w *Worker) listenShared(network, address string) (net.Listener, error) {
 	if len(m.Files) != 1 {
 		return nil, fmt.Errorf("container: the agent's answer to a listen on %q carried %d sockets", address, len(m.Files))
 	}
+	// The socket's open file description, and so its O_NONBLOCK flag, is
+	// shared with the agent and every other worker: nothing here may make
+	// it blocking. The received file is a plain os.NewFile, whose Fd (which
+	// FileListener calls) leaves the mode alone; the listener is a
+	// non-blocking duplicate.
 	ln, err := net.FileListener(m.Files[0])
 	if err != nil {
 		return nil, fmt.Errorf("container: shared socket for %q: %w", address, err)

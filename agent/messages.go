@@ -86,7 +86,7 @@ func (s *Supervisor) onListen(w *worker, m wire.Message) {
 		return
 	}
 	res := wire.ListenResult{ID: req.ID}
-	f, addr, err := s.sockets.get(req.Network, req.Address)
+	fd, addr, err := s.sockets.get(req.Network, req.Address, w.slot)
 	if err != nil {
 		res.Error = err.Error()
 		s.log.error("worker %d (pid %d) asked to listen on %q: %v", w.slot, w.p.PID(), req.Address, err)
@@ -94,5 +94,5 @@ func (s *Supervisor) onListen(w *worker, m wire.Message) {
 		return
 	}
 	res.Address = addr
-	w.p.Send(wire.KindListenResult, res, f)
+	w.p.Send(wire.KindListenResult, res, fd)
 }

@@ -95,7 +95,7 @@ func New(cfg *config.Config, out *Output) *Supervisor {
 }
 
 func newSupervisor(cfg *config.Config, out *Output, c clock) *Supervisor {
-	return &Supervisor{
+	s := &Supervisor{
 		cfg:          cfg,
 		out:          out,
 		log:          agentLog{sink: out.Agent, pid: os.Getpid()},
@@ -105,7 +105,6 @@ func newSupervisor(cfg *config.Config, out *Output, c clock) *Supervisor {
 		quit:         make(chan struct{}),
 		old:          map[proc]*worker{},
 		window:       exceptionWindow{max: cfg.ExceptionMax, span: cfg.ExceptionTime},
-		sockets:      newSockets(cfg.HTTPAddress),
 		memory:       procMemory(""),
 		level:        cfg.AppLogLevel,
 		gathers:      map[uint64]*gather{},
@@ -114,6 +113,8 @@ func newSupervisor(cfg *config.Config, out *Output, c clock) *Supervisor {
 		replyTimeout: defaultReplyTimeout,
 		stats:        monitor.NewAggregator(),
 	}
+	s.sockets = newSockets(cfg.HTTPAddress, s.log)
+	return s
 }
 
 // orDefault returns d, or def when d is not positive.
@@ -204,6 +205,7 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 			s.handle(signalled{syscall.SIGTERM})
 		}
 		s.reportReadiness()
+		s.steer()
 	}
 	s.finishRequests()
 	s.log.info("all workers stopped, exiting with code %d", s.exitCode)

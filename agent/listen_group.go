@@ -4,9 +4,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"slices"
-
-	"golang.org/x/sys/unix"
 )
 
 // listenGroup is what the agent holds for one address the workers listen
@@ -147,16 +144,6 @@ func (g *listenGroup) update(serving []int, slots int) error {
 	return nil
 }
 
-// slots returns the ids of the slots that have a socket here, in order.
-func (g *listenGroup) slots() []int {
-	ids := make([]int, 0, len(g.perSlot))
-	for id := range g.perSlot {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
-}
-
 // close releases the group's sockets (and a Unix socket's file) and its
 // steerer.
 func (g *listenGroup) close() {
@@ -173,19 +160,4 @@ func (g *listenGroup) close() {
 	if g.steer != nil {
 		g.steer.close()
 	}
-}
-
-// acceptQueue returns the number of connections queued on slot's socket,
-// accepted by the kernel and not yet by a worker (tcpi_unacked of a
-// listening socket), or -1 when slot has no socket of its own here.
-func (g *listenGroup) acceptQueue(slot int) int {
-	l, ok := g.perSlot[slot]
-	if !ok {
-		return -1
-	}
-	info, err := unix.GetsockoptTCPInfo(l.fd, unix.IPPROTO_TCP, unix.TCP_INFO)
-	if err != nil {
-		return -1
-	}
-	return int(info.Unacked)
 }

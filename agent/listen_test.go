@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nodeagent/node-agent/container"
+	"golang.org/x/sys/unix"
 )
 
 func init() {
@@ -337,4 +338,107 @@ func acceptQueued(t *testing.T, port string) int {
 		}
 	}
 	return n
+}
+
+// TestAgentNeverPollsItsListeningSockets: the agent holds one listening
+// socket per slot (one in all when shared), and none is in any epoll set
+// of its process, so a connection never wakes it.
+func TestAgentNeverPollsItsListeningSockets(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		t.Run(fmt.Sprintf("shared=%v", shared), func(t *testing.T) {
+			cfg := testConfig(3, "serve")
+			cfg.HTTPAddress = freeAddr(t)
+			r := runWith(t, cfg, func(s *Supervisor) {
+				if shared {
+					s.sockets.forceShared("forced by the test")
+				}
+			})
+			for i := 0; i < 3; i++ {
+				r.waitLine(`worker \d \(pid \d+\) ready`)
+			}
+			for i := 0; i < 20; i++ {
+				get(t, cfg.HTTPAddress)
+			}
+			_, port, _ := net.SplitHostPort(cfg.HTTPAddress)
+			p, _ := strconv.Atoi(port)
+			held := listeningFDs(t, p)
+			want := 3
+			if shared {
+				want = 1
+			}
+			if len(held) != want {
+				t.Fatalf("the agent holds %d listening sockets on %s, want %d", len(held), cfg.HTTPAddress, want)
+			}
+			for epfd, polled := range epollTargets(t) {
+				for _, fd := range held {
+					if polled[fd] {
+						t.Errorf("listening socket fd %d is in epoll set fd %d", fd, epfd)
+					}
+				}
+			}
+		})
+	}
+}
+
+// listeningFDs returns this process's descriptors of listening TCP sockets
+// bound to port.
+func listeningFDs(t *testing.T, port int) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fds []int
+	for _, e := range entries {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if on, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN); err != nil || on != 1 {
+			continue
+		}
+		switch sa, _ := unix.Getsockname(fd); sa := sa.(type) {
+		case *unix.SockaddrInet4:
+			if sa.Port == port {
+				fds = append(fds, fd)
+			}
+		case *unix.SockaddrInet6:
+			if sa.Port == port {
+				fds = append(fds, fd)
+			}
+		}
+	}
+	return fds
+}
+
+// epollTargets returns, for each epoll descriptor of this process, the
+// descriptors it watches ("tfd:" lines of /proc/self/fdinfo).
+func epollTargets(t *testing.T) map[int]map[int]bool {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sets := map[int]map[int]bool{}
+	for _, e := range entries {
+		if link, _ := os.Readlink("/proc/self/fd/" + e.Name()); link != "anon_inode:[eventpoll]" {
+			continue
+		}
+		info, err := os.ReadFile("/proc/self/fdinfo/" + e.Name())
+		if err != nil {
+			continue
+		}
+		epfd, _ := strconv.Atoi(e.Name())
+		sets[epfd] = map[int]bool{}
+		for _, line := range strings.Split(string(info), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "tfd:" {
+				fd, _ := strconv.Atoi(f[1])
+				sets[epfd][fd] = true
+			}
+		}
+	}
+	if len(sets) == 0 {
+		t.Fatal("no epoll descriptor in this process: the check would prove nothing")
+	}
+	return sets
 }

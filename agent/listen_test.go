@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nodeagent/node-agent/container"
+	"github.com/nodeagent/node-agent/internal/testtool"
 	"golang.org/x/sys/unix"
 )
 
@@ -181,6 +182,9 @@ func TestSocketsUnderLoad(t *testing.T) {
 }
 
 func testSocketsUnderLoad(t *testing.T, shared, keepAlive bool) {
+	if !shared {
+		requireSteering(t)
+	}
 	cfg := testConfig(3, "serve-then-crash")
 	cfg.HTTPAddress = freeAddr(t)
 	r := runWith(t, cfg, func(s *Supervisor) {
@@ -252,6 +256,7 @@ func testSocketsUnderLoad(t *testing.T, shared, keepAlive bool) {
 // steered away from it first, and the connections still queued when its
 // socket closes move to a serving socket instead of being reset.
 func TestScaleDownLosesNoQueuedConnection(t *testing.T) {
+	requireSteering(t)
 	cfg := testConfig(2, "serve")
 	cfg.HTTPAddress = freeAddr(t)
 	cfg.GracefulShutdown = time.Second
@@ -346,6 +351,9 @@ func acceptQueued(t *testing.T, port string) int {
 func TestAgentNeverPollsItsListeningSockets(t *testing.T) {
 	for _, shared := range []bool{false, true} {
 		t.Run(fmt.Sprintf("shared=%v", shared), func(t *testing.T) {
+			if !shared {
+				requireSteering(t)
+			}
 			cfg := testConfig(3, "serve")
 			cfg.HTTPAddress = freeAddr(t)
 			r := runWith(t, cfg, func(s *Supervisor) {
@@ -441,4 +449,43 @@ func epollTargets(t *testing.T) map[int]map[int]bool {
 		t.Fatal("no epoll descriptor in this process: the check would prove nothing")
 	}
 	return sets
+}
+
+// requireSteering stops the test unless this process may load the steering
+// program (Linux 5.14+, root or CAP_BPF and CAP_NET_ADMIN), as the agent
+// under test then falls back to a shared socket: a failure under CI, a
+// skip elsewhere.
+func requireSteering(t *testing.T) {
+	t.Helper()
+	st, err := newSteerer()
+	if err != nil {
+		testtool.Missing(t, "BPF SK_REUSEPORT steering ("+err.Error()+")", "run the tests as root on Linux 5.14 or later")
+		return
+	}
+	st.close()
+}
+
+// TestFallbackWithoutBPFRights: an agent that may not load the steering
+// program (CAP_BPF and CAP_SYS_ADMIN dropped) says why in one line and
+// serves from one shared socket, every worker accepting on it.
+func TestFallbackWithoutBPFRights(t *testing.T) {
+	var wrap []string
+	if os.Geteuid() == 0 {
+		setpriv := testtool.Require(t, "setpriv", "apt-get install util-linux")
+		wrap = []string{setpriv, "--bounding-set", "-bpf,-sys_admin,-perfmon", "--inh-caps", "-bpf,-sys_admin,-perfmon"}
+	}
+	addr := freeAddr(t)
+	_, lines := startAgentProcess(t, wrap, "HELPER_WORKERS=2", "HELPER_ADDR="+addr)
+	why := expectLine(t, lines, `every worker shares one socket per address, so each connection wakes every worker: .*(operation not permitted|permission denied)`, "")
+	t.Logf("%s", why[0])
+	expectLine(t, lines, `worker \d \(pid \d+\) ready`, "shares one socket")
+	expectLine(t, lines, `worker \d \(pid \d+\) ready`, "shares one socket")
+	slots := map[int]bool{}
+	for i := 0; i < 100 && len(slots) < 2; i++ {
+		slot, _ := get(t, addr)
+		slots[slot] = true
+	}
+	if len(slots) < 2 {
+		t.Fatalf("100 requests answered by slots %v only", slots)
+	}
 }

@@ -14,9 +14,9 @@
 // of the agent and its workers, then sends close-per-request GET /pid at a
 // fixed rate (open loop, one new connection per request) and reports the
 // CPU of the agent plus all workers per 1,000 answered requests, idle cost
-// subtracted, and the agent's own CPU. Last, for each agent, it saturates 4
-// workers with closed-loop close-per-request clients and reports each
-// worker's CPU ticks and max/min.
+// subtracted, and the agent's own CPU. Last, for each agent (alternating,
+// -reps times), it saturates 4 workers with closed-loop close-per-request
+// clients and reports the throughput, each worker's CPU ticks and max/min.
 package main
 
 import (
@@ -100,6 +100,8 @@ type paced struct {
 	answered, failed int
 	perThousand      time.Duration // CPU of agent + workers per 1,000 answers, idle subtracted
 	agentPercent     float64       // agent CPU, % of one core
+	// agentIdle and workersIdle are their CPU before the load, % of a core.
+	agentIdle, workersIdle float64
 }
 
 func run(ctx context.Context, o options) error {
@@ -114,8 +116,8 @@ func run(ctx context.Context, o options) error {
 				if err != nil {
 					return fmt.Errorf("%s, %d workers: %w", a.name, n, err)
 				}
-				fmt.Printf("%-8s %4d workers: %d answered, %d failed, %v CPU per 1,000, agent %.2f %% of a core\n",
-					a.name, n, p.answered, p.failed, p.perThousand.Round(time.Millisecond), p.agentPercent)
+				fmt.Printf("%-8s %4d workers: %d answered, %d failed, %v CPU per 1,000, agent %.2f %% of a core (idle: agent %.2f %%, workers %.1f %%)\n",
+					a.name, n, p.answered, p.failed, p.perThousand.Round(time.Millisecond), p.agentPercent, p.agentIdle, p.workersIdle)
 				results[a.name][n] = append(results[a.name][n], p)
 			}
 		}
@@ -133,14 +135,16 @@ func run(ctx context.Context, o options) error {
 		return nil
 	}
 	fmt.Println()
-	for _, a := range o.agents {
-		ticks, reqs, err := saturate(ctx, o, a)
-		if err != nil {
-			return fmt.Errorf("%s, saturation: %w", a.name, err)
+	for rep := 0; rep < o.reps; rep++ {
+		for _, a := range o.agents {
+			ticks, reqs, err := saturate(ctx, o, a)
+			if err != nil {
+				return fmt.Errorf("%s, saturation: %w", a.name, err)
+			}
+			lo, hi := slices.Min(ticks), slices.Max(ticks)
+			fmt.Printf("%s saturated, %d workers, %d clients: %.0f requests/s, per-worker CPU ticks %v, max/min %.2f\n",
+				a.name, o.satWorkers, o.satClients, float64(reqs)/o.satTime.Seconds(), ticks, float64(hi)/float64(max(lo, 1)))
 		}
-		lo, hi := slices.Min(ticks), slices.Max(ticks)
-		fmt.Printf("%s saturated, %d workers, %d clients, %v: %d requests, per-worker CPU ticks %v, max/min %.2f\n",
-			a.name, o.satWorkers, o.satClients, o.satTime, reqs, ticks, float64(hi)/float64(max(lo, 1)))
 	}
 	return nil
 }
@@ -266,14 +270,16 @@ func pacedRun(ctx context.Context, o options, a namedAgent, n int) (paced, error
 	t0 := time.Now()
 	time.Sleep(idleWindow)
 	a1, w1 := s.ticks()
-	idlePerSec := float64((a1-a0)+(w1-w0)) / time.Since(t0).Seconds()
+	idleSecs := time.Since(t0).Seconds()
+	idlePerSec := float64((a1-a0)+(w1-w0)) / idleSecs
 
 	began := time.Now()
 	ok, failed := paceLoad(ctx, s.addr, o.rate, o.duration)
 	elapsed := time.Since(began)
 	a2, w2 := s.ticks()
 	busy := float64((a2-a1)+(w2-w1)) - idlePerSec*elapsed.Seconds()
-	p := paced{answered: ok, failed: failed, agentPercent: 100 * float64(a2-a1) * tick.Seconds() / elapsed.Seconds()}
+	p := paced{answered: ok, failed: failed, agentPercent: 100 * float64(a2-a1) * tick.Seconds() / elapsed.Seconds(),
+		agentIdle: 100 * float64(a1-a0) * tick.Seconds() / idleSecs, workersIdle: 100 * float64(w1-w0) * tick.Seconds() / idleSecs}
 	if ok > 0 {
 		p.perThousand = time.Duration(busy * float64(tick) * 1000 / float64(ok))
 	}

@@ -189,7 +189,7 @@ func testSocketsUnderLoad(t *testing.T, shared, keepAlive bool) {
 	cfg.HTTPAddress = freeAddr(t)
 	r := runWith(t, cfg, func(s *Supervisor) {
 		if shared {
-			s.sockets.forceShared("forced by the test")
+			s.sockets.sharedWhy = "forced by the test"
 		}
 	})
 	for i := 0; i < 3; i++ {
@@ -360,7 +360,7 @@ func TestAgentNeverPollsItsListeningSockets(t *testing.T) {
 			cfg.HTTPAddress = freeAddr(t)
 			r := runWith(t, cfg, func(s *Supervisor) {
 				if shared {
-					s.sockets.forceShared("forced by the test")
+					s.sockets.sharedWhy = "forced by the test"
 				}
 			})
 			for i := 0; i < 3; i++ {

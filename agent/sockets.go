@@ -31,9 +31,6 @@ func newSockets(httpAddress string, log agentLog) *sockets {
 	return &sockets{httpAddress: httpAddress, log: log, groups: map[string]*listenGroup{}}
 }
 
-// forceShared makes every address use one shared socket, for why.
-func (s *sockets) forceShared(why string) { s.sharedWhy = why }
-
 // get returns the descriptor of the socket slot's worker listens on for
 // network and address ("" = the http address), and the bound address. It
 // binds the address on first use. The descriptor stays owned by sockets.

@@ -60,6 +60,45 @@ func init() {
 	}
 }
 
+func init() {
+	// listen-only-in-1: in slot 1, asks for its socket and never accepts
+	// (so it never gets ready); elsewhere, "serve".
+	helpers["listen-only-in-1"] = func() int {
+		if os.Getenv("WORKER_ID") != "1" {
+			return serveHelper()
+		}
+		w, err := container.Open()
+		if err != nil {
+			return 5
+		}
+		defer w.Close()
+		if _, err := w.Listen("tcp", ""); err != nil {
+			return 6
+		}
+		w.Logger().Info("listening, never accepting")
+		<-w.Done()
+		return 0
+	}
+}
+
+// TestConnectionsGoToReadyWorkersOnly: a slot whose worker holds its
+// socket but is not ready gets no connection while another slot serves.
+func TestConnectionsGoToReadyWorkersOnly(t *testing.T) {
+	requireSteering(t)
+	cfg := testConfig(2, "listen-only-in-1")
+	cfg.HTTPAddress = freeAddr(t)
+	r := run(t, cfg)
+	seen := map[string]bool{}
+	for len(seen) < 2 {
+		seen[r.waitLine(`listening, never accepting|worker 0 \(pid \d+\) ready`)[0]] = true
+	}
+	for i := 0; i < 50; i++ {
+		if slot, _, err := getWithin(cfg.HTTPAddress, 5*time.Second); err != nil || slot != 0 {
+			t.Fatalf("request %d: slot %d, %v; want every answer from slot 0", i, slot, err)
+		}
+	}
+}
+
 // startKeepAliveLoad is startLoad with clients that each keep one
 // connection and send requests on it back to back, opening a new one
 // after "Connection: close" (a draining worker) or a failure.

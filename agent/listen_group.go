@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 )
 
 // listenGroup is what the agent holds for one address the workers listen
@@ -21,7 +22,8 @@ type listenGroup struct {
 
 	perSlot map[int]rawListener // by slot id
 	steer   *steerer
-	serving []int // scratch for update
+	serving []int               // scratch for update
+	watch   map[int]*queueWatch // serving slots' accept queues (listen_stall.go)
 }
 
 // newSharedGroup binds the one socket of a shared group.
@@ -124,11 +126,21 @@ func (g *listenGroup) update(serving []int, slots int) error {
 	if g.shared != nil {
 		return nil
 	}
+	// Stalled slots are left out, unless all are: then the service is
+	// overloaded rather than one worker stuck, and every slot keeps its
+	// share.
 	g.serving = g.serving[:0]
+	stalled := 0
 	for _, id := range serving {
 		if _, ok := g.perSlot[id]; ok && id < slots {
 			g.serving = append(g.serving, id)
+			if g.stalled(id) {
+				stalled++
+			}
 		}
+	}
+	if stalled > 0 && stalled < len(g.serving) {
+		g.serving = slices.DeleteFunc(g.serving, g.stalled)
 	}
 	err := g.steer.steer(g.serving)
 	if err != nil {

@@ -530,3 +530,55 @@ func TestFallbackWithoutBPFRights(t *testing.T) {
 		t.Fatalf("100 requests answered by slots %v only", slots)
 	}
 }
+
+// TestStalledWorkerIsSteeredAround: a worker that stops accepting without
+// exiting (SIGSTOP) loses its share of new connections within seconds,
+// not at the keepalive kill; what waited for it is answered once it
+// resumes, and it then gets new connections again.
+func TestStalledWorkerIsSteeredAround(t *testing.T) {
+	requireSteering(t)
+	cfg := testConfig(2, "serve")
+	cfg.HTTPAddress = freeAddr(t)
+	r := run(t, cfg)
+	r.waitLine(`worker \d \(pid \d+\) ready`)
+	r.waitLine(`worker \d \(pid \d+\) ready`)
+	stuck := strconv.Itoa(r.currentPIDs()[1])
+	syscall.Kill(r.currentPIDs()[1], syscall.SIGSTOP)
+	defer syscall.Kill(r.currentPIDs()[1], syscall.SIGCONT)
+
+	const n = 20
+	results := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			_, _, err := getWithin(cfg.HTTPAddress, time.Minute)
+			results <- err
+		}()
+	}
+	r.waitLine(`worker 1 \(pid ` + stuck + `\) has not taken the \d+ connections waiting on tcp \S+ for 2s: new connections go to the other workers`)
+	for i := 0; i < 30; i++ {
+		if slot, _, err := getWithin(cfg.HTTPAddress, 3*time.Second); err != nil || slot != 0 {
+			t.Fatalf("request %d after the stall was seen: slot %d, %v; want slot 0", i, slot, err)
+		}
+	}
+	pid, _ := strconv.Atoi(stuck)
+	syscall.Kill(pid, syscall.SIGCONT)
+	r.waitLine(`worker 1 \(pid ` + stuck + `\) accepts again`)
+	for i := 0; i < n; i++ {
+		select {
+		case err := <-results:
+			if err != nil {
+				t.Fatalf("a connection queued for the stalled worker failed: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%d connections queued for the stalled worker never answered", n-i)
+		}
+	}
+	back := false
+	for i := 0; i < 100 && !back; i++ {
+		slot, _ := get(t, cfg.HTTPAddress)
+		back = slot == 1
+	}
+	if !back {
+		t.Fatal("the recovered worker got none of 100 new connections")
+	}
+}

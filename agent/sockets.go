@@ -24,7 +24,8 @@ type sockets struct {
 	sharedWhy string
 	loggedWhy bool
 
-	serving []int // scratch for steer
+	serving    []int // scratch for steer
+	checkArmed bool  // a look at the accept queues is due (listen_stall.go)
 }
 
 func newSockets(httpAddress string, log agentLog) *sockets {
@@ -113,6 +114,13 @@ func (s *Supervisor) steer() {
 	if len(s.sockets.groups) == 0 {
 		return
 	}
+	s.sockets.update(s.servingSlots(), len(s.slots))
+	s.armQueueCheck()
+}
+
+// servingSlots returns the ids of the slots whose worker, or replacement,
+// is ready, in increasing order. The slice is reused by the next call.
+func (s *Supervisor) servingSlots() []int {
 	ids := s.sockets.serving[:0]
 	for _, sl := range s.slots {
 		if (sl.w != nil && sl.w.state == Ready) || (sl.next != nil && sl.next.state == Ready) {
@@ -120,5 +128,15 @@ func (s *Supervisor) steer() {
 		}
 	}
 	s.sockets.serving = ids
-	s.sockets.update(ids, len(s.slots))
+	return ids
+}
+
+// perSlot tells whether some address has one socket per slot.
+func (s *sockets) perSlot() bool {
+	for _, g := range s.groups {
+		if g.shared == nil {
+			return true
+		}
+	}
+	return false
 }

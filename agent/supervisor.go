@@ -270,6 +270,8 @@ func (s *Supervisor) handle(ev event) {
 		s.onReadyTimeout(ev.w)
 	case sampleDue:
 		s.requestSample()
+	case queueCheckDue:
+		s.onQueueCheck()
 	case usageSampled:
 		s.onUsage(ev.usage)
 		s.armSampling()

@@ -158,8 +158,15 @@
 //     sees the exit; the connections already queued on its socket wait
 //     there for the replacement, which inherits the socket (so a
 //     connection queued for a worker that dies is delayed, never reset).
-//     A worker that hangs without exiting keeps its share until the
-//     keepalive check (--keepalive-time) kills it.
+//   - Stall: a worker that stops accepting without exiting (stopped,
+//     starved, stuck) is noticed from its socket's accept queue, which the
+//     agent reads every second (TCP_INFO of the listener, no wakeup per
+//     connection): not empty and not shrinking at 3 looks in a row while
+//     another slot's queue is empty, the slot is steered around (a warning
+//     in the log) until its queue is empty again — its worker resumed, or
+//     the keepalive check replaced it. When every slot's queue grows, the
+//     service is overloaded rather than one worker stuck, and all keep
+//     their share.
 //   - Scale down: the slot is taken out of the list first, then the agent
 //     closes its copy; when the leaving worker has drained and closed its
 //     own, the kernel hands every connection still queued on the socket,

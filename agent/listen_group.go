@@ -65,15 +65,15 @@ func newSlotGroup(network, address string, slot int) (*listenGroup, error) {
 		return nil, fmt.Errorf("listen %s %s: %w", network, address, err)
 	}
 	probe.close()
-	a = probe.addr.(*net.TCPAddr)
-	if network == "tcp" && a.IP.IsUnspecified() {
-		a.IP = nil // bind the same dual-stack wildcard again
+	bound := probe.addr.(*net.TCPAddr)
+	if network == "tcp" && bound.IP.IsUnspecified() {
+		bound.IP = nil // the same dual-stack wildcard
 	}
 	st, err := newSteerer()
 	if err != nil {
 		return nil, err
 	}
-	g := &listenGroup{network: network, addr: probe.addr, perSlot: map[int]rawListener{}, steer: st}
+	g := &listenGroup{network: network, addr: bound, perSlot: map[int]rawListener{}, steer: st}
 	l, err := g.bindSlot(slot)
 	if err == nil {
 		err = st.attach(l.fd)

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 
@@ -153,12 +152,10 @@ func (st *steerer) add(slot, fd int) error {
 }
 
 // remove forgets slot's socket. The caller has taken slot out of the
-// serving ones first.
+// serving ones first, so a failure changes nothing: no connection is
+// steered to the slot, and the socket leaves the map when it closes.
 func (st *steerer) remove(slot int) {
-	if err := st.sockets.Delete(uint32(slot)); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-		// Closing the socket removes it anyway; nothing is steered to it.
-		return
-	}
+	_ = st.sockets.Delete(uint32(slot))
 }
 
 // steer makes the program spread new connections over slots (ids in

@@ -131,12 +131,17 @@ func (l *load) finish() {
 // getOnce sends one request on a new connection and returns the slot and
 // pid of the worker that answered.
 func getOnce(addr string) (slot, pid int, err error) {
+	return getWithin(addr, 5*time.Second)
+}
+
+// getWithin is getOnce with the answer due within d.
+func getWithin(addr string, d time.Duration) (slot, pid int, err error) {
 	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.SetDeadline(time.Now().Add(d))
 	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); err != nil {
 		return 0, 0, err
 	}

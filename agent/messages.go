@@ -91,7 +91,7 @@ func (s *Supervisor) onListen(w *worker, m wire.Message) {
 		return
 	}
 	res := wire.ListenResult{ID: req.ID}
-	f, addr, err := s.sockets.get(req.Network, req.Address)
+	fd, addr, err := s.sockets.get(req.Network, req.Address, w.slot)
 	if errors.Is(err, errNoHTTPAddress) {
 		res.NoAddress = true // not a failure: the worker asks again with its own address
 		w.p.Send(wire.KindListenResult, res)
@@ -104,5 +104,5 @@ func (s *Supervisor) onListen(w *worker, m wire.Message) {
 		return
 	}
 	res.Address = addr
-	w.p.Send(wire.KindListenResult, res, f)
+	w.p.Send(wire.KindListenResult, res, fd)
 }

@@ -98,7 +98,7 @@ func New(cfg *config.Config, out *Output) *Supervisor {
 }
 
 func newSupervisor(cfg *config.Config, out *Output, c clock) *Supervisor {
-	return &Supervisor{
+	s := &Supervisor{
 		cfg:          cfg,
 		out:          out,
 		log:          agentLog{sink: out.Agent, pid: os.Getpid()},
@@ -108,7 +108,6 @@ func newSupervisor(cfg *config.Config, out *Output, c clock) *Supervisor {
 		quit:         make(chan struct{}),
 		old:          map[proc]*worker{},
 		window:       exceptionWindow{max: cfg.ExceptionMax, span: cfg.ExceptionTime},
-		sockets:      newSockets(cfg.HTTPAddress),
 		memory:       procMemory(""),
 		level:        cfg.AppLogLevel,
 		gathers:      map[uint64]*gather{},
@@ -118,6 +117,8 @@ func newSupervisor(cfg *config.Config, out *Output, c clock) *Supervisor {
 		replyTimeout: defaultReplyTimeout,
 		stats:        monitor.NewAggregator(),
 	}
+	s.sockets = newSockets(cfg.HTTPAddress, s.log)
+	return s
 }
 
 // orDefault returns d, or def when d is not positive.
@@ -208,6 +209,7 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 			s.handle(signalled{syscall.SIGTERM})
 		}
 		s.reportReadiness()
+		s.steer()
 	}
 	s.finishRequests()
 	s.log.info("all workers stopped, exiting with code %d", s.exitCode)
@@ -272,6 +274,8 @@ func (s *Supervisor) handle(ev event) {
 		s.onReadyTimeout(ev.w)
 	case sampleDue:
 		s.requestSample()
+	case queueCheckDue:
+		s.onQueueCheck()
 	case usageSampled:
 		s.onUsage(ev.usage)
 		s.armSampling()

@@ -13,15 +13,17 @@ import (
 const ListenTimeout = 10 * time.Second
 
 // Listen returns a listener for network and address. Under an agent, the
-// agent binds the address once for all workers of the service and passes the
-// same socket to each (the kernel spreads connections across them, and the
-// socket outlives any one worker, so restarts refuse nothing). The address
+// agent binds the address and passes the socket: for TCP, each worker slot
+// has its own socket of one SO_REUSEPORT group, which the agent steers so
+// that a connection wakes one worker (or, where the kernel does not allow
+// that, one socket shared by every worker). The agent keeps the socket, so
+// it outlives any one worker and restarts refuse nothing. The address
 // "" means the service's http address (--http-address), and fails with
 // ErrNoAddress when the agent has none. Standalone, Listen is net.Listen;
 // "" means $IP:$PORT and fails with ErrNoAddress when PORT is unset.
 //
 // On ErrNoAddress a service listens on its own default address, still
-// through Listen, so that under an agent that address is shared too:
+// through Listen, so that under an agent that address is the agent's too:
 //
 //	ln, err := w.Listen("tcp", "")
 //	if errors.Is(err, container.ErrNoAddress) {

@@ -28,8 +28,20 @@
 // stderr as ERROR, library records with their own level.
 //
 // A worker is "starting" until it says it is ready (first Accept or
-// Ready); a plain binary — one that does not link the container module,
-// as its Go build information tells — is ready when started.
+// Ready); a plain binary — one whose executable does not contain the
+// worker library's container.OpenWith — is ready when started. That look
+// at the executable only sets the expectation; what a worker is, is
+// decided by its hello: only a worker that said hello gets the stop
+// message, forwarded commands and keepalive.
+//
+// Every start has a deadline, --ready-timeout (the go-plugin handshake
+// shape): a start ends ready, or with one of three typed outcomes —
+// could not be started, exited before it was ready, not ready in time. A
+// first start or crash restart still starting at the deadline is SIGKILLed
+// with its process group, raises an alarm and counts as an exception; its
+// slot restarts with the crash pacing. A start that fails is an event the
+// run loop handles after the current one (an exception, paced), never a
+// recursion. For a replacement see below.
 //
 // # Exits, exceptions, shutdown
 //

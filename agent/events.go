@@ -51,7 +51,7 @@ type statusRequest struct{ reply chan<- Status }
 // gatherDue fires when a forwarded command's reply deadline is over.
 type gatherDue struct{ g *gather }
 
-// readyDue fires when a replacement worker's time to become ready is over.
+// readyDue fires when a starting worker's time to become ready is over.
 type readyDue struct{ w *worker }
 
 // sampleDue fires when the workers' resource usage is due for a sample.

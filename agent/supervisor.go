@@ -39,6 +39,7 @@ type Supervisor struct {
 	env    []string
 
 	events  chan event
+	queued  []event // events the run loop posted to itself (handleQueued)
 	quit    chan struct{}
 	slots   []*slot
 	old     map[proc]*worker // workers that left their slot but still run
@@ -65,7 +66,7 @@ type Supervisor struct {
 	// sample asks the sampler goroutine for a usage sample; nil = none.
 	sample       func(sampleRequest)
 	cpuSampledAt time.Time
-	// readyTimeout and replyTimeout bound a replacement's start and the
+	// readyTimeout and replyTimeout bound every worker's start and the
 	// workers' answers to a forwarded command.
 	readyTimeout time.Duration
 	replyTimeout time.Duration
@@ -188,6 +189,7 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 		s.slots[i] = &slot{id: i}
 		s.startWorker(s.slots[i])
 	}
+	s.handleQueued()
 	s.armKeepalive()
 	s.armSampling()
 	s.armWatchdog()
@@ -203,6 +205,7 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 			done = nil
 			s.handle(signalled{syscall.SIGTERM})
 		}
+		s.handleQueued()
 		s.reportReadiness()
 	}
 	s.finishRequests()
@@ -266,6 +269,8 @@ func (s *Supervisor) handle(ev event) {
 		s.finishGather(ev.g)
 	case readyDue:
 		s.onReadyTimeout(ev.w)
+	case startFailed:
+		s.onStartFailed(ev)
 	case sampleDue:
 		s.requestSample()
 	case usageSampled:

@@ -100,7 +100,18 @@
 // agent.status (the Status snapshot as JSON), agent.reload, agent.scale.
 // Any other command is forwarded to every worker that is not stopping and
 // the reply lists each worker's answer, "WORKER_ID(pid): answer", gathered
-// within 3 s; missing, plain or exited workers say so.
+// until the caller's deadline minus a margin (a tenth of the time left, at
+// least 250 ms; at most 3 s), so a slow worker yields a partial reply
+// rather than a timeout; missing, plain or exited workers say so.
+//
+// Failures are errors, never success text: Notify returns an error of a
+// kind tested with errors.Is (ErrBadArgument, ErrStopping,
+// ErrReloadInProgress, ErrReloadFailed, ErrUnknownCommand; ErrWorkers when
+// a worker answered an error — wire.Reply.Error — or did not answer, its
+// text then being the whole per-worker reply). The AdminF server sends an
+// error as ServerUnknownErr with its text, so `node-agent ctl` exits 1.
+// preheatCheck answers "not ready" as a reply, as the TARS platform
+// expects; ctl alone turns it into exit 1.
 //
 // # Children and reaping
 //

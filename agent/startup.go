@@ -11,8 +11,8 @@ import (
 
 // The ways a worker's start can end other than ready (SPEC §5). Every
 // start — first start, crash restart, replacement — has the ready deadline
-// --ready-timeout. A start that failed ends with a *startError wrapping one
-// of these, so callers tell them apart with errors.Is.
+// --ready-timeout. A start that failed ends with a *kindError of one of
+// these, so callers tell them apart with errors.Is.
 var (
 	// errStartFailed: the process could not be started at all (exec
 	// failed, no descriptors...).
@@ -24,26 +24,16 @@ var (
 	errNotReadyInTime = errors.New("was not ready in time")
 )
 
-// startError is how one start ended other than ready: an outcome above,
-// with the detail of this start.
-type startError struct {
-	outcome error
-	text    string
-}
-
-func (e *startError) Error() string { return e.text }
-func (e *startError) Unwrap() error { return e.outcome }
-
 func startFailedWith(err error) error {
-	return &startError{errStartFailed, fmt.Sprintf("could not be started: %v", err)}
+	return errorf(errStartFailed, "could not be started: %v", err)
 }
 
 func exitedBeforeReady(st exitStatus) error {
-	return &startError{errExitedBeforeReady, fmt.Sprintf("exited with %v before it was ready", st)}
+	return errorf(errExitedBeforeReady, "exited with %v before it was ready", st)
 }
 
 func notReadyWithin(d time.Duration) error {
-	return &startError{errNotReadyInTime, fmt.Sprintf("was not ready within %v", d)}
+	return errorf(errNotReadyInTime, "was not ready within %v", d)
 }
 
 // startFailed says a worker could not be started in a slot. It is queued

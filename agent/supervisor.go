@@ -301,7 +301,7 @@ func (s *Supervisor) onSignal(sig os.Signal) {
 		s.killAll(sig)
 	case syscall.SIGHUP:
 		s.log.info("received SIGHUP, reloading the workers one by one")
-		s.startReload(nil)
+		s.startReload(adminRequest{})
 	case syscall.SIGUSR1:
 		s.log.info("received SIGUSR1, reopening the log files")
 		if err := s.out.Reopen(); err != nil {

@@ -65,6 +65,8 @@ type osStarter struct {
 	output   func(pid int, level string, stream io.Reader)
 	// record writes a worker's logger record (KindLog) off the run loop.
 	record func(pid int, m wire.Message)
+	// contain tags the workers and puts each in its cgroup; nil: neither.
+	contain *containment
 }
 
 func newOSStarter(r *reaper, output func(pid int, level string, stream io.Reader), record func(pid int, m wire.Message)) *osStarter {
@@ -121,7 +123,15 @@ func (s *osStarter) start(spec procSpec, post func(event)) (proc, error) {
 	if c := spec.RunAs; c != nil {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: c.UID, Gid: c.GID, NoSetGroups: true}
 	}
-	p := &osProc{conn: conn}
+	var scope *workerScope
+	if s.contain != nil {
+		if scope, err = s.contain.prepare(cmd); err != nil {
+			closeAll([]*os.File{theirs, outR, outW, errR, errW})
+			conn.Close()
+			return nil, err
+		}
+	}
+	p := &osProc{conn: conn, scope: scope}
 	var outputs sync.WaitGroup
 	outputs.Add(2) // before the exit can wait for them
 	received := make(chan struct{})
@@ -141,6 +151,9 @@ func (s *osStarter) start(spec procSpec, post func(event)) (proc, error) {
 			case <-time.After(outputDrainLimit):
 			}
 			post(procExited{p: p, status: statusOf(ws)})
+			if scope != nil { // what it left outside its group goes with it
+				scope.remove()
+			}
 		}()
 	}
 	errc := make(chan error, 1)
@@ -155,7 +168,13 @@ func (s *osStarter) start(spec procSpec, post func(event)) (proc, error) {
 		err = fmt.Errorf("agent is stopping")
 	}
 	closeAll([]*os.File{theirs, outW, errW})
+	if scope != nil {
+		scope.started()
+	}
 	if err != nil {
+		if scope != nil {
+			scope.remove()
+		}
 		conn.Close()
 		closeAll([]*os.File{outR, errR})
 		close(received)
@@ -191,6 +210,9 @@ func (s *osStarter) pump(pid int, r *os.File, level string, wg *sync.WaitGroup) 
 type osProc struct {
 	conn *wire.Conn
 	pid  int
+	// scope holds its descendants that left its process group; nil
+	// without containment.
+	scope *workerScope
 }
 
 func (p *osProc) PID() int { return p.pid }
@@ -201,8 +223,12 @@ func (p *osProc) Send(k wire.Kind, v any, files ...*os.File) error {
 
 // SignalGroup signals the process group the worker leads. The group
 // outlives the worker while any member lives, so this also reaches
-// grandchildren after the worker exited.
+// grandchildren after the worker exited. SIGKILL also kills the worker's
+// cgroup, which holds the descendants that left the group.
 func (p *osProc) SignalGroup(sig syscall.Signal) error {
+	if sig == syscall.SIGKILL && p.scope != nil {
+		p.scope.kill()
+	}
 	err := syscall.Kill(-p.pid, sig)
 	if err == syscall.ESRCH {
 		return nil

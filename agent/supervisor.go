@@ -156,6 +156,12 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 		defer r.close()
 		st := newOSStarter(r, s.workerOutput, s.workerRecord)
 		defer st.close()
+		st.contain = contain(s.cfg.Name, r, s.log)
+		defer func() {
+			if err := st.contain.close(); err != nil {
+				s.log.warn("%v", err)
+			}
+		}()
 		s.start = st.start
 		stopSampler := s.startSampler()
 		defer stopSampler()

@@ -39,7 +39,7 @@ type Supervisor struct {
 	env    []string
 
 	events  chan event
-	queued  []event // events the run loop posted to itself (handleQueued)
+	queued  []event // events the run loop posted to itself (handleOwnEvents)
 	quit    chan struct{}
 	slots   []*slot
 	old     map[proc]*worker // workers that left their slot but still run
@@ -195,7 +195,7 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 		s.slots[i] = &slot{id: i}
 		s.startWorker(s.slots[i])
 	}
-	s.handleQueued()
+	s.handleOwnEvents()
 	s.armKeepalive()
 	s.armSampling()
 	s.armWatchdog()
@@ -211,7 +211,7 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 			done = nil
 			s.handle(signalled{syscall.SIGTERM})
 		}
-		s.handleQueued()
+		s.handleOwnEvents()
 		s.reportReadiness()
 	}
 	s.finishRequests()

@@ -106,8 +106,8 @@ func (s *Supervisor) restartAfterFailedStart(sl *slot, w *worker, st exitStatus)
 	s.restartSlot(sl, monitor.ReasonCrash)
 }
 
-// handleQueued handles the events the run loop queued for itself, in order.
-func (s *Supervisor) handleQueued() {
+// handleOwnEvents handles the events the run loop queued for itself, in order.
+func (s *Supervisor) handleOwnEvents() {
 	for len(s.queued) > 0 {
 		ev := s.queued[0]
 		s.queued = s.queued[1:]

@@ -41,6 +41,7 @@ type Supervisor struct {
 	env       []string
 
 	events  chan event
+	queued  []event // events the run loop posted to itself (handleOwnEvents)
 	quit    chan struct{}
 	slots   []*slot
 	old     map[proc]*worker // workers that left their slot but still run
@@ -68,7 +69,7 @@ type Supervisor struct {
 	// sample asks the sampler goroutine for a usage sample; nil = none.
 	sample       func(sampleRequest)
 	cpuSampledAt time.Time
-	// readyTimeout and replyTimeout bound a replacement's start and the
+	// readyTimeout and replyTimeout bound every worker's start and the
 	// workers' answers to a forwarded command.
 	readyTimeout time.Duration
 	replyTimeout time.Duration
@@ -160,6 +161,12 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 		defer r.close()
 		st := newOSStarter(r, s.workerOutput, s.workerRecord, s.workerStats)
 		defer st.close()
+		st.contain = contain(s.cfg.Name, r, s.log)
+		defer func() {
+			if err := st.contain.close(); err != nil {
+				s.log.warn("%v", err)
+			}
+		}()
 		s.start, s.startMany = st.start, st.startMany
 		stopSampler := s.startSampler()
 		defer stopSampler()
@@ -193,6 +200,7 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 		s.slots[i] = &slot{id: i}
 	}
 	s.startSlots(signals)
+	s.handleOwnEvents()
 	s.armKeepalive()
 	s.armSampling()
 	s.armWatchdog()
@@ -208,6 +216,7 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 			done = nil
 			s.handle(signalled{syscall.SIGTERM})
 		}
+		s.handleOwnEvents()
 		s.reportReadiness()
 		s.steer()
 	}
@@ -272,6 +281,8 @@ func (s *Supervisor) handle(ev event) {
 		s.finishGather(ev.g)
 	case readyDue:
 		s.onReadyTimeout(ev.w)
+	case startFailed:
+		s.onStartFailed(ev)
 	case sampleDue:
 		s.requestSample()
 	case queueCheckDue:
@@ -304,7 +315,7 @@ func (s *Supervisor) onSignal(sig os.Signal) {
 		s.killAll(sig)
 	case syscall.SIGHUP:
 		s.log.info("received SIGHUP, reloading the workers one by one")
-		s.startReload(nil)
+		s.startReload(adminRequest{})
 	case syscall.SIGUSR1:
 		s.log.info("received SIGUSR1, reopening the log files")
 		if err := s.out.Reopen(); err != nil {

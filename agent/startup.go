@@ -23,6 +23,7 @@ func (s *Supervisor) startSlots(signals <-chan os.Signal) {
 			}
 		}
 		s.startSlotBatch(batch)
+		s.handleOwnEvents() // a failed start is handled before what came in meanwhile
 		s.handleQueued(signals)
 	}
 }
@@ -56,8 +57,10 @@ func (s *Supervisor) handleQueued(signals <-chan os.Signal) {
 		select {
 		case ev := <-s.events:
 			s.handle(ev)
+			s.handleOwnEvents()
 		case sig := <-signals:
 			s.handle(signalled{sig})
+			s.handleOwnEvents()
 		default:
 			return
 		}

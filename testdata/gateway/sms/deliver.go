@@ -30,10 +30,10 @@ type Deliverer struct {
 	mu   sync.Mutex
 	held map[string]Lease // leases this worker holds, by message id
 
-	callCtx  context.Context    // provider calls; cancelled when the drain runs out of time
-	cancel   context.CancelFunc // of callCtx
-	quit     chan struct{}      // closed by Stop: run and keep return
-	wg       sync.WaitGroup
+	callCtx context.Context    // provider calls; cancelled when the drain runs out of time
+	cancel  context.CancelFunc // of callCtx
+	quit    chan struct{}      // closed by Stop: run and keep return
+	wg      sync.WaitGroup
 
 	sent, failed, retries, takeovers, released atomic.Int64
 }

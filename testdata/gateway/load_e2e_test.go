@@ -186,6 +186,10 @@ func waitFinal(ctx context.Context, c *http.Client, addrs []string, ids []string
 	return recs
 }
 
+func jsonDecode(resp *http.Response, v any) error {
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
 func getMessage(c *http.Client, addr, id string) (sms.Message, bool) {
 	resp, err := c.Get("http://" + addr + "/api/sms/" + id)
 	if err != nil {

@@ -47,6 +47,7 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	cfg.Store = *store
+	sms.SilenceRedisLogs() // the store's errors are logged once, by the gateway
 
 	w, err := container.Open()
 	if err != nil {

@@ -24,7 +24,7 @@ cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM HUP
 	[[ -n $driver ]] && bench_stop_driver "$driver"
-	[[ -n $redis ]] && kill -KILL "$redis" 2>/dev/null && wait "$redis" 2>/dev/null
+	if [[ -n $redis ]]; then kill -KILL "$redis" 2>/dev/null || true; wait "$redis" 2>/dev/null || true; fi
 	rm -rf "$tmp"
 	exit "$rc"
 }

@@ -141,7 +141,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // newTestGateway returns a gateway on a fresh data dir with instant, fake
 // time defaults; cfg and hooks override.
-func newTestGateway(t *testing.T, cfg Config, hooks Hooks) *Gateway {
+func newTestGateway(t testing.TB, cfg Config, hooks Hooks) *Gateway {
 	t.Helper()
 	if cfg.DataDir == "" {
 		cfg.DataDir = t.TempDir()

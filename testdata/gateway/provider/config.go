@@ -11,16 +11,16 @@ import (
 
 // Defaults of the configuration file, used where a key is absent.
 const (
-	DefaultMaxAttempts    = 8                // provider calls per message, failovers within one attempt not counted
-	DefaultFirstBackoff   = time.Second      // wait after the first failed attempt
-	DefaultMaxBackoff     = 60 * time.Second // cap of the doubling backoff
-	DefaultJitter         = 0.2              // a wait is drawn from [(1-jitter)·d, d]
-	DefaultAttemptTimeout = 10 * time.Second // bound of one provider call
-	DefaultBreakerFailures = 3               // consecutive failures that open a provider's breaker
-	DefaultBreakerCoolDown = 5 * time.Second // open time before a half-open probe
-	DefaultRatePerPhone   = 3                // messages per phone per window
-	DefaultRateWindow     = time.Minute
-	DefaultSimLatency     = 20 * time.Millisecond
+	DefaultMaxAttempts     = 8                // provider calls per message, failovers within one attempt not counted
+	DefaultFirstBackoff    = time.Second      // wait after the first failed attempt
+	DefaultMaxBackoff      = 60 * time.Second // cap of the doubling backoff
+	DefaultJitter          = 0.2              // a wait is drawn from [(1-jitter)·d, d]
+	DefaultAttemptTimeout  = 10 * time.Second // bound of one provider call
+	DefaultBreakerFailures = 3                // consecutive failures that open a provider's breaker
+	DefaultBreakerCoolDown = 5 * time.Second  // open time before a half-open probe
+	DefaultRatePerPhone    = 3                // messages per phone per window
+	DefaultRateWindow      = time.Minute
+	DefaultSimLatency      = 20 * time.Millisecond
 )
 
 // Default endpoints of the real services.

@@ -25,12 +25,12 @@ func (s Secret) IsZero() bool { return s.v == "" }
 
 const redacted = "[redacted]"
 
-func (Secret) String() string                 { return redacted }
-func (Secret) GoString() string               { return redacted }
-func (Secret) MarshalJSON() ([]byte, error)   { return []byte(`"` + redacted + `"`), nil }
-func (Secret) MarshalText() ([]byte, error)   { return []byte(redacted), nil }
-func (Secret) LogValue() slog.Value           { return slog.StringValue(redacted) }
-func (s Secret) Format(f fmt.State, _ rune)   { f.Write([]byte(redacted)) }
+func (Secret) String() string               { return redacted }
+func (Secret) GoString() string             { return redacted }
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
+func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+func (Secret) LogValue() slog.Value         { return slog.StringValue(redacted) }
+func (s Secret) Format(f fmt.State, _ rune) { f.Write([]byte(redacted)) }
 
 // Equal reports in constant time whether other is the secret value.
 func (s Secret) Equal(other string) bool { return constantTimeEqual(s.v, other) }

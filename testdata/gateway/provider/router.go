@@ -49,20 +49,20 @@ type member struct {
 
 // ProviderStats are one provider's counters since the Router started.
 type ProviderStats struct {
-	Name       string       `json:"name"`
-	Kind       Kind         `json:"kind"`
-	State      string       `json:"breaker"`
-	Opens      int          `json:"breaker_opens"`
-	Calls      int64        `json:"calls"`
-	Sent       int64        `json:"sent"`
-	Failures   int64        `json:"failures"` // Temporary and Account errors, timeouts included
-	Timeouts   int64        `json:"timeouts"`
-	Throttled  int64        `json:"throttled"`
-	Rejected   int64        `json:"rejected"` // Permanent errors: the message was bad
-	Skipped    int64        `json:"skipped"`  // messages that passed it by because its breaker was open
+	Name       string        `json:"name"`
+	Kind       Kind          `json:"kind"`
+	State      string        `json:"breaker"`
+	Opens      int           `json:"breaker_opens"`
+	Calls      int64         `json:"calls"`
+	Sent       int64         `json:"sent"`
+	Failures   int64         `json:"failures"` // Temporary and Account errors, timeouts included
+	Timeouts   int64         `json:"timeouts"`
+	Throttled  int64         `json:"throttled"`
+	Rejected   int64         `json:"rejected"` // Permanent errors: the message was bad
+	Skipped    int64         `json:"skipped"`  // messages that passed it by because its breaker was open
 	LatencySum time.Duration `json:"latency_sum_ns"`
 	LatencyMax time.Duration `json:"latency_max_ns"`
-	LastError  string       `json:"last_error,omitempty"` // code only
+	LastError  string        `json:"last_error,omitempty"` // code only
 }
 
 // Result is a sent message.

@@ -19,10 +19,10 @@ import (
 // SDK's common client, which signs each call with TC3-HMAC-SHA256. (The SDK's
 // SMS product module is not needed: the common client calls any action.)
 type Tencent struct {
-	name     string
-	appID    string
-	routes   map[string]Route
-	client   *common.Client
+	name   string
+	appID  string
+	routes map[string]Route
+	client *common.Client
 }
 
 // TencentOptions configures NewTencent.
@@ -121,9 +121,6 @@ func (t *Tencent) sdkError(ctx context.Context, err error) error {
 	var te *tcerr.TencentCloudSDKError
 	if errors.As(err, &te) && !strings.HasPrefix(te.GetCode(), "ClientError.") {
 		return &Error{Provider: t.name, Code: te.GetCode(), Message: te.GetMessage(), HTTPStatus: http.StatusOK, RequestID: te.GetRequestId(), Class: tencentClass(te.GetCode())}
-	}
-	if errors.As(err, &te) && te.GetCode() == "ClientError.HttpStatusCodeError" {
-		return &Error{Provider: t.name, Code: te.GetCode(), Message: firstLine(te.GetMessage()), Class: Temporary}
 	}
 	if ctx.Err() != nil || te == nil {
 		return transportError(ctx, t.name, err)

@@ -23,10 +23,10 @@ import (
 // uniqueness, and answers with the service's JSON shapes.
 type Aliyun struct {
 	base
-	keys      map[string]string // AccessKeyId → AccessKeySecret
-	maxSkew   time.Duration
-	nonceMu   sync.Mutex
-	nonces    map[string]time.Time
+	keys    map[string]string // AccessKeyId → AccessKeySecret
+	maxSkew time.Duration
+	nonceMu sync.Mutex
+	nonces  map[string]time.Time
 }
 
 // AliyunOptions configures NewAliyun.

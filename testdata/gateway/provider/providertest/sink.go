@@ -56,6 +56,9 @@ func (s *MemorySink) ApplyReceipt(_ context.Context, r provider.Receipt) (provid
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id, ok := s.byProv[r.Provider+"\x00"+r.ProviderID]
+	if rec, known := s.byID[r.MessageID]; !ok && known && rec.Provider == r.Provider && rec.ProviderID == "" {
+		id, ok = r.MessageID, true
+	}
 	if !ok {
 		s.unknown++
 		return provider.Unknown, nil

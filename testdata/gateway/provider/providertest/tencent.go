@@ -210,7 +210,7 @@ func TencentReport(s Sent, delivered bool, at time.Time) []byte {
 	nation, mobile := "86", strings.TrimPrefix(s.Phone, "+86")
 	b, _ := json.Marshal([]map[string]string{{
 		"user_receive_time": at.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04:05"),
-		"nationcode": nation, "mobile": mobile, "report_status": status, "errmsg": code, "description": desc, "sid": s.ProviderID,
+		"nationcode":        nation, "mobile": mobile, "report_status": status, "errmsg": code, "description": desc, "sid": s.ProviderID,
 	}})
 	return b
 }

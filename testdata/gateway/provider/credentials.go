@@ -11,17 +11,29 @@ import (
 
 // Secret is a credential value. Every way of printing it (fmt verbs, JSON,
 // slog) shows "[redacted]"; Reveal is the only way to the value, for the
-// signer.
-type Secret struct{ v string }
+// signer. The value sits behind a pointer so that even fmt printing a
+// struct that holds a Secret in an unexported field (where fmt cannot call
+// its methods) shows an address, not the value.
+type Secret struct{ v *string }
 
-// NewSecret wraps v.
-func NewSecret(v string) Secret { return Secret{v} }
+// NewSecret wraps v; an empty v is the zero Secret.
+func NewSecret(v string) Secret {
+	if v == "" {
+		return Secret{}
+	}
+	return Secret{&v}
+}
 
 // Reveal returns the secret value. Call it only to sign a request.
-func (s Secret) Reveal() string { return s.v }
+func (s Secret) Reveal() string {
+	if s.v == nil {
+		return ""
+	}
+	return *s.v
+}
 
 // IsZero reports whether the secret is empty.
-func (s Secret) IsZero() bool { return s.v == "" }
+func (s Secret) IsZero() bool { return s.v == nil }
 
 const redacted = "[redacted]"
 
@@ -32,8 +44,9 @@ func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 func (Secret) LogValue() slog.Value         { return slog.StringValue(redacted) }
 func (s Secret) Format(f fmt.State, _ rune) { f.Write([]byte(redacted)) }
 
-// Equal reports in constant time whether other is the secret value.
-func (s Secret) Equal(other string) bool { return constantTimeEqual(s.v, other) }
+// Equal reports in constant time whether other is the secret value; the
+// zero Secret equals nothing.
+func (s Secret) Equal(other string) bool { return s.v != nil && constantTimeEqual(*s.v, other) }
 
 // Credentials are one provider account's keys: Aliyun AccessKeyId and
 // AccessKeySecret, or Tencent SecretId and SecretKey.

@@ -44,6 +44,11 @@
 // sum and max, breaker state and opens) for the gateway's metrics;
 // RouterOptions.Observe reports each call as it happens.
 //
+// Delivery is at least once: a call that times out may have been accepted
+// just before the deadline, and the message then goes out again through
+// the next provider (or the next attempt). Keep AttemptTimeout well above
+// the providers' normal latency.
+//
 // RetryPolicy.Backoff(attempt, draw) is the wait after a failed attempt:
 // 1 s, 2 s, 4 s … capped at 60 s, each shortened by up to Jitter (0.2) of
 // itself. Deliver runs the whole bounded loop for callers that keep no

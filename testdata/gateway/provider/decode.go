@@ -10,7 +10,7 @@ import (
 
 // decodeConfig turns a parsed document into a validated Config.
 func decodeConfig(file string, doc document) (Config, error) {
-	d := decoder{file: file, cfg: DefaultConfig(), providerLines: map[string]int{}}
+	d := decoder{file: file, cfg: DefaultConfig(), providerLines: map[string]int{}, routeLines: map[string]int{}}
 	d.cfg.File = file
 	d.cfg.Providers = nil
 	if err := d.sections(doc); err != nil {
@@ -33,6 +33,7 @@ type decoder struct {
 	order         []string // the providers key, if given
 	orderLine     int
 	providerLines map[string]int
+	routeLines    map[string]int // "template.NAME.PROVIDER" → its section line
 }
 
 func (d *decoder) errAt(line int, key, format string, args ...any) error {
@@ -58,6 +59,7 @@ func (d *decoder) sections(doc document) error {
 				return d.errAt(line, "["+name+"]", "comes before (or without) its [template.%s] section", parts[1])
 			}
 			t.Routes[parts[2]] = Route{}
+			d.routeLines[name] = line
 		default:
 			return d.errAt(line, "["+name+"]", "unknown section (want [retry], [breaker], [rate_limit], [provider.NAME], [template.NAME] or [template.NAME.PROVIDER])")
 		}

@@ -92,10 +92,10 @@ func (d *decoder) routes() error {
 			key := "template." + t.Name + "." + name
 			p, ok := d.cfg.Provider(name)
 			if !ok || p.Kind == KindSimulated {
-				return d.errAt(t.Line, key, "names no aliyun or tencent provider")
+				return d.errAt(d.routeLines[key], "["+key+"]", "names no aliyun or tencent provider")
 			}
 			if r.TemplateCode == "" || r.SignName == "" {
-				return d.errAt(t.Line, key, "needs template_code and sign_name")
+				return d.errAt(d.routeLines[key], "["+key+"]", "needs template_code and sign_name")
 			}
 		}
 		for _, p := range d.cfg.Providers {

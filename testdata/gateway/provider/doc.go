@@ -67,7 +67,9 @@
 //	https://sms.example.com/api/sms/receipts/aliyun?token=TOKEN
 //
 // A push without the right token (or to a provider with no token) gets 401
-// and changes nothing. Each receipt goes to a ReceiptSink, which applies it
+// and changes nothing. The token is compared in constant time and never
+// logged; keep the query string out of any access log in front of the
+// gateway, and serve the endpoint over HTTPS. Each receipt goes to a ReceiptSink, which applies it
 // idempotently (the durable store; providertest.MemorySink in tests).
 //
 // # Config file

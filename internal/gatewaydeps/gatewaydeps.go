@@ -9,5 +9,7 @@ package gatewaydeps
 
 import (
 	_ "github.com/aliyun/alibaba-cloud-sdk-go/services/dysmsapi"
+	_ "github.com/redis/go-redis/v9"
 	_ "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
+	_ "modernc.org/sqlite"
 )

@@ -37,6 +37,7 @@ func run(args []string, stderr io.Writer) int {
 		def = v
 	}
 	addr := fs.String("addr", def, "listen address when the agent gives none and PORT is unset (env "+EnvAddr+")")
+	store := fs.String("store", os.Getenv(sms.EnvStore), "message store: sqlite (default, in $"+sms.EnvDataDir+"), sqlite:PATH or redis://HOST:PORT/DB (env "+sms.EnvStore+")")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -45,6 +46,7 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gateway:", err)
 		return 2
 	}
+	cfg.Store = *store
 
 	w, err := container.Open()
 	if err != nil {
@@ -71,6 +73,7 @@ func serve(w *container.Worker, cfg sms.Config, addr string, hooks sms.Hooks) in
 	log := w.Logger()
 	cfg.WorkerID = w.WorkerID()
 	hooks.Middleware = w.MonitorHTTP // request stats for the agent, when it asks for them
+	hooks.Metrics = newProperties(w)
 	g, err := sms.New(cfg, log, hooks)
 	if err != nil {
 		log.Error("gateway: " + err.Error())

@@ -14,14 +14,17 @@ import (
 const (
 	DefaultRateLimit       = 3                          // messages per phone per DefaultRateWindow
 	DefaultRateWindow      = time.Minute                // sliding window of the per-phone limit
-	DefaultQueueSize       = 256                        // accepted messages waiting for a sender
-	DefaultSenders         = 4                          // goroutines delivering to the provider
+	DefaultSenders         = 8                          // concurrent provider calls per worker
+	DefaultLease           = 1500 * time.Millisecond    // a lost worker's messages are taken over after at most this long
+	DefaultPollInterval    = 100 * time.Millisecond     // how often a worker looks for other workers' messages
+	DefaultKeyTTL          = 24 * time.Hour             // how long an Idempotency-Key is remembered
+	DefaultProviderTimeout = 10 * time.Second           // bound of one HTTP provider call
 	DefaultMaxAttempts     = 4                          // provider calls per message, first one included
 	DefaultBackoffBase     = 100 * time.Millisecond     // wait after the first failed attempt
 	DefaultBackoffMax      = 5 * time.Second            // cap of the doubling backoff
 	DefaultShutdownTimeout = 5 * time.Second            // the HTTP drain gets this long
 	DefaultIdleGrace       = container.DefaultIdleGrace // an idle keep-alive connection's last chance in the drain
-	DefaultDrainTimeout    = 5 * time.Second            // the queue gets this long after HTTP stops
+	DefaultDrainTimeout    = 5 * time.Second            // provider calls under way get this long after HTTP stops
 	DefaultProviderLatency = 20 * time.Millisecond      // simulated provider round trip
 	DefaultMaxBodyBytes    = 16 << 10                   // request bodies above this are refused with 413
 	DefaultMaxContentRunes = 480                        // three concatenated 160-character SMS parts
@@ -31,6 +34,9 @@ const (
 // Environment variables read by ConfigFromEnv.
 const (
 	EnvDataDir             = "SMS_DATA_DIR"
+	EnvStore               = "SMS_STORE"
+	EnvProviderURL         = "SMS_PROVIDER_URL"
+	EnvLease               = "SMS_LEASE"
 	EnvProviderLatency     = "SMS_PROVIDER_LATENCY"
 	EnvProviderFailureRate = "SMS_PROVIDER_FAILURE_RATE"
 	EnvProviderSeed        = "SMS_PROVIDER_SEED"
@@ -42,9 +48,12 @@ const (
 // every zero field means the matching Default constant (and an empty DataDir
 // means DefaultDataDir()).
 type Config struct {
-	// DataDir holds the state shared by all workers of one gateway: the
-	// rate-limit files (rate/) and the message records (msg/). Workers that
-	// must agree on limits and statuses need the same DataDir.
+	// Store selects the store shared by all workers (see OpenStore): empty
+	// for the embedded SQLite database in DataDir, "redis://HOST:PORT/DB"
+	// for Redis. Workers that must agree on limits, records and the queue
+	// need the same store.
+	Store string
+	// DataDir holds the embedded store's database (sms.db).
 	DataDir string
 	// WorkerID is reported in /healthz, X-Worker-Id and message records.
 	WorkerID int
@@ -52,12 +61,21 @@ type Config struct {
 	RateLimit  int           // accepted messages per phone per RateWindow
 	RateWindow time.Duration // sliding window of the rate limit
 
-	QueueSize   int           // capacity of the in-process queue; full → 503
-	Senders     int           // concurrent provider calls
-	MaxAttempts int           // provider calls per message before it is failed
-	BackoffBase time.Duration // wait after attempt 1 fails; doubles per attempt
-	BackoffMax  time.Duration // upper bound of one backoff wait
+	// QueueSize, when > 0, bounds the messages queued or sending in the
+	// whole store: a send beyond it is refused with 503 and Retry-After.
+	// Zero means no bound: the store is the buffer.
+	QueueSize    int
+	Senders      int           // concurrent provider calls of this worker
+	Lease        time.Duration // delivery lease; a lost worker's messages are taken over after it
+	PollInterval time.Duration // how often to look for other workers' messages and expired leases
+	KeyTTL       time.Duration // how long an Idempotency-Key is remembered
+	MaxAttempts  int           // provider calls per message before it is failed
+	BackoffBase  time.Duration // wait after attempt 1 fails; doubles per attempt
+	BackoffMax   time.Duration // upper bound of one backoff wait
 
+	// ProviderURL, when set, sends through an HTTPProvider at this URL
+	// instead of the in-process stub.
+	ProviderURL string
 	// ProviderLatency is the simulated duration of one provider call.
 	// Negative means none (zero means the default).
 	ProviderLatency time.Duration
@@ -69,7 +87,7 @@ type Config struct {
 
 	ShutdownTimeout time.Duration // bound of the HTTP drain (container.DrainOptions.Timeout)
 	IdleGrace       time.Duration // container.DrainOptions.IdleGrace
-	DrainTimeout    time.Duration // bound of the queue drain after it
+	DrainTimeout    time.Duration // provider calls under way get this long after the HTTP drain
 
 	MaxBodyBytes    int64 // request body limit
 	MaxContentRunes int   // limit of the message text, templates rendered
@@ -90,6 +108,15 @@ func DefaultDataDir() string {
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	var c Config
 	c.DataDir = getenv(EnvDataDir)
+	c.Store = getenv(EnvStore)
+	c.ProviderURL = getenv(EnvProviderURL)
+	if v := getenv(EnvLease); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 30*time.Millisecond {
+			return c, fmt.Errorf("%s=%q: want a duration of at least 30ms, such as 1500ms", EnvLease, v)
+		}
+		c.Lease = d
+	}
 	if v := getenv(EnvProviderLatency); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
@@ -116,8 +143,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if v := getenv(EnvQueueSize); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return c, fmt.Errorf("%s=%q: want a positive integer", EnvQueueSize, v)
+		if err != nil || n < 0 {
+			return c, fmt.Errorf("%s=%q: want a number of messages, 0 for no bound", EnvQueueSize, v)
 		}
 		c.QueueSize = n
 	}
@@ -138,8 +165,10 @@ func (c Config) withDefaults() Config {
 	}
 	setDefault(&c.RateLimit, DefaultRateLimit)
 	setDefault(&c.RateWindow, DefaultRateWindow)
-	setDefault(&c.QueueSize, DefaultQueueSize)
 	setDefault(&c.Senders, DefaultSenders)
+	setDefault(&c.Lease, DefaultLease)
+	setDefault(&c.PollInterval, DefaultPollInterval)
+	setDefault(&c.KeyTTL, DefaultKeyTTL)
 	setDefault(&c.MaxAttempts, DefaultMaxAttempts)
 	setDefault(&c.BackoffBase, DefaultBackoffBase)
 	setDefault(&c.BackoffMax, DefaultBackoffMax)

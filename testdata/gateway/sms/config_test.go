@@ -31,7 +31,7 @@ func TestConfigFromEnv(t *testing.T) {
 func TestConfigFromEnvErrorsNameTheVariable(t *testing.T) {
 	for k, v := range map[string]string{
 		EnvProviderLatency: "fast", EnvProviderFailureRate: "1.5", EnvProviderSeed: "-1",
-		EnvQueueSize: "0", EnvFaults: "maybe",
+		EnvQueueSize: "-1", EnvFaults: "maybe",
 	} {
 		_, err := ConfigFromEnv(envMap(map[string]string{k: v}))
 		if err == nil || !strings.Contains(err.Error(), k) {

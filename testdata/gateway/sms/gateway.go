@@ -1,25 +1,27 @@
 package sms
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
 // Hooks are the gateway's seams to the process and the clock. The zero value
-// is valid: real time, the stub provider built from Config, and fault
+// is valid: real time, the store and provider named by Config, and fault
 // switches that need a process action answer 501 when theirs is nil. The sms
 // package never exits, stops or re-signals the process itself; main does that
 // through these hooks.
 type Hooks struct {
 	Now      func() time.Time // default time.Now
 	Sleep    SleepFunc        // backoff and stub-latency waits; default Sleep
-	Provider Provider         // default NewStubProvider(Config.Provider*)
+	Provider Provider         // default HTTPProvider(Config.ProviderURL) if set, else NewStubProvider(Config.Provider*)
+	Store    Store            // default OpenStore(Config.Store, Config.DataDir), closed when Serve returns
+	Metrics  Metrics          // business metrics; default none
 
 	Exit          func(code int) // /debug/fault/crash: exit the process now
 	Stop          func()         // /debug/fault/hang: SIGSTOP the process
@@ -30,22 +32,23 @@ type Hooks struct {
 	Middleware func(http.Handler) http.Handler
 }
 
-// Gateway is one worker's SMS gateway: the HTTP API, the rate limiter and
-// store shared with the other workers through Config.DataDir, and this
-// worker's delivery queue. Create it with New, run it with Serve.
+// Gateway is one worker's SMS gateway: the HTTP API over the store shared
+// with the other workers, and this worker's Deliverer. Create it with New,
+// run it with Serve.
 type Gateway struct {
 	cfg       Config
 	log       *slog.Logger
 	hooks     Hooks
 	pid       int
 	templates map[string]Template
-	limiter   *Limiter
-	store     *Store
-	queue     *Queue
+	store     Store
+	ownStore  bool // opened by New: closed when Serve returns
+	deliverer *Deliverer
 	handler   http.Handler
 
 	inFlight       atomic.Int64 // HTTP requests being served
 	ignoreShutdown atomic.Bool  // set by /debug/fault/ignore-shutdown
+	lastStoreLog   atomic.Int64 // when a store failure was last logged (Unix ns)
 
 	ballastMu sync.Mutex
 	ballast   [][]byte // memory held by /debug/fault/grow
@@ -53,14 +56,16 @@ type Gateway struct {
 
 // Stats is the sms.stats admin reply.
 type Stats struct {
-	Worker       int   `json:"worker"`
-	PID          int   `json:"pid"`
-	HTTPInFlight int64 `json:"http_in_flight"`
-	QueueStats
+	Worker       int    `json:"worker"`
+	PID          int    `json:"pid"`
+	HTTPInFlight int64  `json:"http_in_flight"`
+	Store        string `json:"store"`
+	DeliveryStats
 }
 
-// New validates cfg, creates the data directory layout and returns a gateway
-// ready to Serve. log receives the gateway's records.
+// New validates cfg, opens the store and returns a gateway ready to Serve.
+// log receives the gateway's records. An unreachable store is an error
+// naming it.
 func New(cfg Config, log *slog.Logger, hooks Hooks) (*Gateway, error) {
 	cfg = cfg.withDefaults()
 	if cfg.ProviderFailureRate < 0 || cfg.ProviderFailureRate > 1 {
@@ -72,24 +77,32 @@ func New(cfg Config, log *slog.Logger, hooks Hooks) (*Gateway, error) {
 	if hooks.Sleep == nil {
 		hooks.Sleep = Sleep
 	}
+	if hooks.Metrics == nil {
+		hooks.Metrics = NoMetrics{}
+	}
 	if hooks.Provider == nil {
 		hooks.Provider = NewStubProvider(cfg.ProviderLatency, cfg.ProviderFailureRate, cfg.ProviderSeed, hooks.Sleep)
-	}
-	limiter, err := NewLimiter(filepath.Join(cfg.DataDir, "rate"), cfg.RateLimit, cfg.RateWindow, hooks.Now)
-	if err != nil {
-		return nil, fmt.Errorf("sms: data dir %s: %w", cfg.DataDir, err)
-	}
-	store, err := NewStore(filepath.Join(cfg.DataDir, "msg"))
-	if err != nil {
-		return nil, fmt.Errorf("sms: data dir %s: %w", cfg.DataDir, err)
+		if cfg.ProviderURL != "" {
+			hooks.Provider = NewHTTPProvider(cfg.ProviderURL, DefaultProviderTimeout)
+		}
 	}
 	g := &Gateway{
 		cfg: cfg, log: log, hooks: hooks, pid: os.Getpid(),
-		templates: BuiltinTemplates(), limiter: limiter, store: store,
+		templates: BuiltinTemplates(), store: hooks.Store,
 	}
-	g.queue = NewQueue(QueueOptions{
-		Store: store, Provider: hooks.Provider, Log: log, Sleep: hooks.Sleep, Now: hooks.Now,
-		Size: cfg.QueueSize, Senders: cfg.Senders, MaxAttempts: cfg.MaxAttempts,
+	if g.store == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		store, err := OpenStore(ctx, cfg.Store, cfg.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("sms: %w", err)
+		}
+		g.store, g.ownStore = store, true
+	}
+	g.deliverer = NewDeliverer(DelivererOptions{
+		Store: g.store, Provider: hooks.Provider, Log: log, Sleep: hooks.Sleep, Now: hooks.Now,
+		Metrics: hooks.Metrics, WorkerID: cfg.WorkerID,
+		Senders: cfg.Senders, Lease: cfg.Lease, PollInterval: cfg.PollInterval, MaxAttempts: cfg.MaxAttempts,
 		BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax,
 	})
 	g.handler = g.routes()
@@ -105,7 +118,7 @@ func (g *Gateway) Handler() http.Handler { return g.handler }
 
 // Stats returns the counters of this worker.
 func (g *Gateway) Stats() Stats {
-	return Stats{Worker: g.cfg.WorkerID, PID: g.pid, HTTPInFlight: g.inFlight.Load(), QueueStats: g.queue.Stats()}
+	return Stats{Worker: g.cfg.WorkerID, PID: g.pid, HTTPInFlight: g.inFlight.Load(), Store: g.store.String(), DeliveryStats: g.deliverer.Stats()}
 }
 
 // Config returns the configuration in effect, defaults filled in.

@@ -1,6 +1,9 @@
 package sms
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,8 +19,20 @@ const (
 	HeaderWorkerPID = "X-Worker-Pid"
 )
 
-// queueFullRetryAfter is the Retry-After of a 503 for a full queue.
-const queueFullRetryAfter = time.Second
+// unavailableRetryAfter is the Retry-After of a 503: a full queue or an
+// unreachable store.
+const unavailableRetryAfter = time.Second
+
+// acceptTimeout bounds the store's part of one send.
+const acceptTimeout = 3 * time.Second
+
+// Idempotency-Key: a client's key for one message; a repeated request with
+// the same key gets the first answer again. HeaderReplayed marks such an answer.
+const (
+	HeaderIdempotencyKey = "Idempotency-Key"
+	HeaderReplayed       = "Idempotent-Replayed"
+	MaxIdempotencyKeyLen = 255
+)
 
 // ErrorBody is the JSON body of every error reply. Field names the offending
 // request field ("phone", "params.code", ...) and is omitted when the error is
@@ -93,49 +108,91 @@ func (g *Gateway) handleSend(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, ErrorBody{Error: fe.Message, Field: fe.Field})
 		return
 	}
-	grant, wait, ok, err := g.limiter.Allow(v.phoneKey)
-	if err != nil {
-		g.internalError(w, "rate limiter", err)
-		return
-	}
-	if !ok {
-		w.Header().Set("Retry-After", retryAfterSeconds(wait))
-		writeJSON(w, http.StatusTooManyRequests, ErrorBody{
-			Error: fmt.Sprintf("rate limit: at most %d messages per %v to one phone", g.cfg.RateLimit, g.cfg.RateWindow),
-			Field: "phone",
-		})
+	key := r.Header.Get(HeaderIdempotencyKey)
+	if !validIdempotencyKey(key) {
+		writeJSON(w, http.StatusBadRequest, ErrorBody{Error: fmt.Sprintf("must be 1 to %d printable ASCII characters", MaxIdempotencyKeyLen), Field: HeaderIdempotencyKey})
 		return
 	}
 	now := g.hooks.Now()
 	m := Message{
 		ID: NewID(), Phone: req.Phone, Template: req.Template, Text: v.text,
-		Worker: g.cfg.WorkerID, CreatedAt: now, UpdatedAt: now,
+		Status: StatusQueued, Worker: g.cfg.WorkerID, CreatedAt: now, UpdatedAt: now,
 	}
-	switch err := g.queue.Submit(m); {
-	case err == nil:
+	ctx, cancel := context.WithTimeout(r.Context(), acceptTimeout)
+	defer cancel()
+	res, err := g.store.Accept(ctx, AcceptRequest{
+		Message: m, PhoneKey: v.phoneKey, IdempotencyKey: key, Fingerprint: fingerprint(m),
+		RateLimit: g.cfg.RateLimit, RateWindow: g.cfg.RateWindow, KeyTTL: g.cfg.KeyTTL, MaxDepth: g.cfg.QueueSize,
+	})
+	switch {
+	case errors.Is(err, ErrIdempotencyConflict):
+		writeJSON(w, http.StatusUnprocessableEntity, ErrorBody{Error: err.Error(), Field: HeaderIdempotencyKey})
+	case err != nil:
+		g.storeError("message refused", err)
+		w.Header().Set("Retry-After", retryAfterSeconds(unavailableRetryAfter))
+		writeJSON(w, http.StatusServiceUnavailable, ErrorBody{Error: "message store unavailable: retry later"})
+	case res.Full:
+		w.Header().Set("Retry-After", retryAfterSeconds(unavailableRetryAfter))
+		writeJSON(w, http.StatusServiceUnavailable, ErrorBody{Error: fmt.Sprintf("queue full (%d messages waiting): retry later", g.cfg.QueueSize)})
+	case res.RetryAfter > 0:
+		w.Header().Set("Retry-After", retryAfterSeconds(res.RetryAfter))
+		writeJSON(w, http.StatusTooManyRequests, ErrorBody{
+			Error: fmt.Sprintf("rate limit: at most %d messages per %v to one phone", g.cfg.RateLimit, g.cfg.RateWindow),
+			Field: "phone",
+		})
+	case res.Replayed:
+		w.Header().Set(HeaderReplayed, "true")
+		writeJSON(w, http.StatusAccepted, SendReply{ID: res.ID, Status: StatusQueued})
+	default:
+		g.hooks.Metrics.Add(MetricAccepted, 1)
+		g.deliverer.Wake()
 		g.log.Debug("sms accepted", "id", m.ID, "template", m.Template)
 		writeJSON(w, http.StatusAccepted, SendReply{ID: m.ID, Status: StatusQueued})
-	case errors.Is(err, ErrQueueFull), errors.Is(err, ErrQueueClosed):
-		if rerr := g.limiter.Refund(grant); rerr != nil {
-			g.log.Warn("refunding rate limit", "err", rerr)
-		}
-		w.Header().Set("Retry-After", retryAfterSeconds(queueFullRetryAfter))
-		writeJSON(w, http.StatusServiceUnavailable, ErrorBody{Error: err.Error()})
-	default:
-		g.limiter.Refund(grant)
-		g.internalError(w, "queueing message", err)
 	}
+}
+
+// storeError logs a failed store call, at most once a second.
+func (g *Gateway) storeError(what string, err error) {
+	now := time.Now().UnixNano()
+	last := g.lastStoreLog.Load()
+	if now-last < int64(time.Second) || !g.lastStoreLog.CompareAndSwap(last, now) {
+		return
+	}
+	g.log.Error("store unavailable: "+what+" (answered 503)", "store", g.store.String(), "err", err)
+}
+
+// validIdempotencyKey: empty (no key) or 1 to MaxIdempotencyKeyLen
+// printable ASCII characters, no spaces.
+func validIdempotencyKey(k string) bool {
+	if len(k) > MaxIdempotencyKeyLen {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] <= ' ' || k[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// fingerprint identifies what a message says and to whom, so that an
+// Idempotency-Key reused for another message is recognised.
+func fingerprint(m Message) string {
+	h := sha256.Sum256([]byte(m.Phone + "\x00" + m.Template + "\x00" + m.Text))
+	return hex.EncodeToString(h[:16])
 }
 
 // handleStatus serves GET /api/sms/{id} from the shared store.
 func (g *Gateway) handleStatus(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	m, err := g.store.Get(id)
+	m, err := g.store.Get(r.Context(), id)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		writeJSON(w, http.StatusNotFound, ErrorBody{Error: "unknown message id", Field: "id"})
 	case err != nil:
-		g.internalError(w, "reading message", err)
+		g.storeError("status not read", err)
+		w.Header().Set("Retry-After", retryAfterSeconds(unavailableRetryAfter))
+		writeJSON(w, http.StatusServiceUnavailable, ErrorBody{Error: "message store unavailable: retry later"})
 	default:
 		writeJSON(w, http.StatusOK, m)
 	}
@@ -143,11 +200,6 @@ func (g *Gateway) handleStatus(w http.ResponseWriter, r *http.Request) {
 
 func (g *Gateway) handleHealth(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, HealthReply{Status: "ok", Worker: g.cfg.WorkerID, PID: g.pid})
-}
-
-func (g *Gateway) internalError(w http.ResponseWriter, what string, err error) {
-	g.log.Error(what, "err", err)
-	writeJSON(w, http.StatusInternalServerError, ErrorBody{Error: "internal error: " + what})
 }
 
 func methodNotAllowed(w http.ResponseWriter, allow string) {

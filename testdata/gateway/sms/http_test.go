@@ -1,6 +1,7 @@
 package sms
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -85,8 +86,8 @@ func TestSendValidation(t *testing.T) {
 			}
 		})
 	}
-	if st := g.Stats(); st.Depth != 0 {
-		t.Fatalf("invalid requests queued messages: %+v", st)
+	if st, err := g.store.Stats(context.Background()); err != nil || st.Depth != 0 {
+		t.Fatalf("invalid requests queued messages: %+v %v", st, err)
 	}
 }
 
@@ -113,14 +114,59 @@ func TestSendAcceptedAndStatus(t *testing.T) {
 		t.Fatalf("status %d, record %+v", rec.Code, m)
 	}
 
-	// Delivery updates what GET shows, in this or any other gateway on the
-	// same data dir.
-	g.queue.Start()
-	drain(t, g.queue)
+	// Delivery, by another worker on the same store, updates what GET shows
+	// in this one.
 	other := newTestGateway(t, Config{DataDir: g.cfg.DataDir, WorkerID: 8}, Hooks{})
-	rec = do(other.Handler(), "GET", "/api/sms/"+r.ID, "", "")
-	if m := decode[Message](t, rec); m.Status != StatusSent || m.Attempts != 1 || rec.Header().Get(HeaderWorkerID) != "8" {
-		t.Fatalf("after delivery, from worker 8: %+v", m)
+	other.deliverer.Start()
+	defer other.deliverer.Stop(context.Background())
+	waitFor(t, "delivery by worker 8", func() bool {
+		rec = do(h, "GET", "/api/sms/"+r.ID, "", "")
+		m = decode[Message](t, rec)
+		return m.Status == StatusSent
+	})
+	if m.Attempts != 1 || m.SentAt == nil || rec.Header().Get(HeaderWorkerID) != "7" {
+		t.Fatalf("after delivery: %+v", m)
+	}
+}
+
+func TestSendIdempotencyKey(t *testing.T) {
+	g := newTestGateway(t, Config{}, Hooks{})
+	h := g.Handler()
+	send := func(key, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", "/api/sms/send", strings.NewReader(body))
+		req.Header.Set("Content-Type", jsonCT)
+		req.Header.Set(HeaderIdempotencyKey, key)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	body := `{"phone":"+4915112345678","content":"hi"}`
+	first := send("order-17", body)
+	r1 := decode[SendReply](t, first)
+	if first.Code != 202 || first.Header().Get(HeaderReplayed) != "" {
+		t.Fatalf("first: %d %v", first.Code, first.Header())
+	}
+	// Four more with the same key: the first answer each time, and the
+	// phone's limit of 3 is not used up by them.
+	for i := range 4 {
+		rec := send("order-17", body)
+		if r := decode[SendReply](t, rec); rec.Code != 202 || r.ID != r1.ID || rec.Header().Get(HeaderReplayed) != "true" {
+			t.Fatalf("replay %d: %d %+v", i+1, rec.Code, r)
+		}
+	}
+	if rec := send("order-17", `{"phone":"+4915112345678","content":"other"}`); rec.Code != http.StatusUnprocessableEntity {
+		t.Fatalf("key reused for another message: %d", rec.Code)
+	}
+	if rec := send("bad key", body); rec.Code != 400 || decode[ErrorBody](t, rec).Field != HeaderIdempotencyKey {
+		t.Fatalf("key with a space: %d", rec.Code)
+	}
+	for i := range 2 {
+		if rec := send("", body); rec.Code != 202 {
+			t.Fatalf("message %d without key: %d", i+2, rec.Code)
+		}
+	}
+	if rec := send("", body); rec.Code != 429 {
+		t.Fatalf("4th message: %d", rec.Code)
 	}
 }
 
@@ -159,7 +205,7 @@ func TestSendRateLimited(t *testing.T) {
 }
 
 func TestSendQueueFull(t *testing.T) {
-	g := newTestGateway(t, Config{QueueSize: 1}, Hooks{}) // queue not started: nothing leaves it
+	g := newTestGateway(t, Config{QueueSize: 1}, Hooks{}) // deliverer not started: nothing leaves the queue
 	h := g.Handler()
 	if rec := do(h, "POST", "/api/sms/send", jsonCT, `{"phone":"+4915112345678","content":"a"}`); rec.Code != 202 {
 		t.Fatalf("first: %d", rec.Code)
@@ -171,11 +217,8 @@ func TestSendQueueFull(t *testing.T) {
 	if e := decode[ErrorBody](t, rec); !strings.Contains(e.Error, "queue full") {
 		t.Fatalf("503 body %+v", e)
 	}
-	// The refused message did not use up the phone's rate limit.
-	for i := range 3 {
-		if _, _, ok, _ := g.limiter.Allow("4915100000000"); !ok {
-			t.Fatalf("allowance %d used up by a 503", i+1)
-		}
+	if st, err := g.store.Stats(context.Background()); err != nil || st.Depth != 1 {
+		t.Fatalf("after the 503: %+v %v, want only the first message", st, err)
 	}
 }
 

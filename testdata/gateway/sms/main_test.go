@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,30 +25,32 @@ func TestMain(m *testing.M) {
 	switch os.Getenv(envHelper) {
 	case "":
 		goleak.VerifyTestMain(m)
-	case "limiter":
-		os.Exit(limiterHelper(os.Args[len(os.Args)-3:]))
+	case "store":
+		os.Exit(storeHelper(os.Args[len(os.Args)-3:]))
 	default:
 		fmt.Fprintln(os.Stderr, "unknown helper", os.Getenv(envHelper))
 		os.Exit(2)
 	}
 }
 
-// limiterHelper is a process that shares a rate-limit directory: args are
-// DIR KEYS ROUNDS. It waits for a line on stdin (so that every helper starts
-// together), then makes ROUNDS passes over KEYS phones, one Allow per phone
-// per pass, and prints how many were allowed.
-func limiterHelper(args []string) int {
+// storeHelper is a process that shares a store: args are SPEC KEYS ROUNDS.
+// It waits for a line on stdin (so that every helper starts together), then
+// makes ROUNDS passes over KEYS phones, one Accept per phone per pass, and
+// prints how many were accepted.
+func storeHelper(args []string) int {
 	keys, err1 := strconv.Atoi(args[1])
 	rounds, err2 := strconv.Atoi(args[2])
 	if err1 != nil || err2 != nil {
-		fmt.Fprintln(os.Stderr, "usage: DIR KEYS ROUNDS")
+		fmt.Fprintln(os.Stderr, "usage: SPEC KEYS ROUNDS")
 		return 2
 	}
-	l, err := NewLimiter(args[0], 3, time.Minute, time.Now)
+	ctx := context.Background()
+	st, err := OpenStore(ctx, args[0], "")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	defer st.Close()
 	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
 		fmt.Fprintln(os.Stderr, "barrier:", err)
 		return 1
@@ -54,12 +58,12 @@ func limiterHelper(args []string) int {
 	allowed := 0
 	for range rounds {
 		for k := range keys {
-			_, _, ok, err := l.Allow(fmt.Sprintf("491510000%04d", k))
+			res, err := st.Accept(ctx, acceptReq(newMessage(fmt.Sprintf("+491510000%04d", k)), ""))
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return 1
 			}
-			if ok {
+			if res.RetryAfter == 0 {
 				allowed++
 			}
 		}
@@ -142,6 +146,9 @@ func newTestGateway(t *testing.T, cfg Config, hooks Hooks) *Gateway {
 	if cfg.DataDir == "" {
 		cfg.DataDir = t.TempDir()
 	}
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = 5 * time.Millisecond
+	}
 	if hooks.Sleep == nil {
 		hooks.Sleep = new(sleepRecorder).Sleep
 	}
@@ -152,5 +159,49 @@ func newTestGateway(t *testing.T, cfg Config, hooks Hooks) *Gateway {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { g.store.Close() })
 	return g
 }
+
+// newMessage is a message to phone as the HTTP handler makes it.
+func newMessage(phone string) Message {
+	now := time.Now()
+	return Message{ID: NewID(), Phone: phone, Text: "hi", Status: StatusQueued, CreatedAt: now, UpdatedAt: now}
+}
+
+// acceptReq is the AcceptRequest of m with the default limit.
+func acceptReq(m Message, key string) AcceptRequest {
+	return AcceptRequest{
+		Message: m, PhoneKey: strings.TrimPrefix(m.Phone, "+"), IdempotencyKey: key, Fingerprint: fingerprint(m),
+		RateLimit: DefaultRateLimit, RateWindow: DefaultRateWindow, KeyTTL: DefaultKeyTTL,
+	}
+}
+
+// blockingProvider blocks every Send until release is closed.
+type blockingProvider struct {
+	started chan string
+	release chan struct{}
+}
+
+func newBlockingProvider() *blockingProvider {
+	return &blockingProvider{started: make(chan string, 64), release: make(chan struct{})}
+}
+
+func (b *blockingProvider) Send(ctx context.Context, m Message) error {
+	b.started <- m.ID
+	select {
+	case <-b.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// waitTimeout waits for cmd, killing it after d.
+func waitTimeout(cmd *exec.Cmd, d time.Duration) error {
+	t := time.AfterFunc(d, func() { cmd.Process.Kill() })
+	defer t.Stop()
+	return cmd.Wait()
+}
+
+func itoa[T ~int | ~int64](n T) string { return strconv.FormatInt(int64(n), 10) }

@@ -11,7 +11,7 @@ import (
 func outcomes(p *StubProvider, n int) []bool {
 	var out []bool
 	for range n {
-		out = append(out, p.Send(context.Background(), Message{}) == nil)
+		out = append(out, p.Send(context.Background(), Message{ID: NewID()}) == nil)
 	}
 	return out
 }
@@ -34,6 +34,26 @@ func TestStubProviderSeeded(t *testing.T) {
 	err := NewStubProvider(0, 1, 1, nil).Send(context.Background(), Message{})
 	if !errors.Is(err, ErrProviderUnavailable) {
 		t.Errorf("failure = %v", err)
+	}
+}
+
+// TestStubProviderDedupes: an id sent once is acknowledged again without a
+// second SMS, as a provider does with an out id; failures do not count.
+func TestStubProviderDedupes(t *testing.T) {
+	p := NewStubProvider(0, 0.5, 7, nil)
+	m := Message{ID: NewID()}
+	for p.Send(context.Background(), m) != nil {
+	}
+	for range 20 {
+		if err := p.Send(context.Background(), m); err != nil {
+			t.Fatalf("repeat of a sent id: %v", err)
+		}
+	}
+	if p.Sends() != 1 {
+		t.Fatalf("%d SMS for one id", p.Sends())
+	}
+	if !IsPermanent(Permanent(ErrProviderUnavailable)) || IsPermanent(ErrProviderUnavailable) || Permanent(nil) != nil {
+		t.Fatal("Permanent/IsPermanent")
 	}
 }
 

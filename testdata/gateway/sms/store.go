@@ -1,68 +1,172 @@
 package sms
 
 import (
+	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"time"
 )
 
-// Status is where a message is in its delivery: queued → sending → sent or
-// failed. While retries wait for their backoff the status stays sending,
-// with LastError telling why the previous attempt failed.
+// Status is where a message is in its delivery:
+//
+//	queued → sending → sent → delivered
+//	                 ↘ failed
+//
+// queued: accepted and stored, waiting for a worker to claim it (also after
+// a graceful stop handed it back). sending: a worker holds its lease and is
+// calling the provider, or waiting for the backoff before the next attempt;
+// LastError tells why the previous attempt failed. sent: the provider
+// accepted it. delivered: the provider reported the handset got it (the
+// simulated providers never report this; a real provider's delivery report
+// does). failed: given up after its attempts, LastError tells why.
 type Status string
 
 // The message statuses.
 const (
-	StatusQueued  Status = "queued"
-	StatusSending Status = "sending"
-	StatusSent    Status = "sent"
-	StatusFailed  Status = "failed"
+	StatusQueued    Status = "queued"
+	StatusSending   Status = "sending"
+	StatusSent      Status = "sent"
+	StatusDelivered Status = "delivered"
+	StatusFailed    Status = "failed"
 )
+
+// Final reports whether no worker will touch a message in status s again.
+func (s Status) Final() bool { return s == StatusSent || s == StatusDelivered || s == StatusFailed }
 
 // Message is the record of one accepted message, as GET /api/sms/{id} shows it.
 type Message struct {
-	ID        string    `json:"id"`
-	Phone     string    `json:"phone"`
-	Template  string    `json:"template,omitempty"`
-	Text      string    `json:"text"`
-	Status    Status    `json:"status"`
-	Attempts  int       `json:"attempts"`
-	LastError string    `json:"last_error,omitempty"`
-	Worker    int       `json:"worker"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID        string     `json:"id"`
+	Phone     string     `json:"phone"`
+	Template  string     `json:"template,omitempty"`
+	Text      string     `json:"text"`
+	Status    Status     `json:"status"`
+	Attempts  int        `json:"attempts"`             // provider calls started, including one cut short by a lost worker
+	LastError string     `json:"last_error,omitempty"` // why the last attempt failed
+	Worker    int        `json:"worker"`               // the worker that accepted it
+	CreatedAt time.Time  `json:"created_at"`           // accepted (and stored)
+	UpdatedAt time.Time  `json:"updated_at"`           // last status or attempt change
+	SentAt    *time.Time `json:"sent_at,omitempty"`    // the provider accepted it
 }
 
-// ErrNotFound is returned by Store.Get for an id that has no record.
-var ErrNotFound = errors.New("message not found")
-
-// Store keeps one JSON file per message, msg/<id>.json under its directory.
-// Each write goes to a temporary file in the same directory that is then
-// renamed over the record, so a reader in any process sees either the old or
-// the new record, never a partial one.
-type Store struct {
-	dir string
+// Store is the durable pipeline shared by every worker of a gateway: message
+// records, the delivery queue with leases, the per-phone rate limit and the
+// idempotency keys. Two implementations: the embedded SQLite store (one
+// host, several processes) and the Redis store (several hosts); see
+// OpenStore. All methods are safe for concurrent use.
+//
+// Leases: Claim hands a worker (owner) queued messages, and messages whose
+// lease has expired, each with a lease of the given duration. The owner
+// keeps it with Renew, records progress with Update, and ends it with a
+// final Update or with Release (hand back, for a graceful stop). Update,
+// Renew and Release act only while the lease is still the owner's: once
+// another worker has taken the message over they report held == false and
+// change nothing, so a worker that was stopped or slow cannot overwrite the
+// newer owner's record.
+type Store interface {
+	// Accept stores a new queued message in one atomic step with the
+	// rate-limit decision and the idempotency key. The message is durable
+	// when Accept returns without error. See AcceptResult for refusals.
+	Accept(ctx context.Context, req AcceptRequest) (AcceptResult, error)
+	// Get returns the record of id, ErrNotFound if there is none.
+	Get(ctx context.Context, id string) (Message, error)
+	// Claim leases up to c.Max deliverable messages to c.Owner: queued ones
+	// and those whose lease has expired (Lease.Takeover). Each comes back in
+	// status sending with Attempts already counting the attempt about to be
+	// made. A message that would exceed c.GiveUpAfter attempts is recorded
+	// failed instead and not returned. Claim does not wait for messages.
+	Claim(ctx context.Context, c ClaimRequest) ([]Lease, error)
+	// Renew extends owner's leases by lease from now and returns those it
+	// no longer holds.
+	Renew(ctx context.Context, owner string, leases []Lease, lease time.Duration) (lost []Lease, err error)
+	// Update writes m (status, attempts, last error, timestamps) under the
+	// lease; when m.Status is final the lease ends and the message leaves
+	// the queue.
+	Update(ctx context.Context, owner string, l Lease, m Message) (held bool, err error)
+	// Release hands a message back to the queue, status queued, attempts
+	// kept, for any worker to claim at once.
+	Release(ctx context.Context, owner string, l Lease, m Message) (held bool, err error)
+	// Stats returns the queue's depth and its oldest message.
+	Stats(ctx context.Context) (StoreStats, error)
+	// Close releases the store's connections.
+	Close() error
+	// String names the store for logs, without credentials.
+	String() string
 }
 
-// NewStore returns a store in dir, created if missing.
-func NewStore(dir string) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("message store: %w", err)
-	}
-	return &Store{dir: dir}, nil
+// AcceptRequest is one message to store.
+type AcceptRequest struct {
+	Message  Message // ID, Phone, Template, Text, Worker, CreatedAt set
+	PhoneKey string  // the rate-limit key (NormalizePhone's digits)
+	// IdempotencyKey, when not empty, makes a repeated request with the same
+	// key return the first accepted message instead of storing another.
+	IdempotencyKey string
+	// Fingerprint identifies the request's content, so that a key reused
+	// for a different message is refused (ErrIdempotencyConflict).
+	Fingerprint string
+	RateLimit   int           // messages per phone per RateWindow
+	RateWindow  time.Duration // sliding window of the limit
+	KeyTTL      time.Duration // how long an idempotency key is remembered
+	// MaxDepth, when > 0, refuses the message (AcceptResult.Full) while
+	// the queue holds this many messages.
+	MaxDepth int
 }
+
+// AcceptResult is the outcome of Accept.
+type AcceptResult struct {
+	// ID is the accepted message: the new one, or on a replay the one
+	// first accepted under the idempotency key.
+	ID string
+	// Replayed: the idempotency key was seen before; nothing new was stored.
+	Replayed bool
+	// RetryAfter > 0: refused by the rate limit; nothing was stored and the
+	// next message to the phone is allowed after this long.
+	RetryAfter time.Duration
+	// Full: refused because the queue holds AcceptRequest.MaxDepth
+	// messages; nothing was stored.
+	Full bool
+}
+
+// ClaimRequest is the argument of Store.Claim.
+type ClaimRequest struct {
+	Owner string        // unique per worker process
+	Max   int           // at most this many leases
+	Lease time.Duration // lease duration
+	// GiveUpAfter bounds the attempts of a message that keeps losing its
+	// workers (a message that crashes them, say).
+	GiveUpAfter int
+	Now         time.Time
+}
+
+// Lease is a claimed message and the handle of its lease.
+type Lease struct {
+	Message Message
+	// Entry is the store's handle of the queue entry (the Redis stream
+	// entry id; empty for SQLite).
+	Entry string
+	// Takeover: the message was leased by another worker whose lease
+	// expired (that worker died, hung or lost the store).
+	Takeover bool
+}
+
+// StoreStats is the queue as a whole, for the metrics.
+type StoreStats struct {
+	Depth  int       // messages queued or sending
+	Oldest time.Time // creation time of the oldest of them; zero if none
+}
+
+// Errors of the stores.
+var (
+	// ErrNotFound: Get of an id that has no record.
+	ErrNotFound = errors.New("message not found")
+	// ErrIdempotencyConflict: an Idempotency-Key reused for another message.
+	ErrIdempotencyConflict = errors.New("idempotency key already used for a different message")
+)
 
 // NewID returns a message id: 26 characters of crypto/rand base32 (130 bits),
 // unique across workers, hosts and restarts without coordination.
 func NewID() string { return rand.Text() }
 
-// validID reports whether id has the shape NewID produces, which also keeps
-// it from naming a path outside the store.
+// validID reports whether id has the shape NewID produces.
 func validID(id string) bool {
 	if len(id) != 26 {
 		return false
@@ -74,62 +178,3 @@ func validID(id string) bool {
 	}
 	return true
 }
-
-// Put writes m atomically, replacing any earlier record with its id.
-func (s *Store) Put(m Message) error {
-	if !validID(m.ID) {
-		return fmt.Errorf("message store: invalid id %q", m.ID)
-	}
-	data, err := json.Marshal(m)
-	if err != nil {
-		return fmt.Errorf("message store: %w", err)
-	}
-	tmp, err := os.CreateTemp(s.dir, ".tmp-"+m.ID+"-*")
-	if err != nil {
-		return fmt.Errorf("message store: %w", err)
-	}
-	_, werr := tmp.Write(data)
-	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("message store: write %s: %w", m.ID, err)
-	}
-	if err := os.Rename(tmp.Name(), s.path(m.ID)); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("message store: %w", err)
-	}
-	return nil
-}
-
-// Get reads the record of id; ErrNotFound if there is none (or id is not an id).
-func (s *Store) Get(id string) (Message, error) {
-	if !validID(id) {
-		return Message{}, ErrNotFound
-	}
-	data, err := os.ReadFile(s.path(id))
-	if errors.Is(err, fs.ErrNotExist) {
-		return Message{}, ErrNotFound
-	}
-	if err != nil {
-		return Message{}, fmt.Errorf("message store: %w", err)
-	}
-	var m Message
-	if err := json.Unmarshal(data, &m); err != nil {
-		return Message{}, fmt.Errorf("message store: record %s: %w", id, err)
-	}
-	return m, nil
-}
-
-// Delete removes the record of id; a missing record is not an error.
-func (s *Store) Delete(id string) error {
-	if !validID(id) {
-		return nil
-	}
-	err := os.Remove(s.path(id))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("message store: %w", err)
-	}
-	return nil
-}
-
-func (s *Store) path(id string) string { return filepath.Join(s.dir, id+".json") }

@@ -1,98 +1,259 @@
 package sms
 
 import (
+	"context"
 	"errors"
+	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/nodeagent/node-agent/testdata/gateway/sms/smstest"
 )
 
-func TestStorePutGetDelete(t *testing.T) {
-	s, err := NewStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := Message{ID: NewID(), Phone: "+4915112345678", Text: "hi", Status: StatusQueued, CreatedAt: time.Unix(1, 0).UTC()}
-	if err := s.Put(m); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.Get(m.ID)
-	if err != nil || got != m {
-		t.Fatalf("Get = %+v, %v; want %+v", got, err, m)
-	}
-	m.Status, m.Attempts = StatusSent, 2
-	if err := s.Put(m); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := s.Get(m.ID); got.Status != StatusSent || got.Attempts != 2 {
-		t.Fatalf("after update: %+v", got)
-	}
-	if err := s.Delete(m.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Get(m.ID); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("after delete: %v", err)
-	}
-	if err := s.Delete(m.ID); err != nil {
-		t.Fatalf("second delete: %v", err)
-	}
-	entries, _ := os.ReadDir(s.dir)
-	if len(entries) != 0 {
-		t.Fatalf("left behind: %v", entries)
-	}
+// The store contract, run against both backends: TestSQLiteStore and
+// TestRedisStore (a real redis-server of the test's own).
+
+func TestSQLiteStore(t *testing.T) {
+	testStore(t, func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "sms.db") })
 }
 
-func TestStoreRefusesNonIDs(t *testing.T) {
-	s, _ := NewStore(t.TempDir())
-	for _, id := range []string{"", "../../etc/passwd", "send", "abcdefghijklmnopqrstuvwxyz", NewID() + "A"} {
-		if _, err := s.Get(id); !errors.Is(err, ErrNotFound) {
-			t.Errorf("Get(%q) = %v; want ErrNotFound", id, err)
-		}
-		if err := s.Put(Message{ID: id}); err == nil {
-			t.Errorf("Put(%q) accepted", id)
-		}
-	}
+func TestRedisStore(t *testing.T) {
+	testStore(t, func(t *testing.T) string { return smstest.StartRedis(t).URL() })
 }
 
-func TestNewIDUnique(t *testing.T) {
-	seen := make(map[string]bool)
-	for range 10000 {
-		id := NewID()
-		if !validID(id) || seen[id] {
-			t.Fatalf("id %q invalid or repeated", id)
+// testStore runs the contract; spec returns a fresh store's spec.
+func testStore(t *testing.T, spec func(t *testing.T) string) {
+	open := func(t *testing.T, spec string) Store {
+		t.Helper()
+		st, err := OpenStore(context.Background(), spec, "")
+		if err != nil {
+			t.Fatal(err)
 		}
-		seen[id] = true
+		t.Cleanup(func() { st.Close() })
+		return st
 	}
-}
+	ctx := context.Background()
+	claim := func(t *testing.T, st Store, owner string, lease time.Duration) []Lease {
+		t.Helper()
+		ls, err := st.Claim(ctx, ClaimRequest{Owner: owner, Max: 100, Lease: lease, GiveUpAfter: 3, Now: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ls
+	}
 
-// TestStoreReadersNeverSeePartialRecords rewrites one record while another
-// Store on the same directory reads it.
-func TestStoreReadersNeverSeePartialRecords(t *testing.T) {
-	dir := t.TempDir()
-	w, _ := NewStore(dir)
-	r, _ := NewStore(dir)
-	m := Message{ID: NewID(), Text: strings.Repeat("x", 32<<10), Status: StatusQueued}
-	if err := w.Put(m); err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := range 200 {
-			m.Attempts = i
-			if err := w.Put(m); err != nil {
-				t.Error(err)
-				return
+	t.Run("accept, get, rate limit, idempotency", func(t *testing.T) {
+		st := open(t, spec(t))
+		m := newMessage("+4915112345678")
+		res, err := st.Accept(ctx, acceptReq(m, "k1"))
+		if err != nil || res.ID != m.ID || res.Replayed || res.RetryAfter != 0 {
+			t.Fatalf("accept: %+v %v", res, err)
+		}
+		got, err := st.Get(ctx, m.ID)
+		if err != nil || got.Status != StatusQueued || got.Phone != m.Phone || got.Attempts != 0 || !got.CreatedAt.Equal(m.CreatedAt) {
+			t.Fatalf("get: %+v %v", got, err)
+		}
+		// The same key: the first answer again, nothing new stored.
+		again := newMessage(m.Phone)
+		res, err = st.Accept(ctx, acceptReq(again, "k1"))
+		if err != nil || res.ID != m.ID || !res.Replayed {
+			t.Fatalf("replay: %+v %v", res, err)
+		}
+		if _, err := st.Get(ctx, again.ID); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("a replay stored a record: %v", err)
+		}
+		// The same key for another message: refused.
+		other := newMessage(m.Phone)
+		other.Text = "something else"
+		if _, err := st.Accept(ctx, acceptReq(other, "k1")); !errors.Is(err, ErrIdempotencyConflict) {
+			t.Fatalf("key reused for another message: %v", err)
+		}
+		// 3 per minute per phone; the 4th is refused with the wait.
+		for i := range 2 {
+			if res, err := st.Accept(ctx, acceptReq(newMessage(m.Phone), "")); err != nil || res.RetryAfter != 0 {
+				t.Fatalf("message %d: %+v %v", i+2, res, err)
 			}
 		}
-	}()
-	for range 200 {
-		if _, err := r.Get(m.ID); err != nil {
-			t.Fatalf("reader saw: %v", err)
+		res, err = st.Accept(ctx, acceptReq(newMessage(m.Phone), ""))
+		if err != nil || res.RetryAfter <= 50*time.Second || res.RetryAfter > time.Minute || res.ID != "" {
+			t.Fatalf("4th: %+v %v, want refused for about a minute", res, err)
 		}
+		if _, err := st.Get(ctx, NewID()); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("unknown id: %v", err)
+		}
+		if _, err := st.Get(ctx, "../../etc/passwd"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("malformed id: %v", err)
+		}
+		if s, err := st.Stats(ctx); err != nil || s.Depth != 3 || s.Oldest.IsZero() {
+			t.Fatalf("stats: %+v %v", s, err)
+		}
+	})
+
+	t.Run("max depth", func(t *testing.T) {
+		st := open(t, spec(t))
+		req := acceptReq(newMessage("+4915100000001"), "")
+		req.MaxDepth = 1
+		if res, err := st.Accept(ctx, req); err != nil || res.Full {
+			t.Fatalf("first: %+v %v", res, err)
+		}
+		req = acceptReq(newMessage("+4915100000002"), "")
+		req.MaxDepth = 1
+		if res, err := st.Accept(ctx, req); err != nil || !res.Full {
+			t.Fatalf("second: %+v %v, want full", res, err)
+		}
+		if _, err := st.Get(ctx, req.Message.ID); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("a refused message was stored: %v", err)
+		}
+	})
+
+	t.Run("lease, renew, takeover, fencing, release, final", func(t *testing.T) {
+		st := open(t, spec(t))
+		m := newMessage("+4915112345678")
+		if _, err := st.Accept(ctx, acceptReq(m, "")); err != nil {
+			t.Fatal(err)
+		}
+		const lease = 300 * time.Millisecond
+		a := claim(t, st, "a", lease)
+		if len(a) != 1 || a[0].Message.ID != m.ID || a[0].Message.Status != StatusSending || a[0].Message.Attempts != 1 || a[0].Takeover {
+			t.Fatalf("claim: %+v", a)
+		}
+		if b := claim(t, st, "b", lease); len(b) != 0 {
+			t.Fatalf("claimed while leased: %+v", b)
+		}
+		// Renewing keeps it from b past the first lease.
+		for range 3 {
+			time.Sleep(lease / 2)
+			if lost, err := st.Renew(ctx, "a", a, lease); err != nil || len(lost) != 0 {
+				t.Fatalf("renew: %v %v", lost, err)
+			}
+			if b := claim(t, st, "b", lease); len(b) != 0 {
+				t.Fatalf("claimed a renewed lease: %+v", b)
+			}
+		}
+		// a stops renewing (it died): b takes over after the lease.
+		time.Sleep(lease + 50*time.Millisecond)
+		b := claim(t, st, "b", lease)
+		if len(b) != 1 || !b[0].Takeover || b[0].Message.Attempts != 2 {
+			t.Fatalf("takeover: %+v", b)
+		}
+		// a comes back: it holds nothing, writes nothing.
+		if lost, err := st.Renew(ctx, "a", a, lease); err != nil || len(lost) != 1 {
+			t.Fatalf("renew of a lost lease: %v %v", lost, err)
+		}
+		stale := a[0].Message
+		stale.Status = StatusFailed
+		if held, err := st.Update(ctx, "a", a[0], stale); err != nil || held {
+			t.Fatalf("update by the old owner: held=%v %v", held, err)
+		}
+		// b hands it back; c claims it at once, not as a takeover.
+		if held, err := st.Release(ctx, "b", b[0], b[0].Message); err != nil || !held {
+			t.Fatalf("release: %v %v", held, err)
+		}
+		if got, _ := st.Get(ctx, m.ID); got.Status != StatusQueued || got.Attempts != 2 {
+			t.Fatalf("after release: %+v", got)
+		}
+		c := claim(t, st, "c", lease)
+		if len(c) != 1 || c[0].Takeover || c[0].Message.Attempts != 3 {
+			t.Fatalf("claim after release: %+v", c)
+		}
+		done := c[0].Message
+		now := time.Now()
+		done.Status, done.SentAt, done.UpdatedAt = StatusSent, &now, now
+		if held, err := st.Update(ctx, "c", c[0], done); err != nil || !held {
+			t.Fatalf("final update: %v %v", held, err)
+		}
+		got, _ := st.Get(ctx, m.ID)
+		if got.Status != StatusSent || got.SentAt == nil || got.Attempts != 3 {
+			t.Fatalf("sent record: %+v", got)
+		}
+		time.Sleep(lease + 50*time.Millisecond)
+		if d := claim(t, st, "d", lease); len(d) != 0 {
+			t.Fatalf("a sent message was claimed again: %+v", d)
+		}
+		if s, err := st.Stats(ctx); err != nil || s.Depth != 0 {
+			t.Fatalf("stats: %+v %v", s, err)
+		}
+	})
+
+	t.Run("give up after too many lost workers", func(t *testing.T) {
+		st := open(t, spec(t))
+		m := newMessage("+4915112345678")
+		st.Accept(ctx, acceptReq(m, ""))
+		const lease = 50 * time.Millisecond
+		for i := range 3 { // GiveUpAfter 3
+			if l := claim(t, st, "w"+strconv.Itoa(i), lease); len(l) != 1 {
+				t.Fatalf("claim %d: %+v", i+1, l)
+			}
+			time.Sleep(lease + 20*time.Millisecond)
+		}
+		if l := claim(t, st, "last", lease); len(l) != 0 {
+			t.Fatalf("claimed past the attempts: %+v", l)
+		}
+		got, _ := st.Get(ctx, m.ID)
+		if got.Status != StatusFailed || !strings.Contains(got.LastError, "workers were lost") {
+			t.Fatalf("record: %+v", got)
+		}
+	})
+
+	t.Run("rate limit across processes", func(t *testing.T) {
+		sp := spec(t)
+		open(t, sp) // create the schema or group first
+		const procs, keys, rounds = 4, 50, 2
+		type helper struct {
+			cmd   *exec.Cmd
+			stdin io.WriteCloser
+			out   *strings.Builder
+		}
+		var hs []helper
+		for range procs {
+			cmd := exec.Command(os.Args[0], "-test.run=^$", sp, itoa(keys), itoa(rounds))
+			cmd.Env = append(os.Environ(), envHelper+"=store")
+			out := new(strings.Builder)
+			cmd.Stdout, cmd.Stderr = out, os.Stderr
+			stdin, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cmd.Process.Kill() })
+			hs = append(hs, helper{cmd, stdin, out})
+		}
+		for _, h := range hs {
+			io.WriteString(h.stdin, "go\n")
+			h.stdin.Close()
+		}
+		allowed := 0
+		for _, h := range hs {
+			if err := waitTimeout(h.cmd, 60*time.Second); err != nil {
+				t.Fatalf("helper: %v", err)
+			}
+			n, err := strconv.Atoi(strings.TrimSpace(h.out.String()))
+			if err != nil {
+				t.Fatalf("helper output %q", h.out.String())
+			}
+			allowed += n
+		}
+		if allowed != 3*keys {
+			t.Fatalf("%d messages allowed across %d processes for %d phones; want %d", allowed, procs, keys, 3*keys)
+		}
+	})
+}
+
+func TestOpenStoreErrors(t *testing.T) {
+	if _, err := OpenStore(context.Background(), "mysql://x", ""); err == nil || !strings.Contains(err.Error(), "mysql://x") {
+		t.Fatalf("unknown scheme: %v", err)
 	}
-	wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := OpenStore(ctx, "redis://:secret@127.0.0.1:1/0", "")
+	if err == nil || !strings.Contains(err.Error(), "redis://:xxxxx@127.0.0.1:1/0") || strings.Contains(err.Error(), "secret") {
+		t.Fatalf("unreachable redis: %v, want the URL without its password", err)
+	}
 }

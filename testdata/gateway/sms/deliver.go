@@ -1,0 +1,399 @@
+package sms
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Deliverer is one worker's share of the delivery: it claims messages from
+// the Store with a lease, calls the Provider with retries, and records each
+// outcome. Every worker of every host runs one; any of them delivers any
+// message, and a message whose worker is lost is taken over by another once
+// its lease expires.
+//
+// Goroutines: run claims (woken by Wake after a local accept, else every
+// PollInterval) and hands leases to Senders sender goroutines; keep renews
+// the held leases every Lease/3.
+type Deliverer struct {
+	o     DelivererOptions
+	owner string
+
+	wake chan struct{}
+	jobs chan Lease
+
+	mu   sync.Mutex
+	held map[string]Lease // leases this worker holds, by message id
+
+	callCtx context.Context    // provider calls; cancelled when the drain runs out of time
+	cancel  context.CancelFunc // of callCtx
+	quit    chan struct{}      // closed by Stop: run and keep return
+	wg      sync.WaitGroup
+
+	sent, failed, retries, takeovers, released atomic.Int64
+}
+
+// DelivererOptions configures NewDeliverer. Store, Provider and Log are
+// required; zero durations and counts take the Default constants.
+type DelivererOptions struct {
+	Store    Store
+	Provider Provider
+	Log      *slog.Logger
+	Sleep    SleepFunc
+	Now      func() time.Time
+	Metrics  Metrics
+	WorkerID int
+
+	Senders      int           // concurrent provider calls
+	Lease        time.Duration // a lost worker's messages are taken over after at most this long
+	PollInterval time.Duration // how often to look for other workers' messages and expired leases
+	MaxAttempts  int           // provider calls per message before it is failed
+	BackoffBase  time.Duration // wait after attempt 1 fails; doubles per attempt
+	BackoffMax   time.Duration // upper bound of one backoff wait
+}
+
+// DeliveryStats is a snapshot of this worker's delivery counters, as
+// sms.stats reports it.
+type DeliveryStats struct {
+	InFlight  int   `json:"in_flight"` // leases held
+	Sent      int64 `json:"sent"`      // delivered by this worker since start
+	Failed    int64 `json:"failed"`    // given up on by this worker since start
+	Retries   int64 `json:"retries"`   // failed attempts that were retried
+	Takeovers int64 `json:"takeovers"` // messages taken over from a lost worker
+	Released  int64 `json:"released"`  // handed back by a graceful stop
+}
+
+// NewDeliverer returns a deliverer; Start runs it.
+func NewDeliverer(o DelivererOptions) *Deliverer {
+	if o.Sleep == nil {
+		o.Sleep = Sleep
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Metrics == nil {
+		o.Metrics = NoMetrics{}
+	}
+	setDefault(&o.Senders, DefaultSenders)
+	setDefault(&o.Lease, DefaultLease)
+	setDefault(&o.PollInterval, DefaultPollInterval)
+	setDefault(&o.MaxAttempts, DefaultMaxAttempts)
+	setDefault(&o.BackoffBase, DefaultBackoffBase)
+	setDefault(&o.BackoffMax, DefaultBackoffMax)
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Deliverer{
+		o:     o,
+		owner: fmt.Sprintf("w%d-%d-%s", o.WorkerID, os.Getpid(), rand.Text()[:8]),
+		wake:  make(chan struct{}, 1), jobs: make(chan Lease),
+		held: map[string]Lease{}, callCtx: ctx, cancel: cancel, quit: make(chan struct{}),
+	}
+}
+
+// Owner is this deliverer's lease owner name (its Redis consumer name).
+func (d *Deliverer) Owner() string { return d.owner }
+
+// Start launches the goroutines. Call it once.
+func (d *Deliverer) Start() {
+	d.wg.Add(2 + d.o.Senders)
+	go d.run()
+	go d.keep()
+	for range d.o.Senders {
+		go d.sender()
+	}
+}
+
+// Wake tells the deliverer a message was just accepted here, so it claims
+// at once instead of at the next poll.
+func (d *Deliverer) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Stop ends delivery gracefully: no new claims; claimed messages not yet
+// with a sender are handed back at once; those with a sender get until ctx
+// ends to be delivered; every message still held then is handed back to
+// the queue (status queued, attempts kept) for another worker, never marked
+// failed. It returns ctx.Err() if deliveries had to be cut short.
+func (d *Deliverer) Stop(ctx context.Context) error {
+	close(d.quit) // run stops claiming and closes jobs; senders finish the job in hand
+	done := make(chan struct{})
+	go func() { d.wg.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+		d.cancel()
+		<-done
+	}
+	d.cancel()
+	d.releaseAll()
+	return err
+}
+
+// Stats returns this worker's counters.
+func (d *Deliverer) Stats() DeliveryStats {
+	d.mu.Lock()
+	n := len(d.held)
+	d.mu.Unlock()
+	return DeliveryStats{
+		InFlight: n, Sent: d.sent.Load(), Failed: d.failed.Load(), Retries: d.retries.Load(),
+		Takeovers: d.takeovers.Load(), Released: d.released.Load(),
+	}
+}
+
+// run claims while senders are free and the store has messages.
+func (d *Deliverer) run() {
+	defer d.wg.Done()
+	defer close(d.jobs)
+	tick := time.NewTicker(d.o.PollInterval)
+	defer tick.Stop()
+	var storeDown bool
+	for {
+		free := d.o.Senders*2 - d.heldCount() // a little ahead of the senders
+		if free > 0 {
+			leases, err := d.o.Store.Claim(d.callCtx, ClaimRequest{
+				Owner: d.owner, Max: free, Lease: d.o.Lease, GiveUpAfter: 2 * d.o.MaxAttempts, Now: d.o.Now(),
+			})
+			storeDown = d.logStore(storeDown, "claiming messages", err)
+			for _, l := range leases {
+				d.hold(l)
+				if l.Takeover {
+					d.takeovers.Add(1)
+					d.o.Metrics.Add(MetricTakeovers, 1)
+					d.o.Log.Info("sms taken over from a lost worker", "id", l.Message.ID, "attempt", l.Message.Attempts)
+				}
+			}
+			for i, l := range leases {
+				select {
+				case d.jobs <- l: // an idle sender wins over a stop
+					continue
+				default:
+				}
+				select {
+				case d.jobs <- l:
+				case <-d.quit:
+					for _, l := range leases[i:] {
+						d.release(l)
+					}
+					return
+				}
+			}
+			if len(leases) == free {
+				continue // there may be more
+			}
+		}
+		select {
+		case <-d.wake:
+		case <-tick.C:
+		case <-d.quit:
+			return
+		}
+	}
+}
+
+// logStore logs a store failure once per outage and its end.
+func (d *Deliverer) logStore(wasDown bool, what string, err error) bool {
+	switch {
+	case err != nil && !wasDown:
+		d.o.Log.Error("store unavailable: "+what, "store", d.o.Store.String(), "err", err)
+	case err == nil && wasDown:
+		d.o.Log.Info("store available again", "store", d.o.Store.String())
+	}
+	return err != nil
+}
+
+func (d *Deliverer) heldCount() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.held)
+}
+
+func (d *Deliverer) hold(l Lease) {
+	d.mu.Lock()
+	d.held[l.Message.ID] = l
+	d.mu.Unlock()
+}
+
+// drop forgets a lease; it reports whether it was still held (not lost).
+func (d *Deliverer) drop(id string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.held[id]
+	delete(d.held, id)
+	return ok
+}
+
+// keep renews the held leases every Lease/3 and forgets those taken over.
+func (d *Deliverer) keep() {
+	defer d.wg.Done()
+	tick := time.NewTicker(d.o.Lease / 3)
+	defer tick.Stop()
+	var storeDown bool
+	for {
+		select {
+		case <-tick.C:
+		case <-d.quit:
+			return
+		}
+		d.mu.Lock()
+		leases := make([]Lease, 0, len(d.held))
+		for _, l := range d.held {
+			leases = append(leases, l)
+		}
+		d.mu.Unlock()
+		if len(leases) == 0 {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), d.o.Lease/3)
+		lost, err := d.o.Store.Renew(ctx, d.owner, leases, d.o.Lease)
+		cancel()
+		storeDown = d.logStore(storeDown, "renewing leases", err)
+		for _, l := range lost {
+			if d.drop(l.Message.ID) {
+				d.o.Log.Warn("sms lease lost to another worker", "id", l.Message.ID)
+			}
+		}
+	}
+}
+
+func (d *Deliverer) sender() {
+	defer d.wg.Done()
+	for l := range d.jobs {
+		d.deliver(l)
+	}
+}
+
+// deliver makes attempts until the message is sent or its attempts are used
+// up. A Stop lets it go on until the drain deadline cancels callCtx; then
+// the message is handed back.
+func (d *Deliverer) deliver(l Lease) {
+	m := l.Message
+	for {
+		start := d.o.Now()
+		err := d.o.Provider.Send(d.callCtx, m)
+		d.o.Metrics.Observe(MetricProviderLatency, float64(d.o.Now().Sub(start).Microseconds())/1000)
+		now := d.o.Now()
+		m.UpdatedAt = now
+		switch {
+		case err == nil:
+			m.Status, m.LastError, m.SentAt = StatusSent, "", &now
+			d.finish(l, m)
+			return
+		case d.callCtx.Err() != nil: // cut short by Stop: the outcome is unknown, another worker retries
+			d.release(Lease{Message: m, Entry: l.Entry})
+			return
+		case IsPermanent(err) || m.Attempts >= d.o.MaxAttempts:
+			m.Status, m.LastError = StatusFailed, err.Error()
+			d.finish(l, m)
+			return
+		}
+		m.LastError = err.Error()
+		d.retries.Add(1)
+		d.o.Metrics.Add(MetricRetried, 1)
+		wait := d.backoff(m.Attempts)
+		d.o.Log.Debug("sms attempt failed, retrying", "id", m.ID, "attempt", m.Attempts, "err", err, "backoff", wait)
+		if d.o.Sleep(d.callCtx, wait) != nil {
+			d.release(Lease{Message: m, Entry: l.Entry})
+			return
+		}
+		m.Attempts++
+		m.UpdatedAt = d.o.Now()
+		if !d.update(l, m) {
+			return
+		}
+	}
+}
+
+// backoff is the wait after failed attempt n (1-based).
+func (d *Deliverer) backoff(n int) time.Duration {
+	b := d.o.BackoffBase
+	for i := 1; i < n && b < d.o.BackoffMax; i++ {
+		b *= 2
+	}
+	return min(b, d.o.BackoffMax)
+}
+
+// storeWrite bounds one write of the outcome of an attempt.
+func (d *Deliverer) storeWrite() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d.o.Lease)
+}
+
+// update records progress under the lease; false if the lease is gone (taken
+// over, or the store failed: then it expires and another worker goes on).
+func (d *Deliverer) update(l Lease, m Message) bool {
+	ctx, cancel := d.storeWrite()
+	defer cancel()
+	held, err := d.o.Store.Update(ctx, d.owner, l, m)
+	if err != nil || !held {
+		d.drop(m.ID)
+		d.o.Log.Warn("sms progress not recorded; the lease will expire and another worker goes on", "id", m.ID, "held", held, "err", err)
+		return false
+	}
+	return true
+}
+
+// finish records a final status and ends the lease. If the record cannot be
+// written the lease expires and another worker repeats the call, which the
+// provider recognises by the message id.
+func (d *Deliverer) finish(l Lease, m Message) {
+	ctx, cancel := d.storeWrite()
+	held, err := d.o.Store.Update(ctx, d.owner, l, m)
+	cancel()
+	d.drop(m.ID)
+	switch {
+	case err != nil:
+		d.o.Log.Error("sms outcome not recorded; another worker will repeat it", "id", m.ID, "status", m.Status, "err", err)
+	case !held:
+		d.o.Log.Warn("sms outcome not recorded: the message was taken over", "id", m.ID, "status", m.Status)
+	case m.Status == StatusSent:
+		d.sent.Add(1)
+		d.o.Metrics.Add(MetricSent, 1)
+		d.o.Log.Debug("sms sent", "id", m.ID, "attempts", m.Attempts)
+	default:
+		d.failed.Add(1)
+		d.o.Metrics.Add(MetricFailed, 1)
+		d.o.Log.Warn("sms failed", "id", m.ID, "attempts", m.Attempts, "err", m.LastError)
+	}
+}
+
+// release hands a message back to the queue.
+func (d *Deliverer) release(l Lease) {
+	if !d.drop(l.Message.ID) {
+		return
+	}
+	m := l.Message
+	m.UpdatedAt = d.o.Now()
+	ctx, cancel := d.storeWrite()
+	defer cancel()
+	held, err := d.o.Store.Release(ctx, d.owner, l, m)
+	if err != nil || !held {
+		d.o.Log.Warn("sms not handed back; its lease will expire instead", "id", m.ID, "held", held, "err", err)
+		return
+	}
+	d.released.Add(1)
+}
+
+// releaseAll hands back every lease still held (a stop cut calls short, or
+// leases claimed but never started).
+func (d *Deliverer) releaseAll() {
+	d.mu.Lock()
+	leases := make([]Lease, 0, len(d.held))
+	for _, l := range d.held {
+		leases = append(leases, l)
+	}
+	d.mu.Unlock()
+	for _, l := range leases {
+		d.release(l)
+	}
+	if n := d.released.Load(); n > 0 {
+		d.o.Log.Info("sms handed back to the queue for the other workers", "count", n)
+	}
+}

@@ -1,0 +1,348 @@
+package sms
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis keys of the store, all under redisPrefix.
+const (
+	redisPrefix  = "sms:"
+	redisStream  = redisPrefix + "queue"  // the delivery queue: one entry {id} per message waiting or leased
+	redisGroup   = "senders"              // the consumer group every worker reads the stream in
+	redisMsg     = redisPrefix + "msg:"   // + id: the message record, JSON
+	redisRate    = redisPrefix + "rate:"  // + phone digits: sorted set of accepted times (µs)
+	redisIdem    = redisPrefix + "idem:"  // + key: "id fingerprint", with the key's TTL
+	redisNoIdem  = redisPrefix + "idem:-" // placeholder key when a request has no idempotency key
+	redisTimeout = 2 * time.Second        // bound of one command round trip
+)
+
+// RedisStore is the store for a gateway spread over several hosts: every
+// worker of every host connects to one Redis.
+//
+//   - records are JSON strings, sms:msg:<id>;
+//   - the per-phone limit is a sorted set of accept times per phone, decided
+//     in a Lua script with Redis's clock, so it holds across hosts whatever
+//     their clocks say;
+//   - the queue is the stream sms:queue read by the consumer group
+//     "senders": XREADGROUP hands an entry to one worker (its consumer name
+//     is the lease owner), the owner renews its lease by re-claiming the
+//     entry (which resets its idle time), XAUTOCLAIM takes over entries idle
+//     longer than the lease, and a final status XACKs and XDELs the entry.
+//
+// Accepting is one Lua script (idempotency key, limit, record, XADD), so a
+// message is either fully accepted or not at all. A 202 means Redis has
+// applied it; how durable that is on Redis's side is Redis's persistence
+// setting (appendonly yes with appendfsync always for no loss at all).
+type RedisStore struct {
+	url string // without the password
+	rdb *redis.Client
+
+	mu        sync.Mutex
+	lastSweep time.Time // last XAUTOCLAIM pass of this process
+}
+
+// OpenRedis connects to rawURL (redis://[user:password@]host:port/db),
+// checks that Redis answers, and creates the consumer group if missing.
+func OpenRedis(ctx context.Context, rawURL string) (*RedisStore, error) {
+	opt, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("redis store %s: %w", redactURL(rawURL), err)
+	}
+	opt.DialTimeout = redisTimeout
+	opt.ReadTimeout = redisTimeout
+	opt.WriteTimeout = redisTimeout
+	opt.MaxRetries = -1 // a script is never sent twice: a retried Accept could count twice
+	opt.PoolSize = 16
+	s := &RedisStore{url: redactURL(rawURL), rdb: redis.NewClient(opt)}
+	err = s.rdb.XGroupCreateMkStream(ctx, redisStream, redisGroup, "0").Err()
+	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		s.rdb.Close()
+		return nil, fmt.Errorf("redis store %s: %w", s.url, err)
+	}
+	return s, nil
+}
+
+// redactURL drops the password from a store URL, for messages.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "redis://(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// String names the store.
+func (s *RedisStore) String() string { return s.url }
+
+// Close closes the connections.
+func (s *RedisStore) Close() error { return s.rdb.Close() }
+
+// acceptScript: KEYS idem, rate, msg, stream; ARGV limit, window ms, record,
+// id, fingerprint, key TTL ms, has key (1/0), max depth (0: none). Returns
+// {"replay", "id fp"}, {"full", ""}, {"limited", retry-after µs} or {"ok", id}.
+var acceptScript = redis.NewScript(`
+if ARGV[7] == '1' then
+  local v = redis.call('GET', KEYS[1])
+  if v then return {'replay', v} end
+end
+if tonumber(ARGV[8]) > 0 and redis.call('XLEN', KEYS[4]) >= tonumber(ARGV[8]) then
+  return {'full', ''}
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local win = tonumber(ARGV[2]) * 1000
+local limit = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - win)
+local n = redis.call('ZCARD', KEYS[2])
+if n >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[2], n - limit, n - limit, 'WITHSCORES')
+  return {'limited', tostring(tonumber(oldest[2]) + win - now)}
+end
+redis.call('ZADD', KEYS[2], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+redis.call('SET', KEYS[3], ARGV[3])
+redis.call('XADD', KEYS[4], '*', 'id', ARGV[4])
+if ARGV[7] == '1' then redis.call('SET', KEYS[1], ARGV[4] .. ' ' .. ARGV[5], 'PX', ARGV[6]) end
+return {'ok', ARGV[4]}
+`)
+
+// Accept implements Store.
+func (s *RedisStore) Accept(ctx context.Context, req AcceptRequest) (AcceptResult, error) {
+	m := req.Message
+	m.Status, m.UpdatedAt = StatusQueued, m.CreatedAt
+	rec, err := json.Marshal(m)
+	if err != nil {
+		return AcceptResult{}, fmt.Errorf("redis store: %w", err)
+	}
+	idem, hasKey := redisNoIdem, "0"
+	if req.IdempotencyKey != "" {
+		idem, hasKey = redisIdem+req.IdempotencyKey, "1"
+	}
+	keys := []string{idem, redisRate + req.PhoneKey, redisMsg + m.ID, redisStream}
+	v, err := acceptScript.Run(ctx, s.rdb, keys, req.RateLimit, req.RateWindow.Milliseconds(), rec, m.ID,
+		req.Fingerprint, req.KeyTTL.Milliseconds(), hasKey, req.MaxDepth).StringSlice()
+	if err != nil {
+		return AcceptResult{}, fmt.Errorf("redis store %s: %w", s.url, err)
+	}
+	if len(v) != 2 {
+		return AcceptResult{}, fmt.Errorf("redis store %s: accept script returned %q", s.url, v)
+	}
+	switch v[0] {
+	case "replay":
+		id, fp, _ := strings.Cut(v[1], " ")
+		if fp != req.Fingerprint {
+			return AcceptResult{}, ErrIdempotencyConflict
+		}
+		return AcceptResult{ID: id, Replayed: true}, nil
+	case "full":
+		return AcceptResult{Full: true}, nil
+	case "limited":
+		us, _ := strconv.ParseInt(v[1], 10, 64)
+		return AcceptResult{RetryAfter: max(time.Duration(us)*time.Microsecond, time.Nanosecond)}, nil
+	}
+	return AcceptResult{ID: v[1]}, nil
+}
+
+// Get implements Store.
+func (s *RedisStore) Get(ctx context.Context, id string) (Message, error) {
+	if !validID(id) {
+		return Message{}, ErrNotFound
+	}
+	data, err := s.rdb.Get(ctx, redisMsg+id).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return Message{}, ErrNotFound
+	}
+	if err != nil {
+		return Message{}, fmt.Errorf("redis store %s: %w", s.url, err)
+	}
+	var m Message
+	if err := json.Unmarshal(data, &m); err != nil {
+		return Message{}, fmt.Errorf("redis store %s: record %s: %w", s.url, id, err)
+	}
+	return m, nil
+}
+
+// Claim implements Store: first entries whose lease expired (XAUTOCLAIM, at
+// most every quarter lease per process), then new ones (XREADGROUP).
+func (s *RedisStore) Claim(ctx context.Context, c ClaimRequest) ([]Lease, error) {
+	var entries []redis.XMessage
+	takeovers := map[string]bool{}
+	s.mu.Lock()
+	sweep := c.Now.Sub(s.lastSweep) >= c.Lease/4
+	if sweep {
+		s.lastSweep = c.Now
+	}
+	s.mu.Unlock()
+	if sweep {
+		msgs, _, err := s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+			Stream: redisStream, Group: redisGroup, Consumer: c.Owner,
+			MinIdle: c.Lease, Start: "0-0", Count: int64(c.Max),
+		}).Result()
+		if err != nil {
+			return nil, fmt.Errorf("redis store %s: %w", s.url, err)
+		}
+		for _, e := range msgs {
+			takeovers[e.ID] = true
+		}
+		entries = append(entries, msgs...)
+	}
+	if n := c.Max - len(entries); n > 0 {
+		streams, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+			Group: redisGroup, Consumer: c.Owner, Streams: []string{redisStream, ">"}, Count: int64(n), Block: -1,
+		}).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("redis store %s: %w", s.url, err)
+		}
+		for _, st := range streams {
+			entries = append(entries, st.Messages...)
+		}
+	}
+	var leases []Lease
+	for _, e := range entries {
+		id, _ := e.Values["id"].(string)
+		m, err := s.Get(ctx, id)
+		if errors.Is(err, ErrNotFound) { // a malformed entry: nothing to deliver
+			s.rdb.XAck(ctx, redisStream, redisGroup, e.ID)
+			s.rdb.XDel(ctx, redisStream, e.ID)
+			continue
+		}
+		if err != nil {
+			return leases, err // the rest stay pending with us and come back by XAUTOCLAIM
+		}
+		l := Lease{Entry: e.ID, Takeover: takeovers[e.ID]}
+		m.Attempts++
+		m.Status, m.UpdatedAt = StatusSending, c.Now
+		if m.Attempts > c.GiveUpAfter {
+			m.Attempts--
+			m.Status, m.LastError = StatusFailed, giveUpError(m)
+		}
+		l.Message = m
+		held, err := s.Update(ctx, c.Owner, l, m)
+		if err != nil {
+			return leases, err
+		}
+		if held && m.Status == StatusSending {
+			leases = append(leases, l)
+		}
+	}
+	return leases, nil
+}
+
+// updateScript: KEYS stream, msg; ARGV group, consumer, entry, record,
+// final (1/0), release (1/0). Writes the record only if consumer holds the
+// entry; a final status acks and deletes the entry; a release re-queues the
+// message as a new entry. Returns 1 if held.
+var updateScript = redis.NewScript(`
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[2], ARGV[4])
+if ARGV[5] == '1' or ARGV[6] == '1' then
+  redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+  redis.call('XDEL', KEYS[1], ARGV[3])
+end
+if ARGV[6] == '1' then
+  local rec = cjson.decode(ARGV[4])
+  redis.call('XADD', KEYS[1], '*', 'id', rec['id'])
+end
+return 1
+`)
+
+// Update implements Store.
+func (s *RedisStore) Update(ctx context.Context, owner string, l Lease, m Message) (bool, error) {
+	return s.put(ctx, owner, l, m, false)
+}
+
+// Release implements Store: the entry is acknowledged and a new one added,
+// in one script, so the message is never out of the queue.
+func (s *RedisStore) Release(ctx context.Context, owner string, l Lease, m Message) (bool, error) {
+	m.Status = StatusQueued
+	return s.put(ctx, owner, l, m, true)
+}
+
+func (s *RedisStore) put(ctx context.Context, owner string, l Lease, m Message, release bool) (bool, error) {
+	rec, err := json.Marshal(m)
+	if err != nil {
+		return false, fmt.Errorf("redis store: %w", err)
+	}
+	n, err := updateScript.Run(ctx, s.rdb, []string{redisStream, redisMsg + m.ID},
+		redisGroup, owner, l.Entry, rec, flag(m.Status.Final()), flag(release)).Int()
+	if err != nil {
+		return false, fmt.Errorf("redis store %s: %w", s.url, err)
+	}
+	return n == 1, nil
+}
+
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+// renewScript: KEYS stream; ARGV group, consumer, entries…; re-claims each
+// entry the consumer still holds (resetting its idle time) and returns the
+// entries it no longer holds.
+var renewScript = redis.NewScript(`
+local lost = {}
+for i = 3, #ARGV do
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if #p == 0 or p[1][2] ~= ARGV[2] then
+    table.insert(lost, ARGV[i])
+  else
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+  end
+end
+return lost
+`)
+
+// Renew implements Store. The lease length is the same for every worker:
+// XAUTOCLAIM's min-idle time; renewing resets the idle time.
+func (s *RedisStore) Renew(ctx context.Context, owner string, leases []Lease, _ time.Duration) ([]Lease, error) {
+	if len(leases) == 0 {
+		return nil, nil
+	}
+	args := []any{redisGroup, owner}
+	byEntry := make(map[string]Lease, len(leases))
+	for _, l := range leases {
+		args = append(args, l.Entry)
+		byEntry[l.Entry] = l
+	}
+	entries, err := renewScript.Run(ctx, s.rdb, []string{redisStream}, args...).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("redis store %s: %w", s.url, err)
+	}
+	lost := make([]Lease, 0, len(entries))
+	for _, e := range entries {
+		lost = append(lost, byEntry[e])
+	}
+	return lost, nil
+}
+
+// Stats implements Store: the stream holds exactly the messages not yet
+// final; its first entry is the oldest.
+func (s *RedisStore) Stats(ctx context.Context) (StoreStats, error) {
+	pipe := s.rdb.Pipeline()
+	n := pipe.XLen(ctx, redisStream)
+	first := pipe.XRangeN(ctx, redisStream, "-", "+", 1)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return StoreStats{}, fmt.Errorf("redis store %s: %w", s.url, err)
+	}
+	st := StoreStats{Depth: int(n.Val())}
+	if e := first.Val(); len(e) > 0 {
+		ms, _, _ := strings.Cut(e[0].ID, "-")
+		if v, err := strconv.ParseInt(ms, 10, 64); err == nil {
+			st.Oldest = time.UnixMilli(v)
+		}
+	}
+	return st, nil
+}

@@ -71,8 +71,11 @@ func run(args []string, stderr io.Writer) int {
 			return 1
 		}
 		hooks.Provider = ps
+		if len(ps.receipts) > 0 {
+			hooks.Receipts = ps
+		}
 		w.Handle("sms.providers", func(string) string {
-			b, _ := json.Marshal(ps.router.Stats())
+			b, _ := json.Marshal(ps.adminStats())
 			return string(b)
 		})
 	}
@@ -113,6 +116,12 @@ func serve(w *container.Worker, cfg sms.Config, addr string, hooks sms.Hooks) in
 	if err != nil {
 		log.Error("gateway: " + err.Error())
 		return 1
+	}
+	if ps, ok := hooks.Provider.(*providers); ok {
+		if err := ps.attach(g, log); err != nil {
+			log.Error("gateway: " + err.Error())
+			return 1
+		}
 	}
 	w.Handle("sms.stats", func(string) string {
 		b, _ := json.Marshal(g.Stats())

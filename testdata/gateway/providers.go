@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -24,6 +26,48 @@ type providers struct {
 	receipts  map[string]provider.ReceiptEndpoint
 	templates map[string]templateMatcher
 	props     atomic.Pointer[providerProperties] // set once the worker exists
+
+	// Set by attach, before the gateway serves.
+	store    atomic.Pointer[sms.ReceiptStore]
+	receipt  atomic.Pointer[provider.ReceiptHandler]
+	log      atomic.Pointer[slog.Logger]
+}
+
+// attach gives the providers the gateway's store: Send records which
+// provider accepted each message, and the receipt endpoint applies the
+// providers' receipts to it.
+func (p *providers) attach(g *sms.Gateway, log *slog.Logger) error {
+	rs, ok := g.ReceiptStore()
+	if !ok {
+		return errors.New("the message store takes no delivery receipts")
+	}
+	p.log.Store(log)
+	p.store.Store(&rs)
+	p.receipt.Store(provider.NewReceiptHandler(p.receipts, rs, log))
+	return nil
+}
+
+// ServeHTTP serves provider.ReceiptPattern once attach has run.
+func (p *providers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := p.receipt.Load()
+	if h == nil {
+		http.Error(w, "starting", http.StatusServiceUnavailable)
+		return
+	}
+	h.ServeHTTP(w, r)
+}
+
+// adminStats is the reply of the sms.providers admin command.
+func (p *providers) adminStats() any {
+	reply := struct {
+		Providers []provider.ProviderStats `json:"providers"`
+		Receipts  *provider.ReceiptStats   `json:"receipts,omitempty"`
+	}{Providers: p.router.Stats()}
+	if h := p.receipt.Load(); h != nil {
+		st := h.Stats()
+		reply.Receipts = &st
+	}
+	return reply
 }
 
 // loadProviders reads the config file at path and builds its providers,
@@ -95,11 +139,21 @@ func (p *providers) Send(ctx context.Context, m sms.Message) error {
 		}
 		pm = p.cfg.Message(m.ID, m.Phone, m.Template, params, m.Text)
 	}
-	_, err := p.router.Send(ctx, pm)
+	res, err := p.router.Send(ctx, pm)
 	if err != nil && !provider.IsRetryable(err) {
 		return sms.Permanent(err)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	if rs := p.store.Load(); rs != nil {
+		// The provider has the message: a failure to note its id costs the
+		// receipt (counted unknown), never a second send.
+		if err := (*rs).RecordProvider(ctx, m.ID, res.Provider, res.ProviderID); err != nil {
+			p.log.Load().Warn("gateway: cannot record the provider id; its receipt will be unknown", "id", m.ID, "provider", res.Provider, "err", err)
+		}
+	}
+	return nil
 }
 
 // templateMatcher recovers a template's parameters from the text it

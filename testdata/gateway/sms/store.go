@@ -31,7 +31,9 @@ const (
 )
 
 // Final reports whether no worker will touch a message in status s again.
-func (s Status) Final() bool { return s == StatusSent || s == StatusDelivered || s == StatusFailed }
+func (s Status) Final() bool {
+	return s == StatusSent || s == StatusDelivered || s == StatusUndelivered || s == StatusFailed
+}
 
 // Message is the record of one accepted message, as GET /api/sms/{id} shows it.
 type Message struct {
@@ -46,6 +48,7 @@ type Message struct {
 	CreatedAt time.Time  `json:"created_at"`           // accepted (and stored)
 	UpdatedAt time.Time  `json:"updated_at"`           // last status or attempt change
 	SentAt    *time.Time `json:"sent_at,omitempty"`    // the provider accepted it
+	Delivery  *Delivery  `json:"delivery,omitempty"`   // the provider's delivery receipt (receipts.go)
 }
 
 // Store is the durable pipeline shared by every worker of a gateway: message

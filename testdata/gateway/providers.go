@@ -28,9 +28,9 @@ type providers struct {
 	props     atomic.Pointer[providerProperties] // set once the worker exists
 
 	// Set by attach, before the gateway serves.
-	store    atomic.Pointer[sms.ReceiptStore]
-	receipt  atomic.Pointer[provider.ReceiptHandler]
-	log      atomic.Pointer[slog.Logger]
+	store   atomic.Pointer[sms.ReceiptStore]
+	receipt atomic.Pointer[provider.ReceiptHandler]
+	log     atomic.Pointer[slog.Logger]
 }
 
 // attach gives the providers the gateway's store: Send records which

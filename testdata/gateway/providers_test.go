@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nodeagent/node-agent/testdata/gateway/provider"
 	"github.com/nodeagent/node-agent/testdata/gateway/provider/providertest"
@@ -16,6 +18,7 @@ const (
 	e2eAliyunID, e2eAliyunSecret   = "LTAIe2e", "aliyun-e2e-secret"
 	e2eTencentID, e2eTencentSecret = "AKIDe2e", "tencent-e2e-secret"
 	e2eAppID                       = "1400000042"
+	e2eAliToken, e2eTcToken        = "ali-receipt-token-e2e", "tc-receipt-token-e2e"
 )
 
 func writeConfig(t *testing.T, text string) string {
@@ -81,10 +84,12 @@ cool_down = "30s"
 [provider.ali]
 type = "aliyun"
 endpoint = %q
+receipt_token_env = "E2E_ALI_RECEIPT_TOKEN"
 [provider.tc]
 type = "tencent"
 endpoint = %q
 sdk_app_id = %q
+receipt_token_env = "E2E_TC_RECEIPT_TOKEN"
 [template.verify_code]
 params = ["code"]
 [template.verify_code.ali]
@@ -96,7 +101,13 @@ sign_name = "Example"
 `, fa.URL(), fb.URL(), e2eAppID))
 	p := start(t, bin, provider.EnvConfig+"="+path,
 		"ALIBABA_CLOUD_ACCESS_KEY_ID="+e2eAliyunID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET="+e2eAliyunSecret,
-		"TENCENTCLOUD_SECRET_ID="+e2eTencentID, "TENCENTCLOUD_SECRET_KEY="+e2eTencentSecret)
+		"TENCENTCLOUD_SECRET_ID="+e2eTencentID, "TENCENTCLOUD_SECRET_KEY="+e2eTencentSecret,
+		"E2E_ALI_RECEIPT_TOKEN="+e2eAliToken, "E2E_TC_RECEIPT_TOKEN="+e2eTcToken)
+	aliReceipts := p.url + "/api/sms/receipts/ali?token=" + e2eAliToken
+	tcReceipts := p.url + "/api/sms/receipts/tc?token=" + e2eTcToken
+	fa.PushReceiptsTo(aliReceipts, 50*time.Millisecond)
+	fb.PushReceiptsTo(tcReceipts, 50*time.Millisecond)
+	fb.SetUndelivered("+8613800138002")
 
 	send := func(phone string) string {
 		var r sms.SendReply
@@ -108,14 +119,16 @@ sign_name = "Example"
 	}
 
 	id := send("+8613800138001")
-	waitStatus(t, p.url, id, sms.StatusSent)
+	viaAliyun := id
+	waitStatus(t, p.url, id, sms.StatusDelivered)
 	if s := fa.Sent(); len(s) != 1 || s[0].OutID != id || s[0].Phone != "13800138001" || s[0].Params != `{"code":"4711"}` || s[0].TemplateCode != "SMS_1" {
 		t.Fatalf("aliyun fake saw %+v", s)
 	}
 
 	fa.SetMode(providertest.Fail) // primary down: the next message goes out through the secondary
 	id = send("+8613800138002")
-	waitStatus(t, p.url, id, sms.StatusSent)
+	viaTencent := id
+	waitStatus(t, p.url, id, sms.StatusUndelivered)
 	if s := fb.Sent(); len(s) != 1 || s[0].OutID != id || s[0].Phone != "+8613800138002" || s[0].Params != "4711" {
 		t.Fatalf("tencent fake saw %+v", s)
 	}
@@ -131,11 +144,43 @@ sign_name = "Example"
 		t.Fatalf("illegal number: %+v, want failed after 1 attempt with the provider's code", m)
 	}
 
+	// Receipts: the records carry the providers' codes; replayed and forged
+	// pushes change nothing.
+	var a, b sms.Message
+	call(t, "GET", p.url+"/api/sms/"+viaAliyun, "", &a)
+	call(t, "GET", p.url+"/api/sms/"+viaTencent, "", &b)
+	if a.Delivery == nil || a.Delivery.Code != "DELIVERED" || a.Delivery.Provider != "ali" || b.Delivery == nil || b.Delivery.Code != "MK:0001" || b.Delivery.Provider != "tc" {
+		t.Fatalf("delivery reports: %+v / %+v", a.Delivery, b.Delivery)
+	}
+	ctx := context.Background()
+	now := time.Now()
+	for _, s := range fa.Sent() {
+		if st, err := providertest.PushReceipt(ctx, aliReceipts, providertest.AliyunReport(s, false, now)); err != nil || st != 200 {
+			t.Fatalf("replayed receipt: %d %v", st, err)
+		}
+		for _, forged := range []string{p.url + "/api/sms/receipts/ali", p.url + "/api/sms/receipts/ali?token=guess", p.url + "/api/sms/receipts/tc?token=" + e2eAliToken} {
+			if st, err := providertest.PushReceipt(ctx, forged, providertest.AliyunReport(s, false, now)); err != nil || st != 401 {
+				t.Fatalf("forged receipt to %s: %d %v", forged, st, err)
+			}
+		}
+	}
+	for _, s := range fb.Sent() {
+		if st, _ := providertest.PushReceipt(ctx, tcReceipts, providertest.TencentReport(s, true, now)); st != 200 {
+			t.Fatalf("replayed tencent receipt: %d", st)
+		}
+	}
+	var a2, b2 sms.Message
+	call(t, "GET", p.url+"/api/sms/"+viaAliyun, "", &a2)
+	call(t, "GET", p.url+"/api/sms/"+viaTencent, "", &b2)
+	if a2.Status != sms.StatusDelivered || b2.Status != sms.StatusUndelivered || *a2.Delivery != *a.Delivery || *b2.Delivery != *b.Delivery {
+		t.Fatalf("replayed or forged receipts changed the records: %+v %+v", a2, b2)
+	}
+
 	out := p.output()
 	if !strings.Contains(out, "providers: ali(aliyun) → tc(tencent)") {
 		t.Fatalf("no provider line in the log:\n%s", out)
 	}
-	for _, secret := range []string{e2eAliyunSecret, e2eTencentSecret} {
+	for _, secret := range []string{e2eAliyunSecret, e2eTencentSecret, e2eAliToken, e2eTcToken} {
 		if strings.Contains(out, secret) {
 			t.Fatal("a secret reached the log")
 		}

@@ -166,9 +166,23 @@ func (b *base) accept(s Sent, receipt func(delivered bool) []byte) {
 		case <-b.closed:
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// Like the providers, push again after a 5xx or a network error
+		// (they retry for up to three days; the fake for a few seconds).
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		PushReceipt(ctx, url, body) // a failed push is the gateway's loss to count
+		for try := 0; try < 20; try++ {
+			status, err := PushReceipt(ctx, url, body)
+			if err == nil && status < 500 {
+				return
+			}
+			select {
+			case <-time.After(200 * time.Millisecond):
+			case <-b.closed:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
 	}()
 }
 

@@ -49,6 +49,7 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	cfg.Store = *store
+	sms.SilenceRedisLogs() // the store's errors are logged once, by the gateway
 	var ps *providers
 	if *configFile != "" {
 		if ps, err = loadProviders(*configFile, os.Getenv); err != nil {

@@ -72,6 +72,16 @@ func OpenRedis(ctx context.Context, rawURL string) (*RedisStore, error) {
 	return s, nil
 }
 
+// SilenceRedisLogs stops go-redis from printing its own copy of errors the
+// store already returns (and the gateway logs once): "connection pool:
+// failed to dial" and the like. It changes go-redis's process-wide logger,
+// so main calls it, once.
+func SilenceRedisLogs() { redis.SetLogger(silentRedisLog{}) }
+
+type silentRedisLog struct{}
+
+func (silentRedisLog) Printf(context.Context, string, ...any) {}
+
 // redactURL drops the password from a store URL, for messages.
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)

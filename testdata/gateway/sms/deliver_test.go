@@ -1,0 +1,130 @@
+package sms
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nodeagent/node-agent/testdata/gateway/sms/smstest"
+)
+
+// The deliverer against both stores: takeover of a lost worker's message
+// within the lease, hand-back on a graceful stop, retries and permanent
+// failures.
+
+func TestSQLiteDeliverer(t *testing.T) {
+	testDeliverer(t, func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "sms.db") })
+}
+
+func TestRedisDeliverer(t *testing.T) {
+	testDeliverer(t, func(t *testing.T) string { return smstest.StartRedis(t).URL() })
+}
+
+func testDeliverer(t *testing.T, spec func(t *testing.T) string) {
+	ctx := context.Background()
+	const lease = 300 * time.Millisecond
+	setup := func(t *testing.T) Store {
+		st, err := OpenStore(ctx, spec(t), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	start := func(t *testing.T, st Store, p Provider) *Deliverer {
+		d := NewDeliverer(DelivererOptions{
+			Store: st, Provider: p, Log: discardLog(), Lease: lease, PollInterval: 10 * time.Millisecond,
+			BackoffBase: time.Millisecond, Senders: 2,
+		})
+		d.Start()
+		return d
+	}
+	accept := func(t *testing.T, st Store) Message {
+		m := newMessage("+4915112345678")
+		if _, err := st.Accept(ctx, acceptReq(m, "")); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	waitStatus := func(t *testing.T, st Store, id string, want Status) Message {
+		var m Message
+		waitFor(t, "status "+string(want), func() bool {
+			m, _ = st.Get(ctx, id)
+			return m.Status == want
+		})
+		return m
+	}
+
+	t.Run("takeover of a lost worker's message", func(t *testing.T) {
+		st := setup(t)
+		m := accept(t, st)
+		// A worker claims it and dies: no renewals, no outcome.
+		if l, err := st.Claim(ctx, ClaimRequest{Owner: "dead", Max: 1, Lease: lease, GiveUpAfter: 8, Now: time.Now()}); err != nil || len(l) != 1 {
+			t.Fatalf("claim: %v %v", l, err)
+		}
+		claimed := time.Now()
+		d := start(t, st, okProvider())
+		defer d.Stop(ctx)
+		got := waitStatus(t, st, m.ID, StatusSent)
+		took := time.Since(claimed)
+		if got.Attempts != 2 || d.Stats().Takeovers != 1 {
+			t.Fatalf("record %+v, stats %+v", got, d.Stats())
+		}
+		if took > lease+time.Second {
+			t.Fatalf("taken over after %v, lease %v", took, lease)
+		}
+		t.Logf("taken over and sent %v after the lost worker claimed it (lease %v)", took, lease)
+	})
+
+	t.Run("graceful stop hands back", func(t *testing.T) {
+		st := setup(t)
+		m := accept(t, st)
+		p := newBlockingProvider()
+		d := start(t, st, p)
+		<-p.started
+		stopCtx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		if err := d.Stop(stopCtx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Stop = %v", err)
+		}
+		got, _ := st.Get(ctx, m.ID)
+		if got.Status != StatusQueued || got.Attempts != 1 || d.Stats().Released != 1 {
+			t.Fatalf("after stop: %+v %+v", got, d.Stats())
+		}
+		// Another worker picks it up at once (no lease to wait for).
+		handedBack := time.Now()
+		d2 := start(t, st, okProvider())
+		defer d2.Stop(ctx)
+		got = waitStatus(t, st, m.ID, StatusSent)
+		if got.Attempts != 2 || d2.Stats().Takeovers != 0 || time.Since(handedBack) > lease {
+			t.Fatalf("after hand-back: %+v %+v after %v", got, d2.Stats(), time.Since(handedBack))
+		}
+	})
+
+	t.Run("retries then fails; permanent fails at once", func(t *testing.T) {
+		st := setup(t)
+		temp, perm := accept(t, st), newMessage("+4915100000001")
+		st.Accept(ctx, acceptReq(perm, ""))
+		p := providerFunc(func(_ context.Context, m Message) error {
+			if m.ID == perm.ID {
+				return Permanent(errors.New("invalid number"))
+			}
+			return ErrProviderUnavailable
+		})
+		d := start(t, st, p)
+		defer d.Stop(ctx)
+		got := waitStatus(t, st, temp.ID, StatusFailed)
+		if got.Attempts != DefaultMaxAttempts || got.LastError != ErrProviderUnavailable.Error() {
+			t.Fatalf("temporary: %+v", got)
+		}
+		got = waitStatus(t, st, perm.ID, StatusFailed)
+		if got.Attempts != 1 || got.LastError != "invalid number" {
+			t.Fatalf("permanent: %+v", got)
+		}
+		if s := d.Stats(); s.Failed != 2 || s.Retries != DefaultMaxAttempts-1 {
+			t.Fatalf("stats %+v", s)
+		}
+	})
+}

@@ -80,7 +80,6 @@ func run(args []string, stderr io.Writer) int {
 			return string(b)
 		})
 	}
-	w.Logger().Info("gateway: providers: " + describeProviders(ps, cfg))
 	return serve(w, cfg, *addr, hooks)
 }
 
@@ -118,12 +117,14 @@ func serve(w *container.Worker, cfg sms.Config, addr string, hooks sms.Hooks) in
 		log.Error("gateway: " + err.Error())
 		return 1
 	}
-	if ps, ok := hooks.Provider.(*providers); ok {
+	ps, _ := hooks.Provider.(*providers)
+	if ps != nil {
 		if err := ps.attach(g, log); err != nil {
 			log.Error("gateway: " + err.Error())
 			return 1
 		}
 	}
+	log.Info("gateway: providers: " + describeProviders(ps, cfg))
 	w.Handle("sms.stats", func(string) string {
 		b, _ := json.Marshal(g.Stats())
 		return string(b)

@@ -31,9 +31,11 @@ type Delivery struct {
 // id under which provider id, before the message is recorded sent; receipts
 // name that provider id. ApplyReceipt (provider.ReceiptSink) moves a sent
 // message to delivered or undelivered once: a receipt for a message that
-// already has one is a Duplicate, one naming no recorded provider id is
-// Unknown, and one that arrives before the message is recorded sent is an
-// error (the provider pushes it again later).
+// already has one is a Duplicate, and one that arrives before the message
+// is recorded sent is an error (the provider pushes it again later). A
+// receipt naming no recorded provider id is matched by its MessageID
+// (Aliyun echoes the message id as out_id), which also covers a receipt
+// that overtakes RecordProvider; without one (Tencent) it is Unknown.
 type ReceiptStore interface {
 	RecordProvider(ctx context.Context, id, provider, providerID string) error
 	provider.ReceiptSink
@@ -70,6 +72,8 @@ func (s *SQLiteStore) ApplyReceipt(ctx context.Context, r provider.Receipt) (pro
 		var id, done string
 		err := tx.QueryRow(`SELECT id, status FROM deliveries WHERE provider = ? AND provider_id = ?`, r.Provider, r.ProviderID).Scan(&id, &done)
 		switch {
+		case errors.Is(err, sql.ErrNoRows) && r.MessageID != "":
+			id = r.MessageID // matched by the echoed message id, below
 		case errors.Is(err, sql.ErrNoRows):
 			outcome = provider.Unknown
 			return nil
@@ -80,11 +84,21 @@ func (s *SQLiteStore) ApplyReceipt(ctx context.Context, r provider.Receipt) (pro
 			return nil
 		}
 		var status Status
-		if err := tx.QueryRow(`SELECT status FROM messages WHERE id = ?`, id).Scan(&status); err != nil {
+		err = tx.QueryRow(`SELECT status FROM messages WHERE id = ?`, id).Scan(&status)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			outcome = provider.Unknown
+			return nil
+		case err != nil:
 			return err
-		}
-		if status != StatusSent && status != StatusFailed {
+		case status == StatusDelivered || status == StatusUndelivered:
+			outcome = provider.Duplicate
+			return nil
+		case status != StatusSent && status != StatusFailed:
 			return errReceiptEarly
+		}
+		if _, err := tx.Exec(`INSERT OR IGNORE INTO deliveries (provider, provider_id, id, status, code, at) VALUES (?, ?, ?, '', '', 0)`, r.Provider, r.ProviderID, id); err != nil {
+			return err
 		}
 		st := receiptStatus(r)
 		now := time.Now().UnixNano()
@@ -136,10 +150,14 @@ func (s *RedisStore) RecordProvider(ctx context.Context, id, prov, providerID st
 }
 
 // receiptScript: KEYS prov; ARGV msg prefix, new status, delivery JSON,
-// updated_at. Returns {outcome, id}: unknown, duplicate, early or applied.
+// updated_at, the receipt's message id ('' if none), prov TTL ms. Returns
+// {outcome, id}: unknown, duplicate, early or applied.
 var receiptScript = redis.NewScript(`
 local id = redis.call('GET', KEYS[1])
-if not id then return {'unknown', ''} end
+if not id then
+  if ARGV[5] == '' then return {'unknown', ''} end
+  id = ARGV[5]
+end
 local key = ARGV[1] .. id
 local raw = redis.call('GET', key)
 if not raw then return {'unknown', id} end
@@ -150,6 +168,7 @@ rec.status = ARGV[2]
 rec.delivery = cjson.decode(ARGV[3])
 rec.updated_at = ARGV[4]
 redis.call('SET', key, cjson.encode(rec))
+redis.call('SET', KEYS[1], id, 'PX', ARGV[6])
 return {'applied', id}
 `)
 
@@ -161,7 +180,7 @@ func (s *RedisStore) ApplyReceipt(ctx context.Context, r provider.Receipt) (prov
 	}
 	now, _ := time.Now().MarshalText()
 	v, err := receiptScript.Run(ctx, s.rdb, []string{redisProv + r.Provider + ":" + r.ProviderID},
-		redisMsg, string(receiptStatus(r)), d, string(now)).StringSlice()
+		redisMsg, string(receiptStatus(r)), d, string(now), r.MessageID, redisProvTTL.Milliseconds()).StringSlice()
 	if err != nil {
 		return 0, fmt.Errorf("redis store %s: %w", s.url, err)
 	}

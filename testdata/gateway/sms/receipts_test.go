@@ -74,4 +74,36 @@ func testReceipts(t *testing.T, spec string) {
 	if after, _ := st.Get(ctx, m.ID); after.Status != StatusDelivered || after.Delivery.Code != "DELIVERED" {
 		t.Fatalf("record changed by replays: %+v", after)
 	}
+
+	// A receipt that overtakes RecordProvider is matched by its message id
+	// (Aliyun's out_id): early while sending, applied once sent.
+	m2 := newMessage("+8613800138001")
+	if _, err := st.Accept(ctx, acceptReq(m2, "")); err != nil {
+		t.Fatal(err)
+	}
+	ls, err = st.Claim(ctx, ClaimRequest{Owner: "w", Max: 1, Lease: time.Minute, GiveUpAfter: 3, Now: time.Now()})
+	if err != nil || len(ls) != 1 {
+		t.Fatalf("claim: %v %v", ls, err)
+	}
+	rc2 := provider.Receipt{Provider: "ali", MessageID: m2.ID, ProviderID: "901^0", Delivered: false, Code: "MK:0001", At: at}
+	if _, err := rs.ApplyReceipt(ctx, rc2); !errors.Is(err, errReceiptEarly) {
+		t.Fatalf("overtaking receipt while sending: %v, want errReceiptEarly", err)
+	}
+	sent = ls[0].Message
+	sent.Status, sent.SentAt, sent.UpdatedAt = StatusSent, &now, now
+	if held, err := st.Update(ctx, "w", ls[0], sent); err != nil || !held {
+		t.Fatalf("update: %v %v", held, err)
+	}
+	if out, err := rs.ApplyReceipt(ctx, rc2); err != nil || out != provider.Applied {
+		t.Fatalf("overtaking receipt once sent: %v %v, want applied", out, err)
+	}
+	if out, err := rs.ApplyReceipt(ctx, rc2); err != nil || out != provider.Duplicate {
+		t.Fatalf("its replay: %v %v, want duplicate", out, err)
+	}
+	if got, _ := st.Get(ctx, m2.ID); got.Status != StatusUndelivered || got.Delivery == nil || got.Delivery.Code != "MK:0001" {
+		t.Fatalf("record %+v", got)
+	}
+	if out, err := rs.ApplyReceipt(ctx, provider.Receipt{Provider: "ali", MessageID: "NOSUCHMESSAGE", ProviderID: "902^0", Delivered: true}); err != nil || out != provider.Unknown {
+		t.Fatalf("unknown message id: %v %v", out, err)
+	}
 }

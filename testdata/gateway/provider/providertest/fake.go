@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -49,6 +50,8 @@ type base struct {
 	undelivered  map[string]bool // phones whose receipts say not delivered
 	receiptURL   string
 	receiptDelay time.Duration
+	failureRate  float64    // share of Normal-mode calls answered as in Fail mode
+	rng          *rand.Rand // draws of failureRate
 
 	calls    atomic.Int64 // every request
 	rejected atomic.Int64 // requests refused by authentication
@@ -90,9 +93,21 @@ func (b *base) SetMode(m Mode) {
 	b.mu.Unlock()
 }
 
+// SetFailureRate makes a share p of the calls in Normal mode fail as in
+// Fail mode, drawn from a generator seeded with seed.
+func (b *base) SetFailureRate(p float64, seed uint64) {
+	b.mu.Lock()
+	b.failureRate, b.rng = p, rand.New(rand.NewPCG(seed, seed+1))
+	b.mu.Unlock()
+}
+
+// currentMode is the mode for this call: Fail for a Normal call drawn to fail.
 func (b *base) currentMode() Mode {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.mode == Normal && b.failureRate > 0 && b.rng.Float64() < b.failureRate {
+		return Fail
+	}
 	return b.mode
 }
 
@@ -166,20 +181,20 @@ func (b *base) accept(s Sent, receipt func(delivered bool) []byte) {
 		case <-b.closed:
 			return
 		}
-		// Like the providers, push again after a 5xx or a network error
-		// (they retry for up to three days; the fake for a few seconds).
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		for try := 0; try < 20; try++ {
+		// Like the providers, push again after a 5xx, a network error or
+		// no answer within 2 s (they keep trying for up to three days; the
+		// fake for 30 s).
+		giveUp := time.Now().Add(30 * time.Second)
+		for time.Now().Before(giveUp) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			status, err := PushReceipt(ctx, url, body)
+			cancel()
 			if err == nil && status < 500 {
 				return
 			}
 			select {
-			case <-time.After(200 * time.Millisecond):
+			case <-time.After(300 * time.Millisecond):
 			case <-b.closed:
-				return
-			case <-ctx.Done():
 				return
 			}
 		}

@@ -67,7 +67,14 @@
 //	https://sms.example.com/api/sms/receipts/aliyun?token=TOKEN
 //
 // A push without the right token (or to a provider with no token) gets 401
-// and changes nothing. The token is compared in constant time and never
+// and changes nothing. A receipt whose provider id the store has not noted
+// yet is matched by the message id Aliyun echoes (out_id); Tencent's carry
+// none, so one arriving within the milliseconds before the gateway notes
+// the send is counted unknown (real receipts follow a carrier round trip).
+// Neither provider is known to deduplicate by OutId / SessionContext: a
+// worker lost between the provider's acceptance and the store's update
+// makes the next worker send again (the chaos test counts such second
+// sends). The token is compared in constant time and never
 // logged; keep the query string out of any access log in front of the
 // gateway, and serve the endpoint over HTTPS. Each receipt goes to a ReceiptSink, which applies it
 // idempotently (the durable store; providertest.MemorySink in tests).

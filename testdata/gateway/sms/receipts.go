@@ -150,7 +150,7 @@ func (s *RedisStore) RecordProvider(ctx context.Context, id, prov, providerID st
 }
 
 // receiptScript: KEYS prov; ARGV msg prefix, new status, delivery JSON,
-// updated_at, the receipt's message id (” if none), prov TTL ms. Returns
+// updated_at, the receipt's message id (empty if none), prov TTL ms. Returns
 // {outcome, id}: unknown, duplicate, early or applied.
 var receiptScript = redis.NewScript(`
 local id = redis.call('GET', KEYS[1])

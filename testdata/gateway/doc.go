@@ -12,48 +12,98 @@
 // {"error": "...", "field": "..."}, field naming the offending request field
 // when there is one.
 //
-//	POST /api/sms/send     Content-Type: application/json
+//	POST /api/sms/send     Content-Type: application/json   [Idempotency-Key: K]
 //	    {"phone": "+4915112345678", "template": "verify_code", "params": {"code": "4711"}}
 //	    {"phone": "+4915112345678", "content": "free text"}
-//	  202 {"id": "…", "status": "queued"}
+//	  202 {"id": "…", "status": "queued"}: the message is stored durably
+//	      (committed) before this answer is written
+//	  202 again, same id, header Idempotent-Replayed: true: a repeat of a
+//	      request with the same Idempotency-Key (remembered 24 h); nothing
+//	      new is stored or sent
 //	  400 invalid request: phone is an optional '+' and 8 to 15 digits, nothing
 //	      else; exactly one of template and content; a template's params are
 //	      exactly its placeholders, non-blank strings; the text (templates
-//	      rendered) at most 480 characters; no unknown fields; one JSON object
+//	      rendered) at most 480 characters; no unknown fields; one JSON object;
+//	      an Idempotency-Key is 1 to 255 printable ASCII characters
 //	  413 body over 16 KiB          415 not application/json
+//	  422 the Idempotency-Key was used for a different message
 //	  429 more than 3 messages to the phone in the last minute, across all
-//	      workers; Retry-After says when the next one is allowed
-//	  503 this worker's delivery queue is full (or it is stopping); Retry-After: 1
-//	GET /api/sms/{id}      200 the message record, from any worker; 404 unknown id
+//	      workers and hosts; Retry-After says when the next one is allowed
+//	  503 the store is unreachable, or SMS_QUEUE_SIZE messages are waiting;
+//	      Retry-After: 1. Nothing was accepted: retry (with the same
+//	      Idempotency-Key, so that a 202 lost on the way is not sent twice)
+//	GET /api/sms/{id}      200 the message record, from any worker on any host;
+//	                       404 unknown id; 503 store unreachable
 //	GET /healthz           200 {"status": "ok", "worker": N, "pid": P}
 //	other methods          405 with Allow; other paths 404
 //
 // Templates: verify_code (code), order_shipped (order_id, carrier),
 // appointment_reminder (date, time), password_reset (code).
 //
-// A message goes queued → sending → sent or failed. The worker that accepted
-// it delivers it through a simulated provider, retrying failed attempts with
-// exponential backoff (100 ms, 200 ms, 400 ms; 4 attempts in all); the
-// record shows attempts and last_error.
+// # Delivery: no accepted message is lost
 //
-// # Workers share state through files
+// A message goes queued → sending → sent (→ delivered, when a provider
+// reports it) or failed; its record shows attempts, last_error,
+// created_at, updated_at and sent_at. Any worker delivers any message: each
+// claims messages from the shared store with a lease (1.5 s, renewed every
+// 0.5 s while it works on them). A worker that is SIGKILLed, crashes, hangs
+// or loses the store stops renewing; its messages are taken over by another
+// worker — or by its replacement — at most lease + 100 ms poll later (about
+// 1.6 s; measured in BENCHMARKS.md). A graceful stop (rolling reload,
+// memory restart, SIGTERM) gives messages in the provider's hands 5 s, then
+// hands back whatever it still holds, status queued, for the others: it
+// never marks them failed.
 //
-// All workers use one data directory, $SMS_DATA_DIR or
-// os.TempDir()/sms-gateway-<uid>: per-phone rate-limit files updated under
-// flock(2), and message records replaced by atomic rename. See package sms.
+// Delivery is at least once: a worker lost after the provider accepted a
+// message but before it recorded "sent" leaves the call to be repeated.
+// The message id is passed as the provider's idempotency key (out id), so
+// the repeat does not send a second SMS. Failed attempts are retried with
+// exponential backoff (100 ms, 200 ms, 400 ms; 4 attempts in all);
+// permanent provider errors (invalid number…) fail at once. A message whose
+// workers keep being lost is failed after 8 attempts, saying so.
+//
+// # Stores
+//
+// All workers share one store, chosen with -store or SMS_STORE:
+//
+//	(unset) or sqlite    embedded, the default, no set-up: a SQLite database
+//	                     in WAL mode, $SMS_DATA_DIR/sms.db, shared by every
+//	                     worker on this host (synchronous=FULL: a 202
+//	                     survives a crash of the process and of the machine)
+//	sqlite:PATH          the same, in the database file PATH
+//	redis://HOST:PORT/DB for a gateway on several hosts: records, the
+//	                     per-phone limit (Redis's clock) and the queue (a
+//	                     stream with a consumer group) in one Redis. A 202
+//	                     is as durable as Redis is configured to make it:
+//	                     appendonly yes with appendfsync always loses nothing.
+//
+// An unreachable Redis at start is one line naming the URL (password
+// removed) and exit code 1; lost while running, sends and reads are
+// answered 503 with Retry-After until it is back, and delivery resumes by
+// itself.
 //
 // # Configuration
 //
 //	-addr, GATEWAY_ADDR         listen address when standalone and PORT is unset (default 127.0.0.1:8080)
-//	SMS_DATA_DIR                shared state directory
-//	SMS_PROVIDER_LATENCY        simulated provider call duration (default 20ms)
-//	SMS_PROVIDER_FAILURE_RATE   probability 0..1 that a provider call fails (default 0)
+//	-store, SMS_STORE           the store, see above
+//	SMS_DATA_DIR                the embedded store's directory (default os.TempDir()/sms-gateway-<uid>)
+//	SMS_LEASE                   delivery lease, the takeover bound (default 1500ms)
+//	SMS_QUEUE_SIZE              refuse sends (503) while this many messages wait (default 0: no bound)
+//	SMS_PROVIDER_URL            send through a provider service speaking sms.HTTPProvider's JSON API
+//	SMS_PROVIDER_LATENCY        else: the in-process simulated provider's call duration (default 20ms)
+//	SMS_PROVIDER_FAILURE_RATE   probability 0..1 that a simulated provider call fails (default 0)
 //	SMS_PROVIDER_SEED           seed of the failure draws, for reproducible runs
-//	SMS_QUEUE_SIZE              per-worker queue capacity (default 256)
 //	GATEWAY_FAULTS=1            enable the fault switches below (tests only)
 //
 // Under node-agent the listening socket comes from the agent (Listen with
 // ""); standalone it is $IP:$PORT when PORT is set, else -addr.
+//
+// # Metrics
+//
+// Business metrics are container properties, so they reach the agent's
+// /metrics and TARS PropertyF: sms.queueDepth and sms.oldestQueuedSec
+// (sampled every second, Max), sms.accepted, sms.sent, sms.failed,
+// sms.retried and sms.takeovers (Sum), sms.providerMs (Avg, Max, Distr).
 //
 // # Stopping
 //
@@ -64,13 +114,15 @@
 // keep-alive connections with "Connection: close", keeps an idle
 // connection 1 s for the request its client may already be sending, and
 // gives in-flight requests 5 s in all. A rolling reload therefore fails no
-// request. Then it gives its queue 5 s to deliver what it accepted;
-// messages still undelivered are recorded failed. Then it exits 0.
+// request. Then its deliverer stops claiming, gives provider calls under
+// way 5 s, and hands back every message it still holds (see Delivery).
+// Then it exits 0.
 //
 // # Admin command
 //
-// sms.stats replies with this worker's counters as JSON: queue_depth,
-// queue_capacity, in_flight, sent, failed, retries, http_in_flight.
+// sms.stats replies with this worker's counters as JSON: store, in_flight
+// (leases held), sent, failed, retries, takeovers, released (handed back),
+// http_in_flight.
 //
 // # Fault switches
 //
@@ -106,4 +158,8 @@
 // Go's ./... skips testdata directories; name the package explicitly:
 //
 //	go test -race ./testdata/gateway/...
+//
+// The Redis tests (-run Redis) start their own redis-server; the chaos
+// acceptance (-run Chaos) runs 4 workers under the built agent for 30 s
+// per store (8 s with -short).
 package main

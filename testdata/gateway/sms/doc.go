@@ -1,27 +1,51 @@
 // Package sms is the domain of the reference SMS gateway: request
-// validation, message templates, a per-phone rate limit shared between
-// processes, a message store shared between processes, and a per-process
-// delivery queue with a simulated provider and retries.
+// validation, message templates, and a durable delivery pipeline shared by
+// every worker of a gateway, on one host or many.
 //
 // The package knows nothing of node-agent: main wires it to the container
-// library by passing a net.Listener, a done channel, a *slog.Logger and the
-// worker id (Config.WorkerID), and by supplying the process actions of the
-// fault switches (Hooks). See the gateway's own doc.go for the HTTP API.
+// library by passing a net.Listener, a done channel, a *slog.Logger, the
+// worker id (Config.WorkerID), business metrics (Hooks.Metrics) and the
+// process actions of the fault switches (Hooks). See the gateway's own
+// doc.go for the HTTP API.
 //
-// # Sharing between workers
+// # The store
 //
-// All workers of a gateway run the same code with the same Config.DataDir:
+// Everything workers share goes through one Store: message records, the
+// delivery queue with leases, the per-phone rate limit and idempotency
+// keys. OpenStore picks the backend from Config.Store:
 //
-//	DATA_DIR/rate/<digits>   per-phone timestamps, rewritten under flock(2)
-//	DATA_DIR/msg/<id>.json   message records, replaced by atomic rename
+//   - SQLiteStore (default): one SQLite database in WAL mode (pure Go,
+//     modernc.org/sqlite) that every worker process on the host opens.
+//     Each process funnels its writes through one goroutine that commits
+//     whatever queued up meanwhile in one transaction (group commit);
+//     synchronous=FULL, so Accept returns only once the message is on disk.
+//   - RedisStore: records as JSON strings, the limit as a sorted set per
+//     phone decided in a Lua script on Redis's clock (so it holds across
+//     hosts), the queue as the stream sms:queue read by the consumer group
+//     "senders" (XREADGROUP; XCLAIM to renew; XAUTOCLAIM to take over;
+//     XACK and XDEL when final).
 //
-// so the limit of 3 messages per minute holds whichever worker the kernel
-// hands a connection to, and GET /api/sms/{id} answers from any worker. The
-// delivery queue is per process: the worker that accepted a message delivers
-// it, and a worker killed with messages in its queue leaves them "queued".
+// Accept is atomic in both: idempotency key, limit, record and queue entry
+// are stored together or not at all.
+//
+// # Delivery guarantees
+//
+// Every worker runs a Deliverer. It claims messages with a lease
+// (Config.Lease, 1.5 s), renews it every third of the lease, and records
+// each attempt's outcome under it; a worker whose lease was taken over can
+// no longer write (fencing). A message whose worker is lost is taken over
+// after at most Lease + PollInterval. A graceful stop hands back unfinished
+// messages (status queued) instead of failing them.
+//
+// Delivery to the provider is at least once; the Provider contract asks it
+// to treat Message.ID as its idempotency key (out id), which makes the
+// repeat after a lost worker harmless. Errors are retried with backoff up
+// to Config.MaxAttempts unless wrapped with Permanent. StubProvider (in the
+// process) and HTTPProvider (a provider service; the tests' is
+// smstest.Provider) both deduplicate by id.
 //
 // # Lifecycle
 //
-//	g, err := sms.New(cfg, logger, sms.Hooks{Exit: os.Exit, ...})
+//	g, err := sms.New(cfg, logger, sms.Hooks{Exit: os.Exit, Metrics: m, ...})
 //	err = g.Serve(ln, done) // returns after done closes and the drain ends
 package sms

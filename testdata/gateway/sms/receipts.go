@@ -59,7 +59,7 @@ func receiptStatus(r provider.Receipt) Status {
 
 // RecordProvider implements ReceiptStore.
 func (s *SQLiteStore) RecordProvider(ctx context.Context, id, prov, providerID string) error {
-	return s.do(ctx, func(tx *sql.Tx) error {
+	return s.do(ctx, func(tx *wtx) error {
 		_, err := tx.Exec(`INSERT OR IGNORE INTO deliveries (provider, provider_id, id, status, code, at) VALUES (?, ?, ?, '', '', 0)`, prov, providerID, id)
 		return err
 	})
@@ -68,7 +68,7 @@ func (s *SQLiteStore) RecordProvider(ctx context.Context, id, prov, providerID s
 // ApplyReceipt implements provider.ReceiptSink.
 func (s *SQLiteStore) ApplyReceipt(ctx context.Context, r provider.Receipt) (provider.ReceiptOutcome, error) {
 	var outcome provider.ReceiptOutcome
-	err := s.do(ctx, func(tx *sql.Tx) error {
+	err := s.do(ctx, func(tx *wtx) error {
 		var id, done string
 		err := tx.QueryRow(`SELECT id, status FROM deliveries WHERE provider = ? AND provider_id = ?`, r.Provider, r.ProviderID).Scan(&id, &done)
 		switch {

@@ -356,3 +356,16 @@ func (s *RedisStore) Stats(ctx context.Context) (StoreStats, error) {
 	}
 	return st, nil
 }
+
+// FlushRedis deletes the gateway's keys and recreates the consumer group, so
+// a benchmark run starts from an empty Redis store. st must be a RedisStore.
+func FlushRedis(ctx context.Context, st Store) error {
+	s, ok := st.(*RedisStore)
+	if !ok {
+		return fmt.Errorf("FlushRedis: %s is not a Redis store", st)
+	}
+	if err := s.rdb.FlushDB(ctx).Err(); err != nil {
+		return fmt.Errorf("redis store %s: %w", s.url, err)
+	}
+	return s.rdb.XGroupCreateMkStream(ctx, redisStream, redisGroup, "0").Err()
+}

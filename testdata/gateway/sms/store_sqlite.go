@@ -5,13 +5,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
+	"modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // SQLiteFile is the database file of the embedded store in the data directory.
@@ -73,6 +75,9 @@ type SQLiteStore struct {
 	write *sql.DB // one connection, used by the writer goroutine only
 	read  *sql.DB // a pool for Get, Stats and Claim's look-ahead
 
+	stmts      map[string]*sql.Stmt // prepared on write, by query; the writer goroutine's
+	unprepared map[string]bool      // queries to prepare after the current transaction
+
 	ops  chan *sqliteOp
 	quit chan struct{}
 	wg   sync.WaitGroup
@@ -83,7 +88,7 @@ type SQLiteStore struct {
 // transaction and reports results through its closure; an error from fn
 // rolls the batch back, after which each op is retried alone.
 type sqliteOp struct {
-	fn   func(tx *sql.Tx) error
+	fn   func(tx *wtx) error
 	done chan error
 }
 
@@ -112,7 +117,15 @@ func OpenSQLite(path string) (*SQLiteStore, error) {
 		return nil, fmt.Errorf("sqlite store %s: %w", path, err)
 	}
 	read.SetMaxOpenConns(4)
-	s := &SQLiteStore{path: path, write: write, read: read, ops: make(chan *sqliteOp, maxBatch), quit: make(chan struct{})}
+	s := &SQLiteStore{path: path, write: write, read: read, stmts: map[string]*sql.Stmt{}, unprepared: map[string]bool{}, ops: make(chan *sqliteOp, maxBatch), quit: make(chan struct{})}
+	// The writer retries a busy database itself, in steps far finer than
+	// SQLite's busy handler (which sleeps 1, 2, 5, 10… ms): with several
+	// processes taking turns, those sleeps are most of the latency.
+	if _, err := s.write.Exec(`PRAGMA busy_timeout = 0`); err != nil {
+		s.write.Close()
+		s.read.Close()
+		return nil, fmt.Errorf("sqlite store %s: %w", path, err)
+	}
 	if err := s.migrate(); err != nil {
 		s.write.Close()
 		s.read.Close()
@@ -124,7 +137,7 @@ func OpenSQLite(path string) (*SQLiteStore, error) {
 }
 
 func (s *SQLiteStore) migrate() error {
-	tx, err := s.write.Begin()
+	tx, err := s.begin()
 	if err != nil {
 		return err
 	}
@@ -142,13 +155,18 @@ func (s *SQLiteStore) String() string { return "sqlite:" + s.path }
 func (s *SQLiteStore) Close() error {
 	s.once.Do(func() { close(s.quit) })
 	s.wg.Wait()
-	return errors.Join(s.write.Close(), s.read.Close())
+	var errs []error
+	for _, st := range s.stmts {
+		errs = append(errs, st.Close())
+	}
+	s.stmts = nil
+	return errors.Join(append(errs, s.write.Close(), s.read.Close())...)
 }
 
 // do runs fn in the next group commit and waits for its outcome. Once
 // submitted, the write is waited for even if ctx ends, so the caller never
 // answers "failed" for a message that was in fact committed.
-func (s *SQLiteStore) do(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *SQLiteStore) do(ctx context.Context, fn func(tx *wtx) error) error {
 	op := &sqliteOp{fn: fn, done: make(chan error, 1)}
 	select {
 	case s.ops <- op:
@@ -206,18 +224,106 @@ func (s *SQLiteStore) failPending() {
 	}
 }
 
+// busyTimeout bounds how long begin waits for another process's write.
+const busyTimeout = 10 * time.Second
+
+// begin starts a write transaction (BEGIN IMMEDIATE), retrying while
+// another process writes: waits from 20 µs doubling to 1 ms, with jitter,
+// for up to busyTimeout.
+func (s *SQLiteStore) begin() (*sql.Tx, error) {
+	wait := 20 * time.Microsecond
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		tx, err := s.write.Begin()
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return tx, err
+		}
+		time.Sleep(wait/2 + rand.N(wait))
+		wait = min(2*wait, time.Millisecond)
+	}
+}
+
+// isBusy reports SQLITE_BUSY (another connection holds the write lock).
+func isBusy(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
+// wtx is a write transaction whose statements are prepared once per query
+// and reused: parsing SQL is a large share of a small write's cost.
+type wtx struct {
+	tx *sql.Tx
+	s  *SQLiteStore
+}
+
+// stmt returns the transaction's copy of the prepared query, or nil the
+// first time: a statement cannot be prepared on the one write connection
+// while the transaction holds it, so the query runs unprepared and is
+// prepared after the commit (see prepareMissing).
+func (t *wtx) stmt(query string) *sql.Stmt {
+	if st, ok := t.s.stmts[query]; ok {
+		return t.tx.Stmt(st)
+	}
+	t.s.unprepared[query] = true
+	return nil
+}
+
+// Exec runs query in the transaction.
+func (t *wtx) Exec(query string, args ...any) (sql.Result, error) {
+	if st := t.stmt(query); st != nil {
+		return st.Exec(args...)
+	}
+	return t.tx.Exec(query, args...)
+}
+
+// Query runs query in the transaction.
+func (t *wtx) Query(query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(query); st != nil {
+		return st.Query(args...)
+	}
+	return t.tx.Query(query, args...)
+}
+
+// QueryRow runs query in the transaction.
+func (t *wtx) QueryRow(query string, args ...any) rowScanner {
+	if st := t.stmt(query); st != nil {
+		return st.QueryRow(args...)
+	}
+	return t.tx.QueryRow(query, args...)
+}
+
+// prepareMissing prepares the queries that ran unprepared, between
+// transactions.
+func (s *SQLiteStore) prepareMissing() {
+	for q := range s.unprepared {
+		if st, err := s.write.Prepare(q); err == nil {
+			s.stmts[q] = st
+		}
+		delete(s.unprepared, q)
+	}
+}
+
+// rowScanner is *sql.Row or errRow.
+type rowScanner interface{ Scan(...any) error }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
 func (s *SQLiteStore) commit(batch []*sqliteOp) error {
-	tx, err := s.write.Begin()
+	defer s.prepareMissing()
+	sqlTx, err := s.begin()
 	if err != nil {
 		return fmt.Errorf("sqlite store: begin: %w", err)
 	}
+	tx := &wtx{tx: sqlTx, s: s}
 	for _, op := range batch {
 		if err := op.fn(tx); err != nil {
-			tx.Rollback()
+			sqlTx.Rollback()
 			return fmt.Errorf("sqlite store: %w", err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("sqlite store: commit: %w", err)
 	}
 	return nil
@@ -228,7 +334,7 @@ func (s *SQLiteStore) Accept(ctx context.Context, req AcceptRequest) (AcceptResu
 	var res AcceptResult
 	m := req.Message
 	now := m.CreatedAt.UnixNano()
-	err := s.do(ctx, func(tx *sql.Tx) error {
+	err := s.do(ctx, func(tx *wtx) error {
 		res = AcceptResult{}
 		if req.IdempotencyKey != "" {
 			var id, fp string
@@ -290,7 +396,7 @@ func (s *SQLiteStore) Accept(ctx context.Context, req AcceptRequest) (AcceptResu
 	return res, nil
 }
 
-func queryInts(tx *sql.Tx, query string, args ...any) ([]int64, error) {
+func queryInts(tx *wtx, query string, args ...any) ([]int64, error) {
 	rows, err := tx.Query(query, args...)
 	if err != nil {
 		return nil, err
@@ -327,7 +433,7 @@ func (s *SQLiteStore) Get(ctx context.Context, id string) (Message, error) {
 	return m, nil
 }
 
-func scanMessage(row interface{ Scan(...any) error }) (Message, string, error) {
+func scanMessage(row rowScanner) (Message, string, error) {
 	var (
 		m                      Message
 		created, updated, sent int64
@@ -355,7 +461,7 @@ func (s *SQLiteStore) Claim(ctx context.Context, c ClaimRequest) ([]Lease, error
 		return nil, err
 	}
 	var leases []Lease
-	err = s.do(ctx, func(tx *sql.Tx) error {
+	err = s.do(ctx, func(tx *wtx) error {
 		leases = leases[:0]
 		rows, err := tx.Query(`SELECT id FROM messages WHERE status IN ('queued', 'sending') AND lease_until < ? ORDER BY lease_until LIMIT ?`, now, c.Max)
 		if err != nil {
@@ -412,7 +518,7 @@ func giveUpError(m Message) string {
 func (s *SQLiteStore) Renew(ctx context.Context, owner string, leases []Lease, lease time.Duration) ([]Lease, error) {
 	var lost []Lease
 	until := time.Now().Add(lease).UnixNano()
-	err := s.do(ctx, func(tx *sql.Tx) error {
+	err := s.do(ctx, func(tx *wtx) error {
 		lost = lost[:0]
 		for _, l := range leases {
 			res, err := tx.Exec(`UPDATE messages SET lease_until = ? WHERE id = ? AND owner = ?`, until, l.Message.ID, owner)
@@ -453,7 +559,7 @@ func (s *SQLiteStore) put(ctx context.Context, owner string, m Message, keep boo
 		set = `owner = owner, lease_until = lease_until`
 	}
 	var held bool
-	err := s.do(ctx, func(tx *sql.Tx) error {
+	err := s.do(ctx, func(tx *wtx) error {
 		res, err := tx.Exec(`UPDATE messages SET status = ?, attempts = ?, last_error = ?, updated_at = ?, sent_at = ?, `+set+` WHERE id = ? AND owner = ?`,
 			m.Status, m.Attempts, m.LastError, m.UpdatedAt.UnixNano(), sent, m.ID, owner)
 		if err != nil {
@@ -486,7 +592,7 @@ func (s *SQLiteStore) Stats(ctx context.Context) (StoreStats, error) {
 // Prune deletes idempotency keys past their expiry and rate-limit stamps
 // older than window; the gateway calls it now and then.
 func (s *SQLiteStore) Prune(ctx context.Context, now time.Time, window time.Duration) error {
-	return s.do(ctx, func(tx *sql.Tx) error {
+	return s.do(ctx, func(tx *wtx) error {
 		if _, err := tx.Exec(`DELETE FROM idempotency WHERE expires <= ?`, now.UnixNano()); err != nil {
 			return err
 		}

@@ -9,7 +9,7 @@ import (
 
 // Status is where a message is in its delivery:
 //
-//	queued → sending → sent → delivered
+//	queued → sending → sent → delivered | undelivered
 //	                 ↘ failed
 //
 // queued: accepted and stored, waiting for a worker to claim it (also after
@@ -18,7 +18,9 @@ import (
 // LastError tells why the previous attempt failed. sent: the provider
 // accepted it. delivered: the provider reported the handset got it (the
 // simulated providers never report this; a real provider's delivery report
-// does). failed: given up after its attempts, LastError tells why.
+// does). undelivered: the provider's receipt reports a failed delivery;
+// Message.Delivery has the provider's code (receipts.go). failed: given up
+// after its attempts, LastError tells why.
 type Status string
 
 // The message statuses.

@@ -134,6 +134,26 @@
 //	POST /debug/fault/grow?mb=N        allocate and touch N MiB (1..4096) and keep it
 //	POST /debug/fault/ignore-shutdown  ignore graceful-stop requests and SIGTERM from now on
 //
+// # Providers and delivery receipts
+//
+//	-config FILE, SMS_CONFIG    provider config file (see package provider and
+//	                            the README); without it the simulated provider
+//
+// With a config file the gateway sends through the listed providers in
+// failover order (Aliyun Dysmsapi, Tencent Cloud SMS, simulated) and takes
+// the file's retry policy and rate limit. A message the provider reports
+// goes on from sent to delivered or undelivered (its record's "delivery"
+// gives provider, provider_id, code and time) when the provider pushes its
+// receipt to
+//
+//	POST /api/sms/receipts/{provider}?token=TOKEN
+//	  200 the provider's acknowledgement (also for replays and unknown ids)
+//	  401 wrong or missing token      400 not the provider's format
+//	  500 the store cannot take it now: the provider pushes again later
+//
+// Admin command sms.providers replies with each provider's counters and
+// breaker state and the receipt counters.
+//
 // # Tests
 //
 // Go's ./... skips testdata directories; name the package explicitly:

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/nodeagent/node-agent/container"
+	"github.com/nodeagent/node-agent/testdata/gateway/provider"
 	"github.com/nodeagent/node-agent/testdata/gateway/sms"
 )
 
@@ -37,6 +38,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 	addr := fs.String("addr", def, "listen address when the agent gives none and PORT is unset (env "+EnvAddr+")")
 	store := fs.String("store", os.Getenv(sms.EnvStore), "message store: sqlite (default, in $"+sms.EnvDataDir+"), sqlite:PATH or redis://HOST:PORT/DB (env "+sms.EnvStore+")")
+	configFile := fs.String("config", os.Getenv(provider.EnvConfig), "provider config file: providers, templates, retry policy, rate limit (env "+provider.EnvConfig+"); none means the simulated provider")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -47,6 +49,14 @@ func run(args []string, stderr io.Writer) int {
 	}
 	cfg.Store = *store
 	sms.SilenceRedisLogs() // the store's errors are logged once, by the gateway
+	var ps *providers
+	if *configFile != "" {
+		if ps, err = loadProviders(*configFile, os.Getenv); err != nil {
+			fmt.Fprintln(stderr, "gateway:", err)
+			return 2
+		}
+		cfg = ps.smsConfig(cfg)
+	}
 
 	w, err := container.Open()
 	if err != nil {
@@ -54,7 +64,34 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 	defer w.Close()
-	return serve(w, cfg, *addr, processHooks())
+	hooks := processHooks()
+	if ps != nil {
+		if err := ps.reportTo(w); err != nil {
+			fmt.Fprintln(stderr, "gateway:", err)
+			return 1
+		}
+		hooks.Provider = ps
+		if len(ps.receipts) > 0 {
+			hooks.Receipts = ps
+		}
+		w.Handle("sms.providers", func(string) string {
+			b, _ := json.Marshal(ps.adminStats())
+			return string(b)
+		})
+	}
+	return serve(w, cfg, *addr, hooks)
+}
+
+// describeProviders is the start log line's provider list: the configured
+// failover order, else the built-in default.
+func describeProviders(ps *providers, cfg sms.Config) string {
+	switch {
+	case ps != nil:
+		return ps.router.Describe()
+	case cfg.ProviderURL != "":
+		return "simulated (provider service at " + cfg.ProviderURL + ")"
+	}
+	return "simulated (in-process; no -config file)"
 }
 
 // processHooks are the process actions of the fault switches.
@@ -79,6 +116,14 @@ func serve(w *container.Worker, cfg sms.Config, addr string, hooks sms.Hooks) in
 		log.Error("gateway: " + err.Error())
 		return 1
 	}
+	ps, _ := hooks.Provider.(*providers)
+	if ps != nil {
+		if err := ps.attach(g, log); err != nil {
+			log.Error("gateway: " + err.Error())
+			return 1
+		}
+	}
+	log.Info("gateway: providers: " + describeProviders(ps, cfg))
 	w.Handle("sms.stats", func(string) string {
 		b, _ := json.Marshal(g.Stats())
 		return string(b)

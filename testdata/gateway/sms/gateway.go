@@ -22,6 +22,9 @@ type Hooks struct {
 	Provider Provider         // default HTTPProvider(Config.ProviderURL) if set, else NewStubProvider(Config.Provider*)
 	Store    Store            // default OpenStore(Config.Store, Config.DataDir), closed when Serve returns
 	Metrics  Metrics          // business metrics; default none
+	// Receipts, when set, serves provider.ReceiptPattern (the providers'
+	// delivery receipt pushes); main builds it over ReceiptStore.
+	Receipts http.Handler
 
 	Exit          func(code int) // /debug/fault/crash: exit the process now
 	Stop          func()         // /debug/fault/hang: SIGSTOP the process

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/nodeagent/node-agent/testdata/gateway/provider"
 )
 
 // Response headers set on every reply, so clients can see which worker answered.
@@ -66,6 +68,9 @@ func (g *Gateway) routes() http.Handler {
 		}
 		methodNotAllowed(w, "GET, HEAD")
 	})
+	if g.hooks.Receipts != nil {
+		mux.Handle(provider.ReceiptPattern, g.hooks.Receipts)
+	}
 	mux.HandleFunc("GET /healthz", g.handleHealth)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { methodNotAllowed(w, "GET, HEAD") })
 	if g.cfg.Faults {

@@ -9,7 +9,7 @@ import (
 
 // Status is where a message is in its delivery:
 //
-//	queued → sending → sent → delivered
+//	queued → sending → sent → delivered | undelivered
 //	                 ↘ failed
 //
 // queued: accepted and stored, waiting for a worker to claim it (also after
@@ -18,7 +18,9 @@ import (
 // LastError tells why the previous attempt failed. sent: the provider
 // accepted it. delivered: the provider reported the handset got it (the
 // simulated providers never report this; a real provider's delivery report
-// does). failed: given up after its attempts, LastError tells why.
+// does). undelivered: the provider's receipt reports a failed delivery;
+// Message.Delivery has the provider's code (receipts.go). failed: given up
+// after its attempts, LastError tells why.
 type Status string
 
 // The message statuses.
@@ -31,7 +33,9 @@ const (
 )
 
 // Final reports whether no worker will touch a message in status s again.
-func (s Status) Final() bool { return s == StatusSent || s == StatusDelivered || s == StatusFailed }
+func (s Status) Final() bool {
+	return s == StatusSent || s == StatusDelivered || s == StatusUndelivered || s == StatusFailed
+}
 
 // Message is the record of one accepted message, as GET /api/sms/{id} shows it.
 type Message struct {
@@ -46,6 +50,7 @@ type Message struct {
 	CreatedAt time.Time  `json:"created_at"`           // accepted (and stored)
 	UpdatedAt time.Time  `json:"updated_at"`           // last status or attempt change
 	SentAt    *time.Time `json:"sent_at,omitempty"`    // the provider accepted it
+	Delivery  *Delivery  `json:"delivery,omitempty"`   // the provider's delivery receipt (receipts.go)
 }
 
 // Store is the durable pipeline shared by every worker of a gateway: message

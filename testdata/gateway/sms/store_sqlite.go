@@ -43,6 +43,16 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_pending ON messages (lease_until) WHERE status IN ('queued', 'sending');
 CREATE TABLE IF NOT EXISTS rate (phone TEXT NOT NULL, at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS rate_phone ON rate (phone, at);
+CREATE TABLE IF NOT EXISTS deliveries (
+	provider    TEXT NOT NULL,
+	provider_id TEXT NOT NULL,
+	id          TEXT NOT NULL,
+	status      TEXT NOT NULL,
+	code        TEXT NOT NULL,
+	at          INTEGER NOT NULL,
+	PRIMARY KEY (provider, provider_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deliveries_id ON deliveries (id);
 CREATE TABLE IF NOT EXISTS idempotency (
 	key         TEXT PRIMARY KEY,
 	id          TEXT NOT NULL,
@@ -414,6 +424,11 @@ func (s *SQLiteStore) Get(ctx context.Context, id string) (Message, error) {
 	}
 	if err != nil {
 		return Message{}, fmt.Errorf("sqlite store: %w", err)
+	}
+	if m.Status == StatusDelivered || m.Status == StatusUndelivered {
+		if m.Delivery, err = s.delivery(ctx, id); err != nil {
+			return Message{}, fmt.Errorf("sqlite store: %w", err)
+		}
 	}
 	return m, nil
 }

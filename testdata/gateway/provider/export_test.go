@@ -1,0 +1,7 @@
+package provider
+
+// Exported for the external tests.
+var (
+	AliyunClass  = aliyunClass
+	TencentClass = tencentClass
+)

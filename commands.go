@@ -86,7 +86,11 @@ func commandsApp(self string, stdout, stderr io.Writer) *cli.App {
 // runCommands runs a command; args start with its name. It returns the
 // exit code: the command's, or 2 for a usage error.
 func runCommands(self string, args []string, stdout, stderr io.Writer) int {
-	err := commandsApp(self, stdout, stderr).Run(append([]string{self}, args...))
+	app := commandsApp(self, stdout, stderr)
+	if cmd := app.Command(args[0]); cmd != nil && !cmd.SkipFlagParsing && len(cmd.Subcommands) == 0 {
+		args = append([]string{args[0]}, flagsFirst(cmd, args[1:])...)
+	}
+	err := app.Run(append([]string{self}, args...))
 	if err == nil {
 		return 0
 	}
@@ -99,6 +103,42 @@ func runCommands(self string, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "%s: %v\n", self, err)
 	return exitUsage
+}
+
+// flagsFirst moves cmd's flags (with their values) before the positional
+// arguments, so that flags may follow NAME (urfave/cli stops at the first
+// positional argument). Everything after "--" stays positional.
+func flagsFirst(cmd *cli.Command, args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			pos = append(pos, args[i:]...)
+			i = len(args)
+		case len(a) > 1 && a[0] == '-':
+			flags = append(flags, a)
+			if !strings.Contains(a, "=") && takesValue(cmd, strings.TrimLeft(a, "-")) && i+1 < len(args) {
+				i++
+				flags = append(flags, args[i])
+			}
+		default:
+			pos = append(pos, a)
+		}
+	}
+	return append(flags, pos...)
+}
+
+// takesValue reports whether cmd has a flag called name that is not a bool.
+func takesValue(cmd *cli.Command, name string) bool {
+	for _, f := range cmd.Flags {
+		if !slices.Contains(f.Names(), name) {
+			continue
+		}
+		_, isBool := f.(*cli.BoolFlag)
+		return !isBool
+	}
+	return false
 }
 
 // printCommands lists the commands, one line each, after the agent's help.

@@ -87,7 +87,8 @@ func commandsApp(self string, stdout, stderr io.Writer) *cli.App {
 // exit code: the command's, or 2 for a usage error.
 func runCommands(self string, args []string, stdout, stderr io.Writer) int {
 	app := commandsApp(self, stdout, stderr)
-	if cmd := app.Command(args[0]); cmd != nil && !cmd.SkipFlagParsing && len(cmd.Subcommands) == 0 {
+	completing := args[len(args)-1] == "--generate-bash-completion"
+	if cmd := app.Command(args[0]); cmd != nil && !cmd.SkipFlagParsing && len(cmd.Subcommands) == 0 && !completing {
 		args = append([]string{args[0]}, flagsFirst(cmd, args[1:])...)
 	}
 	err := app.Run(append([]string{self}, args...))
@@ -246,7 +247,9 @@ func ctlCommand() *cli.Command {
 		SkipFlagParsing: true,
 		Action: func(c *cli.Context) error {
 			args := c.Args().Slice()
-			if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+			live, _ := liveAgents(control.Dir())
+			if len(args) == 0 || strings.HasPrefix(args[0], "-") || len(live) == 0 {
+				// TARS AdminF, or its usage error asking for an endpoint.
 				if code := runCtl(args, c.App.Writer, c.App.ErrWriter); code != 0 {
 					return cli.Exit("", code)
 				}

@@ -166,6 +166,28 @@ func TestOperatorCommands(t *testing.T) {
 		}
 	})
 
+	t.Run("completion", func(t *testing.T) {
+		for _, shell := range []string{"bash", "zsh"} {
+			out, _, code := r.cmd("completion", shell)
+			if code != 0 || !strings.Contains(out, "--generate-bash-completion") {
+				t.Fatalf("completion %s: exit %d, %q", shell, code, out)
+			}
+		}
+		// The scripts ask node-agent: commands, a command's flags, the
+		// names of the agents running.
+		for args, want := range map[string]string{
+			"--generate-bash-completion":            "monit\n",
+			"logs - --generate-bash-completion":     "--follow\n",
+			"status --generate-bash-completion":     "ticker\n",
+			"completion --generate-bash-completion": "zsh\n",
+		} {
+			out, _, _ := r.cmd(strings.Fields(args)...)
+			if !strings.Contains(out, want) {
+				t.Errorf("node-agent %s: %q lacks %q", args, out, want)
+			}
+		}
+	})
+
 	logDir := t.TempDir()
 	other := r.start("other", 1, "-l", logDir)
 

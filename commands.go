@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -229,8 +230,14 @@ func (t target) failure(command string, err error) error {
 // nameArg returns the optional NAME argument at position i of c.
 func nameArg(c *cli.Context, i int) string { return c.Args().Get(i) }
 
-// completeNames completes NAME arguments with the agents running.
+// completeNames completes a command's flags after "-", else its NAME
+// argument with the agents running. Completion runs in its own process:
+// the word being completed is the one before --generate-bash-completion.
 func completeNames(c *cli.Context) {
+	if n := len(os.Args); n > 2 && strings.HasPrefix(os.Args[n-2], "-") {
+		cli.DefaultCompleteWithFlags(c.Command)(c)
+		return
+	}
 	live, _ := liveAgents(control.Dir())
 	for _, n := range live {
 		fmt.Fprintln(c.App.Writer, n)

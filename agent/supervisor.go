@@ -60,8 +60,12 @@ type Supervisor struct {
 	// reloadAgain asks for another reload when the one in progress ends
 	// (--watch saw a newer entry meanwhile).
 	reloadAgain bool
-	restarts    map[string]int // worker restarts by reason
-	exceptions  int            // exceptions since the start
+	// rebuild builds a Go source entry (nil for an executable): SIGHUP
+	// runs it before reloading; rebuilding is true while it runs.
+	rebuild    func(context.Context) (string, error)
+	rebuilding bool
+	restarts   map[string]int // worker restarts by reason
+	exceptions int            // exceptions since the start
 	// sample asks the sampler goroutine for a usage sample; nil = none.
 	sample       func(sampleRequest)
 	cpuSampledAt time.Time
@@ -158,6 +162,7 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 		s.start = st.start
 		stopSampler := s.startSampler()
 		defer stopSampler()
+		s.rebuild = s.goBuilder(r)
 		if s.cfg.Watch {
 			stopWatch, err := s.startWatch(r)
 			if err != nil {
@@ -258,6 +263,8 @@ func (s *Supervisor) handle(ev event) {
 		}
 	case adminRequest:
 		s.onAdmin(ev)
+	case rebuilt:
+		s.onRebuilt(ev)
 	case statusRequest:
 		ev.reply <- s.status()
 	case snapshotRequest:
@@ -295,8 +302,7 @@ func (s *Supervisor) onSignal(sig os.Signal) {
 		s.shutdown(ExitClean)
 		s.killAll(sig)
 	case syscall.SIGHUP:
-		s.log.info("received SIGHUP, reloading the workers one by one")
-		s.startReload(nil)
+		s.reloadOnSignal()
 	case syscall.SIGUSR1:
 		s.log.info("received SIGUSR1, reopening the log files")
 		if err := s.out.Reopen(); err != nil {

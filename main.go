@@ -72,6 +72,10 @@ func supervise(cfg *config.Config, stderr io.Writer) int {
 			return agent.ExitUsage
 		}
 	}
+	if err := config.CheckRunAsAccess(cfg); err != nil {
+		fmt.Fprintf(stderr, "node-agent: %v\n", err)
+		return agent.ExitUsage
+	}
 	// The control socket first: its lock keeps a second agent of the
 	// same name away from the log files.
 	ln, err := control.Listen(control.Dir(), cfg.Name)

@@ -353,3 +353,23 @@ func sparkLen(screen string) int {
 	}
 	return n
 }
+
+// TestRunAsUserUnreachableEntry: workers that could not execute the entry
+// stop the agent at start with one line, not with a crash loop.
+func TestRunAsUserUnreachableEntry(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run workers as nobody")
+	}
+	dir := t.TempDir() // mode 0700, owned by root
+	entry := filepath.Join(dir, "svc")
+	if err := os.WriteFile(entry, []byte("#!/bin/sh\nsleep 100\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	var out, errb bytes.Buffer
+	code := run([]string{"node-agent", entry, "--run-as-user", "nobody"}, &out, &errb)
+	msg := errb.String()
+	if code != 2 || strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "--run-as-user nobody cannot execute "+entry) {
+		t.Fatalf("exit %d, stderr %q", code, msg)
+	}
+}

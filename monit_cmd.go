@@ -15,6 +15,7 @@ import (
 
 	"github.com/nodeagent/node-agent/agent"
 	"github.com/nodeagent/node-agent/internal/control"
+	"github.com/nodeagent/node-agent/internal/plural"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 )
@@ -257,7 +258,7 @@ func renderMonit(v *monitView, w, h int) string {
 	workers := 0
 	for _, ws := range st.Workers {
 		if workers == maxWorkers {
-			rows = append(rows, fmt.Sprintf("… %s more", plural(len(st.Workers)-workers, "worker", "workers")))
+			rows = append(rows, fmt.Sprintf("… %s more", plural.Workers(len(st.Workers)-workers)))
 			break
 		}
 		cpu, rss := "", ""
@@ -330,12 +331,4 @@ func printable(s string) string {
 		}
 		return r
 	}, s)
-}
-
-// plural is "1 worker" or "N workers".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }

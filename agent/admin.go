@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/nodeagent/node-agent/agent/config"
+
+	"github.com/nodeagent/node-agent/internal/plural"
 )
 
 // ErrStopped is returned by calls on a Supervisor whose Run has returned.
@@ -185,8 +187,8 @@ func (s *Supervisor) scale(data string) string {
 		}
 		s.slots = s.slots[:n]
 	}
-	s.log.info("scaled from %d to %d workers", from, n)
-	return fmt.Sprintf("ok: %d workers (was %d)", n, from)
+	s.log.info("scaled from %d to %s", from, plural.Workers(n))
+	return fmt.Sprintf("ok: %s (was %d)", plural.Workers(n), from)
 }
 
 // retire empties sl: a pending restart is cancelled, a replacement being

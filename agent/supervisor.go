@@ -9,6 +9,8 @@ import (
 	"github.com/nodeagent/node-agent/agent/config"
 	"github.com/nodeagent/node-agent/monitor"
 	"github.com/nodeagent/node-agent/notify"
+
+	"github.com/nodeagent/node-agent/internal/plural"
 )
 
 // Exit codes of the agent (SPEC §8).
@@ -183,7 +185,7 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 	defer s.sockets.close()
 	defer close(s.quit)
 	s.began = s.clock.Now()
-	s.log.info("starting agent %s: %s, %d workers, pid %d", s.Version, s.cfg.Entry.Path, s.cfg.Instances, os.Getpid())
+	s.log.info("starting agent %s: %s, %s, pid %d", s.Version, s.cfg.Entry.Path, plural.Workers(s.cfg.Instances), os.Getpid())
 	if len(s.cfg.NodeArgs) > 0 {
 		s.log.warn("--node-args %q ignored: a native entry has no runtime to take them", s.cfg.NodeArgs)
 	}

@@ -89,6 +89,9 @@ func (v *monitView) addStatus(st agent.Status) {
 			s = &workerSamples{pid: w.PID}
 			v.samples[w.ID] = s
 		}
+		if w.RSS == 0 {
+			continue // not sampled yet
+		}
 		s.cpu = appendSample(s.cpu, w.CPU)
 		s.rss = appendSample(s.rss, float64(w.RSS))
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -118,9 +119,9 @@ func goSourceEntry(t *testing.T, main string) (src string, write func(name, body
 	return src, write
 }
 
-// TestSighupRebuildsGoSource: SIGHUP on a Go source entry builds the
-// sources first and reloads the workers onto the new build; when they do
-// not build, the workers keep serving.
+// TestSighupRebuildsGoSource: SIGHUP (and node-agent reload) on a Go
+// source entry builds the sources first and reloads the workers onto the
+// new build; when they do not build, the workers keep serving.
 func TestSighupRebuildsGoSource(t *testing.T) {
 	src, write := goSourceEntry(t, strings.Replace(watchWorker, "VERSION", "v1", 1))
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
@@ -148,13 +149,28 @@ func TestSighupRebuildsGoSource(t *testing.T) {
 		t.Fatalf("after SIGHUP the workers answer %q, want v2", got)
 	}
 
-	write("main.go", strings.Replace(watchWorker, "VERSION", "v3", 1)+"\nfunc broken( {\n")
-	a.cmd.Process.Signal(syscall.SIGHUP)
-	a.waitOutput(t, `SIGHUP: the sources do not build, the workers keep running`, 120*time.Second)
-	if got := get(); got != "v2" {
-		t.Fatalf("after a failed build the workers answer %q, want v2", got)
+	// node-agent reload does the same over the control socket, answered.
+	write("main.go", strings.Replace(watchWorker, "VERSION", "v3", 1))
+	var out, errb bytes.Buffer
+	if code := run([]string{"node-agent", "reload"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "ok: reloaded 2 workers") {
+		t.Fatalf("node-agent reload: exit %d, %q %q", code, out.String(), errb.String())
 	}
-	if n := strings.Count(a.output(), "reloading 2 workers one by one"); n != 1 {
-		t.Fatalf("%d reloads, want 1", n)
+	if got := get(); got != "v3" {
+		t.Fatalf("after node-agent reload the workers answer %q, want v3", got)
+	}
+
+	write("main.go", strings.Replace(watchWorker, "VERSION", "v4", 1)+"\nfunc broken( {\n")
+	a.cmd.Process.Signal(syscall.SIGHUP)
+	a.waitOutput(t, `reload: the sources do not build, the workers keep running`, 120*time.Second)
+	out.Reset()
+	errb.Reset()
+	if code := run([]string{"node-agent", "reload"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "the sources do not build") {
+		t.Fatalf("node-agent reload of a broken build: exit %d, %q", code, errb.String())
+	}
+	if got := get(); got != "v3" {
+		t.Fatalf("after a failed build the workers answer %q, want v3", got)
+	}
+	if n := strings.Count(a.output(), "reloading 2 workers one by one"); n != 2 {
+		t.Fatalf("%d reloads, want 2", n)
 	}
 }

@@ -53,10 +53,15 @@ type controlHandler struct {
 	tap *logTap
 }
 
-// Command runs an admin command. An "error: …" answer (the text form of
+// Command runs an admin command; agent.reload is Reload (a Go source entry
+// is built first, as for SIGHUP). An "error: …" answer (the text form of
 // an admin error) is an error reply too.
 func (h controlHandler) Command(ctx context.Context, command string) (string, error) {
-	text, err := h.s.Notify(ctx, command)
+	notify := h.s.Notify
+	if strings.TrimSpace(command) == CmdReload {
+		notify = func(ctx context.Context, _ string) (string, error) { return h.s.Reload(ctx) }
+	}
+	text, err := notify(ctx, command)
 	if err != nil {
 		return "", err
 	}

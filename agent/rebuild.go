@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/nodeagent/node-agent/agent/config"
@@ -10,10 +11,15 @@ import (
 // rebuildTimeout bounds the go build of a reload.
 const rebuildTimeout = 10 * time.Minute
 
-// rebuilt is the result of the build a SIGHUP started.
+// rebuildRequest asks the run loop for a reload that builds a Go source
+// entry first (Reload); reply gets the reload's answer.
+type rebuildRequest struct{ reply chan<- string }
+
+// rebuilt is the result of the build a reload started.
 type rebuilt struct {
-	path string
-	err  error
+	path  string
+	err   error
+	reply chan<- string // nil for SIGHUP
 }
 
 // goBuilder returns the build of a Go source entry, its go commands run
@@ -31,26 +37,47 @@ func (s *Supervisor) goBuilder(r *reaper) func(context.Context) (string, error) 
 	}
 }
 
-// reloadOnSignal is SIGHUP: a rolling reload, after a build of the
-// sources for a Go source entry (the workers keep running when it fails).
-func (s *Supervisor) reloadOnSignal() {
+// Reload is what SIGHUP does, answered: a rolling reload, after a build of
+// the sources for a Go source entry (the workers keep running when it
+// fails: an "error: …" answer). It answers when the reload is over, as
+// agent.reload does. Errors: ErrStopped once Run returned, or ctx's error.
+func (s *Supervisor) Reload(ctx context.Context) (string, error) {
+	reply := make(chan string, 1)
+	if err := s.send(ctx, rebuildRequest{reply: reply}); err != nil {
+		return "", err
+	}
+	select {
+	case r := <-reply:
+		return r, nil
+	case <-s.quit:
+		return "", ErrStopped
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// rebuildThenReload builds a Go source entry, then reloads the workers
+// onto the build (onRebuilt); an executable entry is reloaded at once.
+// why names the request in the log ("received SIGHUP").
+func (s *Supervisor) rebuildThenReload(why string, reply chan<- string) {
 	if s.rebuild == nil {
-		s.log.info("received SIGHUP, reloading the workers one by one")
-		s.startReload(nil)
+		s.log.info("%s, reloading the workers one by one", why)
+		s.startReload(reply)
 		return
 	}
 	if s.rebuilding {
-		s.log.info("received SIGHUP, a build for the last one is still running")
+		s.log.info("%s, a build for the last reload is still running", why)
+		answer(reply, "reload in progress: the sources are being built")
 		return
 	}
 	s.rebuilding = true
-	s.log.info("received SIGHUP, building %s before reloading the workers", s.cfg.Entry.SourceDir)
+	s.log.info("%s, building %s before reloading the workers", why, s.cfg.Entry.SourceDir)
 	build := s.rebuild
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), rebuildTimeout)
 		defer cancel()
 		path, err := build(ctx)
-		s.post(rebuilt{path: path, err: err})
+		s.post(rebuilt{path: path, err: err, reply: reply})
 	}()
 }
 
@@ -59,12 +86,20 @@ func (s *Supervisor) onRebuilt(ev rebuilt) {
 	s.rebuilding = false
 	switch {
 	case s.stopping:
+		answer(ev.reply, "error: the agent is stopping")
 	case ev.err != nil:
-		s.log.error("SIGHUP: the sources do not build, the workers keep running: %v", ev.err)
+		s.log.error("reload: the sources do not build, the workers keep running: %v", ev.err)
+		first, _, _ := strings.Cut(ev.err.Error(), "\n")
+		answer(ev.reply, "error: the sources do not build, the workers keep running: "+first)
 	default:
 		s.log.info("built %s, reloading the workers one by one", ev.path)
 		s.cfg.Entry.Path = ev.path
 		s.linked = linksContainer(ev.path)
-		s.watchReload()
+		if s.reload != nil {
+			s.reloadAgain = true
+			answer(ev.reply, "reload in progress: another one follows it with the new build")
+			return
+		}
+		s.startReload(ev.reply)
 	}
 }

@@ -265,6 +265,8 @@ func (s *Supervisor) handle(ev event) {
 		}
 	case adminRequest:
 		s.onAdmin(ev)
+	case rebuildRequest:
+		s.rebuildThenReload("reload requested", ev.reply)
 	case rebuilt:
 		s.onRebuilt(ev)
 	case statusRequest:
@@ -304,7 +306,7 @@ func (s *Supervisor) onSignal(sig os.Signal) {
 		s.shutdown(ExitClean)
 		s.killAll(sig)
 	case syscall.SIGHUP:
-		s.reloadOnSignal()
+		s.rebuildThenReload("received SIGHUP", nil)
 	case syscall.SIGUSR1:
 		s.log.info("received SIGUSR1, reopening the log files")
 		if err := s.out.Reopen(); err != nil {

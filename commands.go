@@ -48,7 +48,7 @@ func isCommand(args []string) bool {
 
 // commands are every command of node-agent besides running an agent.
 func commands(version string) []*cli.Command {
-	return []*cli.Command{
+	cmds := []*cli.Command{
 		lsCommand(),
 		statusCommand(),
 		reloadCommand(),
@@ -61,6 +61,17 @@ func commands(version string) []*cli.Command {
 		deployCommand(version),
 		completionCommand(),
 	}
+	for _, c := range cmds {
+		c.HideHelpCommand = true
+		if c.OnUsageError == nil {
+			name := c.Name
+			// A bad flag is one line naming it, not the help text.
+			c.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+				return usagef(name, "%v", err)
+			}
+		}
+	}
+	return cmds
 }
 
 // commandsApp is the urfave/cli application of the commands.

@@ -300,6 +300,10 @@ func TestOperatorCommands(t *testing.T) {
 		if st := r.status("ticker"); st.Restarts["reload"] != 3 {
 			t.Fatalf("restarts after reload: %v", st.Restarts)
 		}
+		out, _, _ = r.cmd("status", "ticker")
+		if !strings.Contains(out, "restarts: reload 3") || strings.Count(out, " 1 (reload 1) ") != 3 {
+			t.Fatalf("status after a reload does not show the restarts by cause:\n%s", out)
+		}
 		_, stderr, code := r.cmd("scale", "ticker", "0")
 		if code != 2 || !strings.Contains(stderr, `N "0"`) {
 			t.Fatalf("scale 0: exit %d, %q", code, stderr)

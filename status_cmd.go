@@ -128,8 +128,12 @@ func writeStatus(w io.Writer, st agent.Status, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "SLOT\tPID\tSTATE\tROLE\tUPTIME\tRESTARTS\tRSS\tCPU\t")
 	for _, ws := range st.Workers {
-		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%d\t%s\t%.1f%%\t\n", ws.ID, ws.PID, ws.State, ws.Role,
-			formatUptime(time.Duration(ws.Uptime*float64(time.Second))), ws.Restarts, formatBytes(ws.RSS), ws.CPU)
+		restarts := fmt.Sprint(ws.Restarts)
+		if ws.Restarts > 0 && len(ws.RestartsBy) > 0 {
+			restarts += " (" + formatRestarts(ws.RestartsBy) + ")"
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%.1f%%\t\n", ws.ID, ws.PID, ws.State, ws.Role,
+			formatUptime(time.Duration(ws.Uptime*float64(time.Second))), restarts, formatBytes(ws.RSS), ws.CPU)
 	}
 	tw.Flush()
 }

@@ -74,6 +74,9 @@ func buildUnit(name string, args []string) (string, error) {
 	case err != nil:
 		return "", failf("unit", "%v", err)
 	}
+	if err := config.CheckRunAsAccess(cfg); err != nil {
+		return "", usagef("unit", "%v", err)
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return "", failf("unit", "locating node-agent itself: %v", err)

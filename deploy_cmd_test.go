@@ -175,18 +175,12 @@ func otherArch() string {
 // (a symlink), verify, unpack the way tarsnode does (tar xzf, descend the
 // single-directory chain, copy into bin/), start `bin/Gateway --config=conf`
 // with a TARS config whose not_tars adapter is the gateway's address, get an
-// answer from /healthz, SIGTERM, expect exit 0. It skips until main.go and
-// testdata/gateway exist.
+// answer from /healthz, SIGTERM, expect exit 0. Then the same with no
+// arguments at all, as on a plain host: the gateway serves on its own
+// address (GATEWAY_ADDR), shared by the agent.
 func TestDeployEndToEnd(t *testing.T) {
-	if _, err := os.Stat("main.go"); err != nil {
-		t.Skip("waiting for main.go (the lead wires deployCommand and tars-deploy there)")
-	}
-	if b, err := exec.Command("go", "build", "-o", os.DevNull, "./testdata/gateway").CombinedOutput(); err != nil {
-		t.Skipf("waiting for testdata/gateway: %s", firstLineOf(string(b)))
-	}
 	tmp := t.TempDir()
-	agent := filepath.Join(tmp, "node-agent")
-	buildBinary(t, ".", agent)
+	agent := agentBinary(t)
 	tarsDeploy := filepath.Join(tmp, "tars-deploy")
 	if err := os.Symlink(agent, tarsDeploy); err != nil {
 		t.Fatal(err)
@@ -237,9 +231,23 @@ func TestDeployEndToEnd(t *testing.T) {
 </tars>
 `, logDir, port)), 0o644)
 
-	var output bytes.Buffer
 	cmd := exec.Command(filepath.Join(bin, "Gateway"), "--config="+conf)
 	cmd.Dir = logDir
+	serveUntilSIGTERM(t, cmd, fmt.Sprintf("http://127.0.0.1:%d/healthz", port))
+
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cmd = exec.Command(filepath.Join(bin, "Gateway"))
+	cmd.Dir = logDir
+	cmd.Env = append(os.Environ(), "GATEWAY_ADDR="+addr, "SMS_DATA_DIR="+t.TempDir())
+	serveUntilSIGTERM(t, cmd, "http://"+addr+"/healthz")
+}
+
+// serveUntilSIGTERM starts an unpacked service, waits until url answers
+// 200, sends SIGTERM and expects exit 0. What it started is killed when it
+// returns.
+func serveUntilSIGTERM(t *testing.T, cmd *exec.Cmd, url string) {
+	t.Helper()
+	var output syncBuffer
 	cmd.Stdout, cmd.Stderr = &output, &output
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -258,7 +266,6 @@ func TestDeployEndToEnd(t *testing.T) {
 		}
 	}()
 
-	url := fmt.Sprintf("http://127.0.0.1:%d/healthz", port)
 	if err := pollHealthz(url, exited, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -371,9 +378,4 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
-}
-
-func firstLineOf(s string) string {
-	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-	return line
 }

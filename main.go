@@ -2,7 +2,7 @@
 // counterpart of TARS's @tars/node-agent, and packages services for release
 // (node-agent deploy NAME, also run as tars-deploy NAME).
 //
-//	node-agent ./gateway -i 4 --http-address 127.0.0.1:8080
+//	node-agent ./gateway -i 4
 //
 // See README.md and the doc of package agent.
 package main

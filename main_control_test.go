@@ -1,22 +1,16 @@
 package main
 
-import (
-	"fmt"
-	"os"
-	"testing"
-)
+import "os"
 
-// TestMain gives the package's agents a control socket directory of their
-// own: the tests never meet (nor refuse to start beside) an agent the
-// developer runs, and leave nothing in the real runtime directory.
-func TestMain(m *testing.M) {
+// privateControlDir gives the package's agents a control socket directory
+// of their own (XDG_RUNTIME_DIR): the tests never meet, nor refuse to start
+// beside, an agent the developer runs, and leave nothing in the real
+// runtime directory. TestMain calls it; the returned func removes the dir.
+func privateControlDir() (cleanup func(), err error) {
 	dir, err := os.MkdirTemp("", "rt") // short: a unix socket path holds 107 bytes
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return nil, err
 	}
 	os.Setenv("XDG_RUNTIME_DIR", dir)
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	return func() { os.RemoveAll(dir) }, nil
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -90,9 +89,7 @@ func (a *agentProcess) output() string { return a.out.String() }
 
 func startGateway(t *testing.T, addr string, args ...string) *agentProcess {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "node-agent")
-	buildBinary(t, ".", bin)
-	return startAgent(t, bin, addr, append([]string{"./testdata/gateway"}, args...), "SMS_DATA_DIR="+t.TempDir())
+	return startAgent(t, agentBinary(t), addr, append([]string{"./testdata/gateway"}, args...), "SMS_DATA_DIR="+t.TempDir())
 }
 
 // startAgent runs the agent binary bin with args and extra environment,
@@ -168,16 +165,7 @@ func TestGatewayUnderAgent(t *testing.T) {
 		t.Fatalf("4th message in a minute: %d, want 429", code)
 	}
 
-	a.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-a.exited:
-		a.exited <- err
-		if err != nil {
-			t.Fatalf("agent exit after SIGTERM: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("agent did not exit within 20 s of SIGTERM")
-	}
+	a.stopWithSIGTERM(t)
 	for p := range pids {
 		pid, _ := strconv.Atoi(p)
 		if err := syscall.Kill(pid, 0); err != syscall.ESRCH {

@@ -37,9 +37,7 @@ func newOperatorRig(t *testing.T) *operatorRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(rt) })
-	bin := filepath.Join(t.TempDir(), "node-agent")
-	buildBinary(t, ".", bin)
-	return &operatorRig{t: t, bin: bin, env: []string{"XDG_RUNTIME_DIR=" + rt}, dir: filepath.Join(rt, "node-agent")}
+	return &operatorRig{t: t, bin: agentBinary(t), env: []string{"XDG_RUNTIME_DIR=" + rt}, dir: filepath.Join(rt, "node-agent")}
 }
 
 // start runs an agent of ticker workers named name and waits until its

@@ -48,9 +48,7 @@ func TestWatchRebuildsGoSource(t *testing.T) {
 	src, write := goSourceEntry(t, strings.Replace(watchWorker, "VERSION", "v1", 1))
 
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	bin := filepath.Join(t.TempDir(), "node-agent")
-	buildBinary(t, ".", bin)
-	a := startAgent(t, bin, addr, []string{src, "-i", "2", "--http-address", addr, "--watch"})
+	a := startAgent(t, agentBinary(t), addr, []string{src, "-i", "2", "--http-address", addr, "--watch"})
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	get := func() string {
 		resp, err := c.Get("http://" + addr + "/")
@@ -125,9 +123,7 @@ func goSourceEntry(t *testing.T, main string) (src string, write func(name, body
 func TestSighupRebuildsGoSource(t *testing.T) {
 	src, write := goSourceEntry(t, strings.Replace(watchWorker, "VERSION", "v1", 1))
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	bin := filepath.Join(t.TempDir(), "node-agent")
-	buildBinary(t, ".", bin)
-	a := startAgent(t, bin, addr, []string{src, "-i", "2", "--http-address", addr})
+	a := startAgent(t, agentBinary(t), addr, []string{src, "-i", "2", "--http-address", addr})
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	get := func() string {
 		resp, err := c.Get("http://" + addr + "/")

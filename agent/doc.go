@@ -58,7 +58,7 @@
 // # Memory
 //
 // The workers' RSS and CPU are sampled off the run loop by one goroutine
-// (monitor.Sampler, one gopsutil handle per worker kept between samples):
+// (monitor.Sampler, one open /proc/PID/stat per worker, read with one pread):
 // RSS every second with --max-memory-restart, every 5 s without; CPU every
 // 5 s. A worker over the limit is restarted gracefully and the kill counts
 // as an exception: a linked worker (or any worker of a linked entry) is
@@ -150,9 +150,66 @@
 // # Sockets
 //
 // The agent binds a listening socket the first time a worker asks for its
-// address (normally --http-address) and hands the same socket to every
-// worker that asks, over the channel. It keeps it until Run returns, so no
-// connection is refused while workers restart.
+// address (normally --http-address; Listen in package container) and
+// passes it to the worker over the channel. Without --http-address, a
+// worker's Listen for "" gets container.ErrNoAddress and the worker asks for
+// its own default address, which the agent binds and passes the same way. It keeps every socket until
+// Run returns (a scaled-away slot's until its worker is gone), so no
+// connection is refused while workers restart. It binds them with raw
+// system calls and never accepts on them: they stay out of its poller, so
+// a connection never wakes the agent, and nothing in the agent changes
+// their non-blocking mode, which the workers' copies share.
+//
+// For a TCP address, each slot (WORKER_ID) has its own socket, and all of
+// them are bound to the address with SO_REUSEPORT: the kernel puts each new
+// connection in the accept queue of one socket, so it wakes one worker,
+// where a socket shared by N workers wakes all N (Go's poller does not use
+// EPOLLEXCLUSIVE) for one to accept. Which socket is chosen by a BPF
+// program of type SK_REUSEPORT that the agent attaches to the group
+// (listen_steer.go): it spreads connections by their 4-tuple hash over
+// the slots whose worker is ready, a list the agent rewrites after every
+// event of its run loop. Hence:
+//
+//   - Rolling reload: the replacement gets its slot's socket, the same one
+//     the old worker accepts on, so the slot keeps serving throughout and
+//     what is queued there goes to whichever of the two accepts first.
+//   - Crash: the slot stops receiving new connections as soon as the agent
+//     sees the exit; the connections already queued on its socket wait
+//     there for the replacement, which inherits the socket (so a
+//     connection queued for a worker that dies is delayed, never reset).
+//   - Stall: a worker that stops accepting without exiting (stopped,
+//     starved, stuck) is noticed from its socket's accept queue, which the
+//     agent reads every second (TCP_INFO of the listener, no wakeup per
+//     connection): not empty and not shrinking at 3 looks in a row while
+//     another slot's queue is empty, the slot is steered around (a warning
+//     in the log) until its queue is empty again — its worker resumed, or
+//     the keepalive check replaced it. When every slot's queue grows, the
+//     service is overloaded rather than one worker stuck, and all keep
+//     their share.
+//   - Scale down: the slot is taken out of the list first, then the agent
+//     closes its copy; when the leaving worker has drained and closed its
+//     own, the kernel hands every connection still queued on the socket,
+//     and every handshake in progress, to the program again, which moves
+//     them to a serving socket (BPF_SK_REUSEPORT_SELECT_OR_MIGRATE; the
+//     net.ipv4.tcp_migrate_req sysctl need not be set). Nothing queued is
+//     reset, even if the worker was stopped or killed.
+//   - Scale up: a new slot gets a new socket of the group and its share of
+//     the connections once its worker is ready.
+//   - Start: until some worker is ready, the kernel spreads connections by
+//     hash over the sockets bound so far; each waits for its worker.
+//
+// Requirements: Linux 5.14 or later (SELECT_OR_MIGRATE) and the right to
+// load the program and create its maps (root, or CAP_BPF and
+// CAP_NET_ADMIN). Where the agent lacks either it logs one warning saying
+// why and falls back to one socket per address shared by every worker, as
+// before: same promises (nothing refused or lost across reloads, crashes,
+// scaling), but every connection wakes every worker. Unix socket addresses
+// always use one shared socket. SO_REUSEPORT groups are per user and
+// network namespace: another process of the same user could bind the same
+// address with SO_REUSEPORT too, so the agent first binds the address
+// without it, and fails as net.Listen would if anything holds it.
+//
+// A plain binary never asks: it binds its own port, as before.
 //
 // # systemd
 //

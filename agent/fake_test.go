@@ -79,7 +79,7 @@ type fakeProc struct {
 }
 
 func (p *fakeProc) PID() int { return p.pid }
-func (p *fakeProc) Send(k wire.Kind, v any, files ...*os.File) error {
+func (p *fakeProc) Send(k wire.Kind, v any, files ...syscall.Conn) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.sent = append(p.sent, k)

@@ -65,8 +65,17 @@ type running struct {
 // waited for when the test ends.
 func run(t *testing.T, cfg *config.Config) *running {
 	t.Helper()
+	return runWith(t, cfg, nil)
+}
+
+// runWith is run with adjust, when not nil, called before Run.
+func runWith(t *testing.T, cfg *config.Config, adjust func(*Supervisor)) *running {
+	t.Helper()
 	sink := newLineSink()
 	s := New(cfg, &Output{App: sink.sink, Agent: sink.sink})
+	if adjust != nil {
+		adjust(s)
+	}
 	r := &running{t: t, sup: s, signals: make(chan os.Signal, 2), code: make(chan int, 1), lines: sink.lines}
 	go func() { r.code <- s.Run(context.Background(), r.signals) }()
 	t.Cleanup(func() {

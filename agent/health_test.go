@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nodeagent/node-agent/internal/testtool"
 )
 
 // notify runs an admin command on a real supervisor.
@@ -129,12 +131,17 @@ func (l *load) finish() {
 // getOnce sends one request on a new connection and returns the slot and
 // pid of the worker that answered.
 func getOnce(addr string) (slot, pid int, err error) {
+	return getWithin(addr, 5*time.Second)
+}
+
+// getWithin is getOnce with the answer due within d.
+func getWithin(addr string, d time.Duration) (slot, pid int, err error) {
 	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.SetDeadline(time.Now().Add(d))
 	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); err != nil {
 		return 0, 0, err
 	}
@@ -309,10 +316,10 @@ func TestSubreaperReapsOrphans(t *testing.T) {
 // TestPIDNamespaceReapsOrphans runs the agent as PID 1 of a new PID
 // namespace, as in a container.
 func TestPIDNamespaceReapsOrphans(t *testing.T) {
-	unshare, err := exec.LookPath("unshare")
-	if err != nil || os.Geteuid() != 0 {
-		t.Skip("needs root and unshare(1)")
+	if os.Geteuid() != 0 {
+		t.Skip("a new PID namespace needs root")
 	}
+	unshare := testtool.Require(t, "unshare", "apt-get install util-linux")
 	if out, err := exec.Command(unshare, "--pid", "--fork", "--mount-proc", "true").CombinedOutput(); err != nil {
 		t.Skipf("unshare not permitted here: %v %s", err, out)
 	}

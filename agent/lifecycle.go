@@ -49,7 +49,13 @@ func (s *Supervisor) stopWorker(w *worker, reason string) {
 
 // startWorker starts the worker of an empty slot.
 func (s *Supervisor) startWorker(sl *slot) {
-	if w := s.newWorker(sl); w != nil {
+	s.placeWorker(sl, s.newWorker(sl))
+}
+
+// placeWorker puts w, a worker started for the empty slot sl, in it; nil
+// (it could not start) is an exception.
+func (s *Supervisor) placeWorker(sl *slot, w *worker) {
+	if w != nil {
 		sl.w = w
 		return
 	}
@@ -59,9 +65,14 @@ func (s *Supervisor) startWorker(sl *slot) {
 // newWorker starts a process for sl and returns it, or nil when it could
 // not be started (logged). The caller puts it in the slot.
 func (s *Supervisor) newWorker(sl *slot) *worker {
-	now := s.clock.Now()
-	sl.lastStart = now
-	spec := procSpec{
+	p, err := s.start(s.workerSpec(sl), s.post)
+	return s.startedWorker(sl, p, err)
+}
+
+// workerSpec is the process to start for sl, now.
+func (s *Supervisor) workerSpec(sl *slot) procSpec {
+	sl.lastStart = s.clock.Now()
+	return procSpec{
 		Slot:  sl.id,
 		Path:  s.cfg.Entry.Path,
 		Args:  s.cfg.WorkerArgs,
@@ -69,11 +80,16 @@ func (s *Supervisor) newWorker(sl *slot) *worker {
 		Env:   workerEnv(s.env, sl.id, s.level),
 		RunAs: s.cfg.RunAs,
 	}
-	p, err := s.start(spec, s.post)
+}
+
+// startedWorker is the worker of the process started (p, err) for sl's
+// workerSpec, or nil when it could not be started (logged).
+func (s *Supervisor) startedWorker(sl *slot, p proc, err error) *worker {
 	if err != nil {
 		s.log.error("worker %d: %v", sl.id, err)
 		return nil
 	}
+	now := sl.lastStart
 	w := &worker{slot: sl.id, p: p, state: Starting, started: now, lastBeat: now}
 	if !s.linked {
 		w.state = Ready // a plain binary is ready when started (SPEC §5)
@@ -133,6 +149,7 @@ func (s *Supervisor) onExit(ev procExited) {
 		if !s.stopping {
 			s.exception(sl, ev.status.String())
 		}
+		s.reportStartFailure(w, ev.status)
 	}
 }
 

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"io"
 	"time"
 
@@ -39,6 +40,7 @@ func (s *Supervisor) onMessage(ev procMessage) {
 			w.state = Ready
 			w.lastBeat = s.clock.Now() // the keepalive deadline starts now
 			s.log.info("worker %d (pid %d) ready after %v", w.slot, w.p.PID(), s.clock.Now().Sub(w.started).Round(time.Millisecond))
+			s.starts.ready()
 			s.onReady(w)
 		}
 	case wire.KindHeartbeat:
@@ -67,17 +69,20 @@ func (s *Supervisor) workerRecord(pid int, m wire.Message) {
 	if err != nil || lv == logs.LevelNone {
 		lv = logs.LevelInfo
 	}
+	if lv >= logs.LevelError {
+		s.starts.note(pid, l.Message)
+	}
 	s.out.App.Write(logs.Record{Time: time.UnixMilli(l.Time), PID: pid, Level: lv, File: l.File, Line: l.Line, Message: l.Message})
 }
 
 // workerOutput writes what a worker writes to stdout (level "INFO") or
 // stderr ("ERROR") to the service log, line by line, until r ends.
 func (s *Supervisor) workerOutput(pid int, level string, r io.Reader) {
-	lv := logs.LevelInfo
+	sink, lv := s.out.App, logs.LevelInfo
 	if level == "ERROR" {
-		lv = logs.LevelError
+		sink, lv = s.starts.tap(pid, s.out.App), logs.LevelError
 	}
-	logs.Pump(s.out.App, r, pid, lv)
+	logs.Pump(sink, r, pid, lv)
 }
 
 func (s *Supervisor) onListen(w *worker, m wire.Message) {
@@ -86,7 +91,12 @@ func (s *Supervisor) onListen(w *worker, m wire.Message) {
 		return
 	}
 	res := wire.ListenResult{ID: req.ID}
-	f, addr, err := s.sockets.get(req.Network, req.Address)
+	fd, addr, err := s.sockets.get(req.Network, req.Address, w.slot)
+	if errors.Is(err, errNoHTTPAddress) {
+		res.NoAddress = true // not a failure: the worker asks again with its own address
+		w.p.Send(wire.KindListenResult, res)
+		return
+	}
 	if err != nil {
 		res.Error = err.Error()
 		s.log.error("worker %d (pid %d) asked to listen on %q: %v", w.slot, w.p.PID(), req.Address, err)
@@ -94,5 +104,5 @@ func (s *Supervisor) onListen(w *worker, m wire.Message) {
 		return
 	}
 	res.Address = addr
-	w.p.Send(wire.KindListenResult, res, f)
+	w.p.Send(wire.KindListenResult, res, fd)
 }

@@ -99,6 +99,15 @@ func (m *monitors) close() {
 	}
 }
 
+// workerStats adds a monitoring frame of the worker pid in slot to the
+// statistics (the aggregator is safe for concurrent use). The process
+// starter calls it from the worker's channel reader, off the run loop.
+func (s *Supervisor) workerStats(slot, pid int, m wire.Message) {
+	if err := s.stats.Handle(slot, pid, m); err != nil {
+		s.log.warn("%v", err)
+	}
+}
+
 // snapshotRequest asks the run loop for the worker table of the metrics.
 type snapshotRequest struct{ reply chan<- monitor.Snapshot }
 

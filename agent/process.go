@@ -30,8 +30,9 @@ type procSpec struct {
 // nothing).
 type proc interface {
 	PID() int
-	// Send writes a frame to the worker's channel.
-	Send(k wire.Kind, v any, files ...*os.File) error
+	// Send writes a frame to the worker's channel, with the descriptors
+	// of files (see wire.Conn.Send).
+	Send(k wire.Kind, v any, files ...syscall.Conn) error
 	// SignalGroup signals the worker's process group.
 	SignalGroup(sig syscall.Signal) error
 }
@@ -52,30 +53,43 @@ func (e exitStatus) String() string {
 // outputDrainLimit bounds how long an exit waits for the worker's output.
 const outputDrainLimit = 200 * time.Millisecond
 
-// osStarter starts real processes. Every start runs on one goroutine
-// locked to its OS thread for the agent's lifetime: Pdeathsig fires when
-// the thread that forked the child exits, so forking from arbitrary
-// goroutines could kill workers whenever the runtime retires a thread.
-// Exits are collected by the reaper.
+// osStarter starts real processes. Every start runs on one of
+// startThreads goroutines, each locked to its OS thread for the agent's
+// lifetime: Pdeathsig fires when the thread that forked the child exits,
+// so forking from arbitrary goroutines could kill workers whenever the
+// runtime retires a thread. Several threads let a batch of starts overlap
+// the wait of each fork for its child's exec, which on a loaded host is a
+// scheduling delay of tens of milliseconds. Exits are collected by the
+// reaper.
 type osStarter struct {
 	reaper   *reaper
 	requests chan func()
 	quit     chan struct{}
-	done     chan struct{}
+	done     sync.WaitGroup
 	output   func(pid int, level string, stream io.Reader)
 	// record writes a worker's logger record (KindLog) off the run loop.
 	record func(pid int, m wire.Message)
+	// stats adds a worker's monitoring frame (wire.Kind.IsMonitoring) to
+	// the statistics, off the run loop: the frames need nothing of its
+	// state, and each would wake it.
+	stats func(slot, pid int, m wire.Message)
 }
 
-func newOSStarter(r *reaper, output func(pid int, level string, stream io.Reader), record func(pid int, m wire.Message)) *osStarter {
-	s := &osStarter{reaper: r, requests: make(chan func()), quit: make(chan struct{}), done: make(chan struct{}), output: output, record: record}
-	go s.loop()
+// startThreads is the number of threads that fork workers.
+const startThreads = 4
+
+func newOSStarter(r *reaper, output func(pid int, level string, stream io.Reader), record func(pid int, m wire.Message), stats func(slot, pid int, m wire.Message)) *osStarter {
+	s := &osStarter{reaper: r, requests: make(chan func()), quit: make(chan struct{}), output: output, record: record, stats: stats}
+	s.done.Add(startThreads)
+	for range startThreads {
+		go s.loop()
+	}
 	return s
 }
 
 func (s *osStarter) loop() {
 	runtime.LockOSThread() // never unlocked: the thread must outlive every worker
-	defer close(s.done)
+	defer s.done.Done()
 	for {
 		select {
 		case f := <-s.requests:
@@ -86,15 +100,92 @@ func (s *osStarter) loop() {
 	}
 }
 
-// close stops the start goroutine. Call it only once no worker is alive:
-// its thread exits with it.
+// close stops the start goroutines. Call it only once no worker is alive:
+// their threads exit with them.
 func (s *osStarter) close() {
 	close(s.quit)
-	<-s.done
+	s.done.Wait()
 }
 
 // start starts a worker; events of the process go to post.
 func (s *osStarter) start(spec procSpec, post func(event)) (proc, error) {
+	procs, errs := s.startMany([]procSpec{spec}, post)
+	return procs[0], errs[0]
+}
+
+// startMany starts the workers of specs, their forks spread over the start
+// threads in one request each: each start handed over on its own costs two
+// thread wake-ups besides the fork, and each fork waits for its child's
+// exec, which on a loaded host with hundreds of workers made the starts,
+// not the workers, the slow part. procs[i] is the worker of specs[i], or
+// nil with errs[i] saying why.
+func (s *osStarter) startMany(specs []procSpec, post func(event)) (procs []proc, errs []error) {
+	procs, errs = make([]proc, len(specs)), make([]error, len(specs))
+	var batch []*starting
+	for i, spec := range specs {
+		st, err := s.prepare(spec, post)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		st.index = i
+		batch = append(batch, st)
+	}
+	s.fork(batch)
+	for _, st := range batch {
+		if err := s.finish(st); err != nil {
+			errs[st.index] = err
+		} else {
+			procs[st.index] = st.p
+		}
+	}
+	return procs, errs
+}
+
+// fork forks the workers of batch, spread over the start threads.
+func (s *osStarter) fork(batch []*starting) {
+	var forked sync.WaitGroup
+	per := (len(batch) + startThreads - 1) / startThreads
+	for len(batch) > 0 {
+		part := batch[:min(per, len(batch))]
+		batch = batch[len(part):]
+		forked.Add(1)
+		select {
+		case s.requests <- func() {
+			defer forked.Done()
+			for _, st := range part {
+				st.p.pid, st.err = s.reaper.start(st.cmd, st.exited)
+			}
+		}:
+		case <-s.quit:
+			forked.Done()
+			for _, st := range part {
+				st.err = fmt.Errorf("agent is stopping")
+			}
+		}
+	}
+	forked.Wait()
+}
+
+// starting is a worker between prepare and finish.
+type starting struct {
+	index int
+	spec  procSpec
+	cmd   *exec.Cmd
+	p     *osProc
+	err   error // of the fork
+
+	conn               *wire.Conn
+	theirs, outW, errW *os.File // the worker's ends, closed once forked
+	outR, errR         *os.File
+	outputs            *sync.WaitGroup
+	received           chan struct{}
+	exited             func(syscall.WaitStatus)
+	post               func(event)
+}
+
+// prepare makes the channel, the output pipes and the command of a worker.
+func (s *osStarter) prepare(spec procSpec, post func(event)) (*starting, error) {
 	conn, theirs, err := wire.Pair()
 	if err != nil {
 		return nil, err
@@ -121,11 +212,11 @@ func (s *osStarter) start(spec procSpec, post func(event)) (proc, error) {
 	if c := spec.RunAs; c != nil {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: c.UID, Gid: c.GID, NoSetGroups: true}
 	}
-	p := &osProc{conn: conn}
-	var outputs sync.WaitGroup
+	st := &starting{spec: spec, cmd: cmd, p: &osProc{conn: conn}, conn: conn, theirs: theirs, outW: outW, errW: errW,
+		outR: outR, errR: errR, outputs: &sync.WaitGroup{}, received: make(chan struct{}), post: post}
+	p, outputs, received := st.p, st.outputs, st.received
 	outputs.Add(2) // before the exit can wait for them
-	received := make(chan struct{})
-	exited := func(ws syscall.WaitStatus) {
+	st.exited = func(ws syscall.WaitStatus) {
 		// On the reaper's goroutine: hand over at once.
 		go func() {
 			// The channel may be held open by a grandchild that inherited
@@ -143,42 +234,43 @@ func (s *osStarter) start(spec procSpec, post func(event)) (proc, error) {
 			post(procExited{p: p, status: statusOf(ws)})
 		}()
 	}
-	errc := make(chan error, 1)
-	select {
-	case s.requests <- func() {
-		pid, err := s.reaper.start(cmd, exited)
-		p.pid = pid
-		errc <- err
-	}:
-		err = <-errc
-	case <-s.quit:
-		err = fmt.Errorf("agent is stopping")
+	return st, nil
+}
+
+// finish closes the worker's ends of a forked worker and starts reading
+// its output and channel; for a failed fork, it releases everything.
+func (s *osStarter) finish(st *starting) error {
+	closeAll([]*os.File{st.theirs, st.outW, st.errW})
+	if st.err != nil {
+		st.conn.Close()
+		closeAll([]*os.File{st.outR, st.errR})
+		close(st.received)
+		return fmt.Errorf("start %s: %w", st.spec.Path, st.err)
 	}
-	closeAll([]*os.File{theirs, outW, errW})
-	if err != nil {
-		conn.Close()
-		closeAll([]*os.File{outR, errR})
-		close(received)
-		return nil, fmt.Errorf("start %s: %w", spec.Path, err)
-	}
-	go s.pump(p.pid, outR, "INFO", &outputs)
-	go s.pump(p.pid, errR, "ERROR", &outputs)
+	p, conn, post := st.p, st.conn, st.post
+	go s.pump(p.pid, st.outR, "INFO", st.outputs)
+	go s.pump(p.pid, st.errR, "ERROR", st.outputs)
 	go func() {
-		defer close(received)
+		defer close(st.received)
 		for {
 			m, err := conn.Receive()
 			if err != nil {
 				return
 			}
-			if m.Kind == wire.KindLog {
+			switch {
+			case m.Kind == wire.KindLog:
 				closeAll(m.Files) // a record carries none; never keep strays
 				s.record(p.pid, m)
+				continue
+			case m.Kind.IsMonitoring():
+				closeAll(m.Files)
+				s.stats(st.spec.Slot, p.pid, m)
 				continue
 			}
 			post(procMessage{p: p, msg: m})
 		}
 	}()
-	return p, nil
+	return nil
 }
 
 // pump turns a worker's output stream into log records.
@@ -195,7 +287,7 @@ type osProc struct {
 
 func (p *osProc) PID() int { return p.pid }
 
-func (p *osProc) Send(k wire.Kind, v any, files ...*os.File) error {
+func (p *osProc) Send(k wire.Kind, v any, files ...syscall.Conn) error {
 	return p.conn.Send(k, v, files...)
 }
 

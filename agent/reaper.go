@@ -26,11 +26,13 @@ import (
 // Otherwise it waits only for the pids registered with it and never
 // touches other children of the process (tests start their own).
 //
-// A child is registered under the same lock the reaper holds while it
-// reaps, so a child that exits at once is never reaped before its callback
-// exists, and a pid reused after a reap cannot inherit a stale status.
+// A child is started and registered under a read lock of the one the
+// reaper holds while it reaps, so a child that exits at once is never
+// reaped before its callback exists, a pid reused after a reap cannot
+// inherit a stale status, and several children can start at once.
 type reaper struct {
-	mu      sync.Mutex
+	mu      sync.RWMutex // reap holds it; starts share it
+	regMu   sync.Mutex   // serialises the starts' writes to waiting
 	waiting map[int]func(syscall.WaitStatus)
 	any     bool // wait for any pid: PID 1 or subreaper
 	log     agentLog
@@ -119,13 +121,15 @@ func (r *reaper) reap() {
 // standard streams must be *os.File or nil: no goroutine that only Wait
 // would end.
 func (r *reaper) start(cmd *exec.Cmd, exited func(syscall.WaitStatus)) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	if err := cmd.Start(); err != nil {
 		return 0, err
 	}
 	pid := cmd.Process.Pid
+	r.regMu.Lock()
 	r.waiting[pid] = exited
+	r.regMu.Unlock()
 	// The process handle (a pidfd) is not needed: the reaper waits by pid.
 	cmd.Process.Release()
 	return pid, nil

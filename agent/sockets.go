@@ -2,58 +2,102 @@ package agent
 
 import (
 	"errors"
-	"fmt"
 	"net"
-	"os"
+
+	"github.com/nodeagent/node-agent/container/wire"
 )
 
-// sockets are the listening sockets the agent holds for its workers: bound
-// the first time a worker asks, kept for the agent's lifetime, shared by
-// every worker that asks for the same address. Only the run loop uses it.
+// sockets are the listening sockets the agent holds for its workers, by
+// address: bound the first time a worker asks for the address, kept for
+// the agent's lifetime. For a TCP address each slot has its own socket,
+// all in one SO_REUSEPORT group that a BPF program steers (listenGroup,
+// steerer); where the kernel does not allow that, every worker of an
+// address shares one socket (and the agent logs why, once). Only the run
+// loop uses it.
 type sockets struct {
 	httpAddress string
-	files       map[string]*os.File
+	log         agentLog
+	groups      map[string]*listenGroup
+
+	// sharedWhy is why TCP addresses get one shared socket ("" = one
+	// socket per slot); loggedWhy is set once it was logged.
+	sharedWhy string
+	loggedWhy bool
+
+	serving    []int // scratch for steer
+	checkArmed bool  // a look at the accept queues is due (listen_stall.go)
 }
 
-func newSockets(httpAddress string) *sockets {
-	return &sockets{httpAddress: httpAddress, files: map[string]*os.File{}}
+func newSockets(httpAddress string, log agentLog) *sockets {
+	return &sockets{httpAddress: httpAddress, log: log, groups: map[string]*listenGroup{}}
 }
 
-// get returns the socket for network and address ("" = the http address),
-// binding it on first use. The returned file stays owned by sockets.
-func (s *sockets) get(network, address string) (*os.File, string, error) {
+// errNoHTTPAddress is get's answer to the address "" without
+// --http-address: the worker is told so and picks its own address.
+var errNoHTTPAddress = errors.New("no --http-address is configured")
+
+// get returns the descriptor of the socket slot's worker listens on for
+// network and address ("" = the http address, errNoHTTPAddress when there
+// is none), and the bound address. It binds the address on first use. The
+// descriptor stays owned by sockets.
+func (s *sockets) get(network, address string, slot int) (wire.FD, string, error) {
 	if address == "" {
 		if s.httpAddress == "" {
-			return nil, "", errors.New("no --http-address is configured: pass an address to Listen")
+			return -1, "", errNoHTTPAddress
 		}
 		address = s.httpAddress
 	}
 	key := network + " " + address
-	if f, ok := s.files[key]; ok {
-		return f, address, nil
-	}
-	ln, err := net.Listen(network, address)
-	if err != nil {
-		return nil, "", err
-	}
-	defer ln.Close() // the duplicate below keeps the socket open
-	fl, ok := ln.(interface{ File() (*os.File, error) })
+	g, ok := s.groups[key]
 	if !ok {
-		return nil, "", fmt.Errorf("%s listener has no descriptor", network)
+		var err error
+		if g, err = s.bind(network, address, slot); err != nil {
+			return -1, "", err
+		}
+		s.groups[key] = g
 	}
-	f, err := fl.File()
+	fd, err := g.socketFor(slot)
 	if err != nil {
-		return nil, "", err
+		return -1, "", err
 	}
-	s.files[key] = f
-	return f, ln.Addr().String(), nil
+	return wire.FD(fd), g.addr.String(), nil
+}
+
+// bind makes the group of a new address: one socket per slot for TCP
+// while the kernel allows steering them, one shared socket otherwise. The
+// first TCP address that gets a shared socket logs why, once.
+func (s *sockets) bind(network, address string, slot int) (*listenGroup, error) {
+	tcp := network == "tcp" || network == "tcp4" || network == "tcp6"
+	if tcp && s.sharedWhy == "" {
+		g, err := newSlotGroup(network, address, slot)
+		var se *steeringErr
+		if !errors.As(err, &se) {
+			return g, err // per-slot sockets, or the address itself failed
+		}
+		s.sharedWhy = err.Error()
+	}
+	if tcp && !s.loggedWhy {
+		s.loggedWhy = true
+		s.log.warn("listening sockets: every worker shares one socket per address, so each connection wakes every worker: %s", s.sharedWhy)
+	}
+	return newSharedGroup(network, address)
+}
+
+// update steers each address's new connections to the slots of serving
+// (ids in increasing order) and lets go of the sockets of slots ≥ slots.
+func (s *sockets) update(serving []int, slots int) {
+	for key, g := range s.groups {
+		if err := g.update(serving, slots); err != nil {
+			s.log.error("steering connections on %s: %v", key, err)
+		}
+	}
 }
 
 // close releases every socket.
 func (s *sockets) close() {
-	for k, f := range s.files {
-		f.Close()
-		delete(s.files, k)
+	for k, g := range s.groups {
+		g.close()
+		delete(s.groups, k)
 	}
 }
 
@@ -65,4 +109,39 @@ func CheckAddress(address string) error {
 		return err
 	}
 	return ln.Close()
+}
+
+// steer tells the sockets which slots serve now: those whose worker, or
+// replacement, is ready. Connections go to those only, so none waits on
+// the socket of a crashed, stopping or starting worker while another
+// could take it. Run calls it after every event.
+func (s *Supervisor) steer() {
+	if len(s.sockets.groups) == 0 {
+		return
+	}
+	s.sockets.update(s.servingSlots(), len(s.slots))
+	s.armQueueCheck()
+}
+
+// servingSlots returns the ids of the slots whose worker, or replacement,
+// is ready, in increasing order. The slice is reused by the next call.
+func (s *Supervisor) servingSlots() []int {
+	ids := s.sockets.serving[:0]
+	for _, sl := range s.slots {
+		if (sl.w != nil && sl.w.state == Ready) || (sl.next != nil && sl.next.state == Ready) {
+			ids = append(ids, sl.id)
+		}
+	}
+	s.sockets.serving = ids
+	return ids
+}
+
+// perSlot tells whether some address has one socket per slot.
+func (s *sockets) perSlot() bool {
+	for _, g := range s.groups {
+		if g.shared == nil {
+			return true
+		}
+	}
+	return false
 }

@@ -32,13 +32,15 @@ type Supervisor struct {
 	// the run loop and must not block.
 	Alarm func(threadID, message string)
 
-	cfg    *config.Config
-	out    *Output
-	log    agentLog
-	clock  clock
-	start  func(procSpec, func(event)) (proc, error)
-	linked bool // the entry links the container library
-	env    []string
+	cfg   *config.Config
+	out   *Output
+	log   agentLog
+	clock clock
+	start func(procSpec, func(event)) (proc, error)
+	// startMany, when set, starts several workers at once (startSlots).
+	startMany func([]procSpec, func(event)) ([]proc, []error)
+	linked    bool // the entry links the container library
+	env       []string
 
 	events  chan event
 	quit    chan struct{}
@@ -67,6 +69,7 @@ type Supervisor struct {
 	rebuild    func(context.Context) (string, error)
 	rebuilding bool
 	restarts   map[string]int // worker restarts by reason
+	starts     *startFailures // why the first start failed, if it does
 	exceptions int            // exceptions since the start
 	// sample asks the sampler goroutine for a usage sample; nil = none.
 	sample       func(sampleRequest)
@@ -101,7 +104,7 @@ func New(cfg *config.Config, out *Output) *Supervisor {
 }
 
 func newSupervisor(cfg *config.Config, out *Output, c clock) *Supervisor {
-	return &Supervisor{
+	s := &Supervisor{
 		cfg:          cfg,
 		out:          out,
 		log:          agentLog{sink: out.Agent, pid: os.Getpid()},
@@ -111,15 +114,17 @@ func newSupervisor(cfg *config.Config, out *Output, c clock) *Supervisor {
 		quit:         make(chan struct{}),
 		old:          map[proc]*worker{},
 		window:       exceptionWindow{max: cfg.ExceptionMax, span: cfg.ExceptionTime},
-		sockets:      newSockets(cfg.HTTPAddress),
 		memory:       procMemory(""),
 		level:        cfg.AppLogLevel,
 		gathers:      map[uint64]*gather{},
 		restarts:     map[string]int{},
+		starts:       newStartFailures(),
 		readyTimeout: orDefault(cfg.ReadyTimeout, config.DefaultReadyTimeout),
 		replyTimeout: defaultReplyTimeout,
 		stats:        monitor.NewAggregator(),
 	}
+	s.sockets = newSockets(cfg.HTTPAddress, s.log)
+	return s
 }
 
 // orDefault returns d, or def when d is not positive.
@@ -159,9 +164,9 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 	if s.start == nil {
 		r := newReaper(s.cfg.Subreaper, s.log)
 		defer r.close()
-		st := newOSStarter(r, s.workerOutput, s.workerRecord)
+		st := newOSStarter(r, s.workerOutput, s.workerRecord, s.workerStats)
 		defer st.close()
-		s.start = st.start
+		s.start, s.startMany = st.start, st.startMany
 		stopSampler := s.startSampler()
 		defer stopSampler()
 		s.rebuild = s.goBuilder(r)
@@ -193,8 +198,8 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 	s.slots = make([]*slot, s.cfg.Instances)
 	for i := range s.slots {
 		s.slots[i] = &slot{id: i}
-		s.startWorker(s.slots[i])
 	}
+	s.startSlots(signals)
 	s.armKeepalive()
 	s.armSampling()
 	s.armWatchdog()
@@ -211,6 +216,7 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 			s.handle(signalled{syscall.SIGTERM})
 		}
 		s.reportReadiness()
+		s.steer()
 	}
 	s.finishRequests()
 	s.log.info("all workers stopped, exiting with code %d", s.exitCode)
@@ -279,6 +285,8 @@ func (s *Supervisor) handle(ev event) {
 		s.onReadyTimeout(ev.w)
 	case sampleDue:
 		s.requestSample()
+	case queueCheckDue:
+		s.onQueueCheck()
 	case usageSampled:
 		s.onUsage(ev.usage)
 		s.armSampling()

@@ -1,6 +1,7 @@
 package container_test
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"strings"
@@ -39,6 +40,22 @@ func TestListenErrorFromAgent(t *testing.T) {
 	if _, err := a.Worker().Listen("tcp", "256.0.0.1:1"); err == nil || !strings.Contains(err.Error(), "could not listen") {
 		t.Fatalf("got %v, want the agent's error", err)
 	}
+}
+
+// TestListenWithoutHTTPAddress: an agent without --http-address answers a
+// Listen for "" with ErrNoAddress, and the worker's own address is then
+// bound by the agent.
+func TestListenWithoutHTTPAddress(t *testing.T) {
+	a := containertest.New(t, containertest.Options{NoHTTPAddress: true})
+	w := a.Worker()
+	if _, err := w.Listen("tcp", ""); !errors.Is(err, container.ErrNoAddress) {
+		t.Fatalf("Listen(\"\") = %v, want ErrNoAddress", err)
+	}
+	ln, err := w.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
 }
 
 func TestHandleAndBuiltins(t *testing.T) {

@@ -10,6 +10,9 @@
 //		}
 //		defer w.Close()
 //		ln, err := w.Listen("tcp", "") // the agent's shared --http-address
+//		if errors.Is(err, container.ErrNoAddress) {
+//			ln, err = w.Listen("tcp", "127.0.0.1:8080") // none given: the default, shared too
+//		}
 //		if err != nil {
 //			log.Fatal(err)
 //		}
@@ -70,7 +73,10 @@
 // from runtime/metrics); the agent adds each worker's RSS and CPU. The
 // worker sends what it collected every second as deltas (so a restart
 // neither loses the agent's totals nor counts twice) and once more on
-// Close: call Close before the process exits, as the example does.
+// Close: call Close before the process exits, as the example does. An idle
+// worker sends nothing: its runtime sample goes with the next activity (a
+// request, a property, a GC, a goroutine more or less), or every
+// wire.RuntimeRefreshFlushes (30) seconds.
 //
 // # Draining an HTTP server: lossless restarts
 //
@@ -85,13 +91,14 @@
 //     connection is closed after it: the client opens a new one, which the
 //     kernel gives to another worker;
 //   - the worker's listener is closed. It is the worker's own descriptor of
-//     the socket the agent shares (a dup): the agent and the other workers
-//     keep the socket open, so nothing is refused, and connections waiting
-//     in the socket's accept queue are accepted by the others (the queue
-//     belongs to the socket, not to a descriptor). This is why the agent
-//     shares one socket instead of binding one per worker with
-//     SO_REUSEPORT: closing a SO_REUSEPORT socket resets the connections
-//     queued on it;
+//     the socket the agent holds (a dup): the agent keeps the socket open,
+//     so nothing is refused, and connections waiting in the socket's accept
+//     queue (it belongs to the socket, not to a descriptor) are accepted by
+//     whoever else accepts on it — the replacement in the same slot, or,
+//     when the slot is scaled away and its socket closes, the worker of
+//     another slot, to whose socket the agent's steering program moves
+//     them instead of letting the kernel reset them (agent/doc.go,
+//     "Sockets");
 //   - in-flight requests finish; a connection that is idle (its last answer
 //     went out keep-alive) is kept for DrainOptions.IdleGrace, 1 s by
 //     default, so the request its client may be sending right now is still
@@ -131,8 +138,10 @@
 //	hello (W→A)          {version, pid}: first frame; marks the worker as linked
 //	ready (W→A)          the worker serves
 //	heartbeat (W→A)      the worker is alive
-//	listen (W→A)         {id, network, address}: asks for a shared socket
-//	listen-result (A→W)  {id, address, error}: with the socket as SCM_RIGHTS
+//	listen (W→A)         {id, network, address}: asks for its socket
+//	listen-result (A→W)  {id, address, error, noAddress}: with the socket as
+//	                     SCM_RIGHTS; noAddress (no socket) answers "" when
+//	                     the agent has no --http-address
 //	stop (A→W)           stop gracefully
 //	command (A→W)        {id, cmd, data}: an admin command
 //	reply (W→A)          {id, text}: its answer
@@ -151,7 +160,7 @@
 // monitoring kinds, read by the agent's monitor. Stats and properties are
 // deltas: the agent adds them up. Both ends ignore kinds they do not know,
 // so messages can be added within a version; an incompatible change bumps the version, and Open refuses an
-// agent speaking another one. The agent binds a shared socket the first time
-// a worker asks for its address and keeps it for its lifetime, so a plain
-// binary (which never asks) binds its own port.
+// agent speaking another one. The agent binds a worker's socket the first
+// time the worker asks for its address and keeps it, so a plain binary
+// (which never asks) binds its own port.
 package container

@@ -13,12 +13,22 @@ import (
 const ListenTimeout = 10 * time.Second
 
 // Listen returns a listener for network and address. Under an agent, the
-// agent binds the address once for all workers of the service and passes the
-// same socket to each (the kernel spreads connections across them, and the
-// socket outlives any one worker, so restarts refuse nothing). The address
-// "" means the service's http address (--http-address). Standalone, Listen
-// is net.Listen; "" means $IP:$PORT and fails with ErrNoAddress when PORT is
-// unset.
+// agent binds the address and passes the socket: for TCP, each worker slot
+// has its own socket of one SO_REUSEPORT group, which the agent steers so
+// that a connection wakes one worker (or, where the kernel does not allow
+// that, one socket shared by every worker). The agent keeps the socket, so
+// it outlives any one worker and restarts refuse nothing. The address
+// "" means the service's http address (--http-address), and fails with
+// ErrNoAddress when the agent has none. Standalone, Listen is net.Listen;
+// "" means $IP:$PORT and fails with ErrNoAddress when PORT is unset.
+//
+// On ErrNoAddress a service listens on its own default address, still
+// through Listen, so that under an agent that address is the agent's too:
+//
+//	ln, err := w.Listen("tcp", "")
+//	if errors.Is(err, container.ErrNoAddress) {
+//		ln, err = w.Listen("tcp", "127.0.0.1:8080")
+//	}
 //
 // The first Accept on the returned listener marks the worker ready.
 // Closing the listener closes this worker's copy only.
@@ -90,12 +100,20 @@ func (w *Worker) listenShared(network, address string) (net.Listener, error) {
 	if err := m.Decode(&r); err != nil {
 		return nil, fmt.Errorf("container: %w", err)
 	}
+	if r.NoAddress {
+		return nil, ErrNoAddress
+	}
 	if r.Error != "" {
 		return nil, fmt.Errorf("container: the agent could not listen on %q: %s", address, r.Error)
 	}
 	if len(m.Files) != 1 {
 		return nil, fmt.Errorf("container: the agent's answer to a listen on %q carried %d sockets", address, len(m.Files))
 	}
+	// The socket's open file description, and so its O_NONBLOCK flag, is
+	// shared with the agent and every other worker: nothing here may make
+	// it blocking. The received file is a plain os.NewFile, whose Fd (which
+	// FileListener calls) leaves the mode alone; the listener is a
+	// non-blocking duplicate.
 	ln, err := net.FileListener(m.Files[0])
 	if err != nil {
 		return nil, fmt.Errorf("container: shared socket for %q: %w", address, err)

@@ -15,6 +15,7 @@ const (
 	metricGoroutines  = "/sched/goroutines:goroutines"
 	metricGCPauses    = "/sched/pauses/total/gc:seconds"
 	metricSchedLat    = "/sched/latencies:seconds"
+	metricGCCycles    = "/gc/cycles/total:gc-cycles"
 )
 
 // runtimeSampler reads the Go runtime's usage. Its histograms are
@@ -24,13 +25,29 @@ type runtimeSampler struct {
 	samples    []metrics.Sample
 	prevPauses []uint64
 	prevSched  []uint64
+
+	// The cheap readings of moved, and their values at the last sample.
+	probe                      []metrics.Sample
+	lastGCCycles, lastRoutines uint64
+}
+
+// moved reports whether a GC ran or the number of goroutines changed since
+// the last sample: the signs of activity that are cheap to read (two
+// counters, no histogram).
+func (s *runtimeSampler) moved() bool {
+	if s.probe == nil {
+		s.probe = []metrics.Sample{{Name: metricGCCycles}, {Name: metricGoroutines}}
+		return true // no sample yet
+	}
+	metrics.Read(s.probe)
+	return uint64Value(s.probe[0].Value) != s.lastGCCycles || uint64Value(s.probe[1].Value) != s.lastRoutines
 }
 
 // sample reads the runtime metrics now. A metric this Go version does not
 // have reads as 0.
 func (s *runtimeSampler) sample() wire.Runtime {
 	if s.samples == nil {
-		for _, name := range []string{metricHeapObjects, metricHeapUnused, metricHeapFree, metricGoroutines, metricGCPauses, metricSchedLat} {
+		for _, name := range []string{metricHeapObjects, metricHeapUnused, metricHeapFree, metricGoroutines, metricGCPauses, metricSchedLat, metricGCCycles} {
 			s.samples = append(s.samples, metrics.Sample{Name: name})
 		}
 	}
@@ -45,6 +62,9 @@ func (s *runtimeSampler) sample() wire.Runtime {
 			rt.HeapTotal += uint64Value(smp.Value)
 		case metricGoroutines:
 			rt.Goroutines = uint64Value(smp.Value)
+			s.lastRoutines = rt.Goroutines
+		case metricGCCycles:
+			s.lastGCCycles = uint64Value(smp.Value)
 		case metricGCPauses:
 			if h := histogram(smp.Value); h != nil {
 				rt.GCPause = quantile(h, &s.prevPauses, 1)

@@ -41,6 +41,7 @@ type monitor struct {
 
 	flushMu sync.Mutex // one flush at a time: the runtime sampler is not shared
 	runtime runtimeSampler
+	quiet   int // flushes since the last properties frame
 }
 
 func newMonitor(opts MonitorOptions, connected bool) *monitor {
@@ -69,18 +70,29 @@ func (w *Worker) monitorLoop() {
 }
 
 // flushMonitor sends what was collected since the previous flush: the HTTP
-// stats when there were requests, and always the properties frame, which
-// carries a runtime sample. Send errors mean the agent is gone, which
-// receive handles.
+// stats when there were requests, and the properties frame, with a runtime
+// sample, when there were properties or the runtime moved (a GC ran, the
+// goroutines changed) or wire.RuntimeRefreshFlushes flushes passed. An idle
+// worker thus sends one small frame every RuntimeRefreshFlushes intervals
+// instead of one each: each frame wakes the agent, and with hundreds of
+// workers the wake-ups were its whole idle CPU. Send errors mean the agent
+// is gone, which receive handles.
 func (w *Worker) flushMonitor() {
 	m := w.monitor
 	m.flushMu.Lock()
 	defer m.flushMu.Unlock()
-	if rows := m.http.take(); len(rows) > 0 {
+	rows := m.http.take()
+	if len(rows) > 0 {
 		w.send(wire.KindStats, wire.Stats{HTTP: rows})
 	}
+	props := m.props.take()
+	m.quiet++
+	if len(rows) == 0 && len(props) == 0 && m.quiet < wire.RuntimeRefreshFlushes && !m.runtime.moved() {
+		return
+	}
+	m.quiet = 0
 	rt := m.runtime.sample()
-	w.send(wire.KindProperties, wire.Properties{Props: m.props.take(), Runtime: &rt})
+	w.send(wire.KindProperties, wire.Properties{Props: props, Runtime: &rt})
 }
 
 // monitorFromEnv reads the monitoring variables the agent sets.

@@ -3,6 +3,7 @@ package container
 import (
 	"math"
 	"os"
+	"runtime/debug"
 	"runtime/metrics"
 	"testing"
 	"time"
@@ -93,5 +94,71 @@ func TestLatencyBucketMatchesBounds(t *testing.T) {
 		if got := wire.LatencyBucket(b + time.Microsecond); got != i+1 {
 			t.Errorf("LatencyBucket(%v+1µs) = %d, want %d", b, got, i+1)
 		}
+	}
+}
+
+// An idle worker sends a properties frame only every
+// wire.RuntimeRefreshFlushes flushes; a property reported, or the runtime
+// moving, makes the next flush send one.
+func TestIdleWorkerFlushesOnlyARefresh(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1)) // no GC may count as activity
+	conn, theirs, err := wire.Pair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	frames := make(chan wire.Kind, 100)
+	go func() {
+		for {
+			m, err := conn.Receive()
+			if err != nil {
+				close(frames)
+				return
+			}
+			frames <- m.Kind
+		}
+	}()
+	w, err := OpenWith(Options{Channel: theirs, Monitor: MonitorOptions{Enabled: true, Flush: time.Hour}, Orphaned: func() {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := w.Property("q", Max)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := func(flushes int) int {
+		for range flushes {
+			w.flushMonitor()
+		}
+		// The channel keeps order: the frames of the flushes come before
+		// this heartbeat.
+		if err := w.send(wire.KindHeartbeat, nil); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for k := range frames {
+			switch {
+			case k == wire.KindHeartbeat:
+				return n
+			case k.IsMonitoring():
+				n++
+			}
+		}
+		t.Fatal("the channel closed")
+		return n
+	}
+	sent(1) // the first flush always carries a sample
+	if n := sent(wire.RuntimeRefreshFlushes - 1); n != 0 {
+		t.Errorf("an idle worker sent %d frames in %d flushes, want 0", n, wire.RuntimeRefreshFlushes-1)
+	}
+	if n := sent(1); n != 1 {
+		t.Errorf("the refresh flush sent %d frames, want 1", n)
+	}
+	p.Report(1)
+	if n := sent(1); n != 1 {
+		t.Errorf("a flush with a property reported sent %d frames, want 1", n)
+	}
+	w.Close()
+	for range frames { // the last flush on Close
 	}
 }

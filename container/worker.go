@@ -18,9 +18,10 @@ import (
 
 // Errors to branch on.
 var (
-	// ErrNoAddress is returned by Listen for the address "" in standalone
-	// mode when PORT is not set: there is no agent to supply one.
-	ErrNoAddress = errors.New("container: no address to listen on: pass one or set PORT")
+	// ErrNoAddress is returned by Listen for the address "" when nobody
+	// supplies one: standalone with PORT unset, or under an agent started
+	// without --http-address. The service then passes its own address.
+	ErrNoAddress = errors.New("container: no address to listen on: pass one, set PORT or start the agent with --http-address")
 	// ErrAlreadyOpen is returned by a second call to Open.
 	ErrAlreadyOpen = errors.New("container: Open called twice")
 	// ErrClosed is returned by calls on a closed Worker.

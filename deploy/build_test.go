@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nodeagent/node-agent/internal/testtool"
 )
 
 // TestBuildLayout packages the hello fixture and checks every promise of the
@@ -193,15 +195,16 @@ func checkReproducible(t *testing.T, dir string, touch bool, env2 ...string) {
 func TestBuildGitEpochAndVersion(t *testing.T) {
 	mod := t.TempDir()
 	copyModule(t, filepath.Join(fixtures, "hello"), mod)
+	gitTool := testtool.Require(t, "git", "apt-get install git")
 	git := func(args ...string) {
 		t.Helper()
-		cmd := exec.Command("git", args...)
+		cmd := exec.Command(gitTool, args...)
 		cmd.Dir = mod
 		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
 			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com",
 			"GIT_AUTHOR_DATE=2024-02-03T04:05:06Z", "GIT_COMMITTER_DATE=2024-02-03T04:05:06Z")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Skipf("git %s: %v: %s", args, err, out)
+			t.Fatalf("git %s: %v: %s", args, err, out)
 		}
 	}
 	git("init", "-q")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/nodeagent/node-agent/container/wire"
@@ -29,6 +30,7 @@ type Aggregator struct {
 	slots    map[int]slotRuntime // last runtime sample by slot
 	interval interval            // since the last takeInterval
 	rejected uint64              // batches and entries refused
+	now      func() time.Time
 }
 
 // slotRuntime is the last runtime sample of a slot and the process it
@@ -36,7 +38,15 @@ type Aggregator struct {
 type slotRuntime struct {
 	pid int
 	rt  wire.Runtime
+	at  time.Time // when it arrived
+	// counted tells whether the current interval observed it.
+	counted bool
 }
+
+// runtimeStale is the age at which a slot's last runtime sample no longer
+// stands for its worker: a live worker refreshes it at least every
+// wire.RuntimeRefreshFlushes flushes, even when idle.
+const runtimeStale = wire.RuntimeStaleFlushes * wire.DefaultMonitorFlush * time.Millisecond
 
 // NewAggregator returns an empty Aggregator.
 func NewAggregator() *Aggregator {
@@ -44,6 +54,7 @@ func NewAggregator() *Aggregator {
 		http:  httpSet{},
 		props: propSet{},
 		slots: map[int]slotRuntime{},
+		now:   time.Now,
 	}
 	a.interval.reset()
 	return a
@@ -108,7 +119,7 @@ func (a *Aggregator) addProperties(slot, pid int, p *wire.Properties) {
 		a.interval.props.add(v)
 	}
 	if rt := p.Runtime; rt != nil {
-		a.slots[slot] = slotRuntime{pid: pid, rt: *rt}
+		a.slots[slot] = slotRuntime{pid: pid, rt: *rt, at: a.now(), counted: true}
 		a.interval.observeRuntime(rt)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/nodeagent/node-agent/container/wire"
 	"github.com/prometheus/client_golang/prometheus"
@@ -200,5 +201,33 @@ func TestCollectorsArePedantic(t *testing.T) {
 	}
 	if n, err := testutil.GatherAndCount(reg, "node_agent_worker_state"); err != nil || n != len(states) {
 		t.Fatalf("worker_state series: %d %v", n, err)
+	}
+}
+
+// An idle worker sends a runtime sample every few intervals only: its last
+// sample stands for it in the intervals without one, until it is stale.
+func TestIdleWorkerRuntimeCountsInEveryInterval(t *testing.T) {
+	a := NewAggregator()
+	now := time.Unix(1000, 0)
+	a.now = func() time.Time { return now }
+	sample := func(slot, pid int, goroutines uint64) {
+		if err := a.Handle(slot, pid, frame(t, wire.KindProperties, wire.Properties{Runtime: &wire.Runtime{Goroutines: goroutines}})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	goroutines := func() samples { iv := a.takeInterval(); return *iv.usage[UsageGoroutines] }
+	sample(0, 100, 4)
+	sample(1, 101, 8)
+	if g := goroutines(); g.n != 2 || g.min != 4 || g.max != 8 {
+		t.Fatalf("interval with both samples: %+v", g)
+	}
+	now = now.Add(time.Second)
+	sample(1, 101, 10) // slot 0 is idle
+	if g := goroutines(); g.n != 2 || g.min != 4 || g.max != 10 {
+		t.Fatalf("interval with slot 0 idle: %+v, want its last sample (4) counted", g)
+	}
+	now = now.Add(runtimeStale)
+	if g := goroutines(); g.n != 0 {
+		t.Fatalf("stale samples counted: %+v", g)
 	}
 }

@@ -46,10 +46,21 @@ func (iv *interval) observeRuntime(rt *wire.Runtime) {
 	iv.usage[UsageSchedLatency].observe(rt.SchedLatency * 1000)
 }
 
-// takeInterval returns the current interval and starts a new one.
+// takeInterval returns the current interval and starts a new one. An idle
+// worker sends a runtime sample only every wire.RuntimeRefreshFlushes
+// flushes, so an interval may have none from it: its last sample, unless
+// stale, stands for the interval, and every live worker counts in each.
 func (a *Aggregator) takeInterval() interval {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	now := a.now()
+	for slot, r := range a.slots {
+		if !r.counted && now.Sub(r.at) < runtimeStale {
+			a.interval.observeRuntime(&r.rt)
+		}
+		r.counted = false
+		a.slots[slot] = r
+	}
 	iv := a.interval
 	a.interval.reset()
 	return iv

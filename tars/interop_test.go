@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nodeagent/node-agent/internal/testtool"
 )
 
 // The interop tests run the real @tars/stream and @tars/rpc from npm
@@ -22,9 +24,10 @@ import (
 //
 //	npm ci --prefix tars/testdata/interop
 //
-// Without node_modules the tests that need a live peer skip (the golden
-// vectors are still checked from the committed vectors.json); with it, a
-// missing node binary is a failure.
+// ./test.sh does it. Without node_modules (or node) the tests that need a
+// live peer fail under CI=true and skip elsewhere (package
+// internal/testtool); the golden vectors are still checked from the
+// committed vectors.json.
 
 var interopDir = filepath.Join("testdata", "interop")
 
@@ -36,12 +39,9 @@ func nodePeer(t *testing.T, stdin []byte, args ...string) []byte {
 func nodeRun(t *testing.T, stdin []byte, script string, args ...string) []byte {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(interopDir, "node_modules", "@tars", "stream")); err != nil {
-		t.Skip("interop peers not installed: run `npm ci --prefix tars/testdata/interop` to test against @tars/stream and @tars/rpc")
+		testtool.Missing(t, "the TARS interop peers @tars/stream and @tars/rpc", "npm ci --prefix tars/testdata/interop")
 	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node_modules is installed but node is not on PATH: %v", err)
-	}
+	node := testtool.Require(t, "node", "apt-get install nodejs")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, append([]string{script}, args...)...)

@@ -8,15 +8,15 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/nodeagent/node-agent/internal/testtool"
 )
 
 // goModule writes a tiny main module: main imports ./greet, which embeds
 // msg.txt. It returns the module (and main package) directory.
 func goModule(t *testing.T) string {
 	t.Helper()
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("go tool not in PATH")
-	}
+	testtool.Require(t, "go", "https://go.dev/dl")
 	dir := filepath.Join(t.TempDir(), "hello")
 	writeFile(t, filepath.Join(dir, "go.mod"), "module example.com/hello\n\ngo 1.22\n", 0o644)
 	writeFile(t, filepath.Join(dir, "main.go"), `package main

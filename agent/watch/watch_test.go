@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/nodeagent/node-agent/agent/config"
 	"github.com/nodeagent/node-agent/agent/watch"
+	"github.com/nodeagent/node-agent/internal/testtool"
 	"go.uber.org/goleak"
 )
 
@@ -462,9 +462,7 @@ func TestRealBuilder(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go build")
 	}
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("no go tool")
-	}
+	testtool.Require(t, "go", "https://go.dev/dl")
 	root, pkg := module(t)
 	builder := &config.Builder{CacheDir: t.TempDir()}
 	var mu sync.Mutex

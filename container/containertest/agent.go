@@ -31,6 +31,7 @@ type Agent struct {
 	logs       []wire.Log
 	listeners  []net.Listener
 	done       chan struct{}
+	noAddress  bool
 }
 
 // Options configure New; the zero value is fine.
@@ -38,6 +39,10 @@ type Options struct {
 	WorkerID  int
 	Heartbeat time.Duration
 	LogLevel  string
+	// NoHTTPAddress makes the agent answer a Listen for "" as an agent
+	// without --http-address does: container.ErrNoAddress. By default it
+	// binds a free loopback port.
+	NoHTTPAddress bool
 }
 
 // New starts a fake agent and a Worker connected to it. Both are closed when
@@ -52,7 +57,7 @@ func New(t testing.TB, opts ...Options) *Agent {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &Agent{t: t, conn: conn, ready: make(chan struct{}), replies: make(map[uint64]chan string), done: make(chan struct{})}
+	a := &Agent{t: t, conn: conn, ready: make(chan struct{}), replies: make(map[uint64]chan string), done: make(chan struct{}), noAddress: o.NoHTTPAddress}
 	go a.serve()
 	w, err := container.OpenWith(container.Options{
 		Channel: theirs, WorkerID: o.WorkerID, Heartbeat: o.Heartbeat, LogLevel: o.LogLevel,
@@ -187,11 +192,16 @@ func (a *Agent) serve() {
 }
 
 func (a *Agent) listen(req wire.Listen) {
+	res := wire.ListenResult{ID: req.ID}
 	addr := req.Address
 	if addr == "" {
+		if a.noAddress {
+			res.NoAddress = true
+			a.conn.Send(wire.KindListenResult, res)
+			return
+		}
 		addr = "127.0.0.1:0"
 	}
-	res := wire.ListenResult{ID: req.ID}
 	f, bound, err := bind(req.Network, addr)
 	if err != nil {
 		res.Error = err.Error()

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -74,12 +75,12 @@ func NewConn(uc *net.UnixConn) *Conn {
 func FileConn(f *os.File) (*Conn, error) {
 	c, err := net.FileConn(f)
 	if err != nil {
-		return nil, fmt.Errorf("wire: channel fd %d: %w", f.Fd(), err)
+		return nil, fmt.Errorf("wire: channel %s: %w", f.Name(), err)
 	}
 	uc, ok := c.(*net.UnixConn)
 	if !ok {
 		c.Close()
-		return nil, fmt.Errorf("wire: channel fd %d is not a unix socket", f.Fd())
+		return nil, fmt.Errorf("wire: channel %s is not a unix socket", f.Name())
 	}
 	return NewConn(uc), nil
 }
@@ -102,8 +103,15 @@ func Pair() (*Conn, *os.File, error) {
 	return c, theirs, nil
 }
 
-// Send writes one frame with body v (nil for an empty body) and files.
-func (c *Conn) Send(k Kind, v any, files ...*os.File) error {
+// Send writes one frame with body v (nil for an empty body) and the
+// descriptors of files: *os.File, a net listener or connection, or an FD.
+// Send borrows each descriptor through SyscallConn().Control and never
+// changes its mode. (*os.File).Fd would: it switches a socket from the
+// runtime's poller to blocking mode, and O_NONBLOCK belongs to the open
+// file description, which every process holding a passed socket shares, so
+// another worker's accept on it would then block in the kernel where no
+// Close can interrupt it.
+func (c *Conn) Send(k Kind, v any, files ...syscall.Conn) error {
 	if len(files) > MaxFrameFDs {
 		return fmt.Errorf("wire: %d descriptors in one frame: %w", len(files), ErrMalformed)
 	}
@@ -122,28 +130,49 @@ func (c *Conn) Send(k Kind, v any, files ...*os.File) error {
 	frame[4] = byte(k)
 	frame[5] = byte(len(files))
 	frame = append(frame, body...)
+	if err := withFDs(files, make([]int, 0, len(files)), func(fds []int) error {
+		return c.write(frame, fds)
+	}); err != nil {
+		return fmt.Errorf("wire: send %s: %w", k, err)
+	}
+	return nil
+}
+
+// withFDs calls f with the descriptors of files, each held by its owner
+// (Control keeps it from being closed) until f returns.
+func withFDs(files []syscall.Conn, fds []int, f func([]int) error) error {
+	if len(files) == 0 {
+		return f(fds)
+	}
+	rc, err := files[0].SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) {
+		ferr = withFDs(files[1:], append(fds, int(fd)), f)
+	}); err != nil {
+		return err
+	}
+	return ferr
+}
+
+// write writes one frame, its descriptors with the first byte; the rest
+// may need further writes on a full socket buffer.
+func (c *Conn) write(frame []byte, fds []int) error {
 	var oob []byte
-	if len(files) > 0 {
-		fds := make([]int, len(files))
-		for i, f := range files {
-			fds[i] = int(f.Fd())
-		}
+	if len(fds) > 0 {
 		oob = unix.UnixRights(fds...)
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	// The descriptors travel with the first byte; the rest may need
-	// further writes on a full socket buffer.
 	n, _, err := c.uc.WriteMsgUnix(frame, oob, nil)
 	for err == nil && n < len(frame) {
 		var m int
 		m, err = c.uc.Write(frame[n:])
 		n += m
 	}
-	if err != nil {
-		return fmt.Errorf("wire: send %s: %w", k, err)
-	}
-	return nil
+	return err
 }
 
 // Receive returns the next frame. It returns io.EOF when the peer closed the

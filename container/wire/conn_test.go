@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -203,4 +204,72 @@ func FuzzReceive(f *testing.F) {
 			}
 		}
 	})
+}
+
+// nonBlocking reports the O_NONBLOCK flag of the open file description
+// behind a listener, read through Control so that reading changes nothing.
+func nonBlocking(t *testing.T, ln net.Listener) bool {
+	t.Helper()
+	rc, err := ln.(*net.TCPListener).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flags int
+	rc.Control(func(fd uintptr) { flags, err = unix.FcntlInt(fd, unix.F_GETFL, 0) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return flags&unix.O_NONBLOCK != 0
+}
+
+// Passing a socket must never switch it to blocking mode: the flag belongs
+// to the open file description every holder shares, and a worker whose
+// accept blocks in the kernel can no longer be stopped by closing it.
+func TestSendKeepsSharedSocketNonBlocking(t *testing.T) {
+	a, b := pair(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	// The three ways a holder may keep it: a file from the listener (whose
+	// Fd would switch it to blocking), the listener, a bare descriptor.
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, sent := range []syscall.Conn{f, ln.(*net.TCPListener), FD(int(mustRawFD(t, f)))} {
+		if err := a.Send(KindListenResult, ListenResult{ID: 1}, sent); err != nil {
+			t.Fatal(err)
+		}
+		if !nonBlocking(t, ln) {
+			t.Fatalf("sending %T switched the shared socket to blocking mode", sent)
+		}
+		m, err := b.Receive()
+		if err != nil || len(m.Files) != 1 {
+			t.Fatalf("received %d files, %v", len(m.Files), err)
+		}
+		rl, err := net.FileListener(m.Files[0])
+		m.Files[0].Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !nonBlocking(t, ln) || !nonBlocking(t, rl) {
+			t.Fatalf("receiving %T left the shared socket in blocking mode", sent)
+		}
+		rl.Close()
+	}
+}
+
+// mustRawFD returns f's descriptor without changing its mode.
+func mustRawFD(t *testing.T, f *os.File) uintptr {
+	t.Helper()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fd uintptr
+	rc.Control(func(d uintptr) { fd = d })
+	return fd
 }

@@ -95,6 +95,10 @@ type ListenResult struct {
 	// Error is the reason the agent could not provide the socket; when it
 	// is set the frame carries no descriptor.
 	Error string `json:"error,omitempty"`
+	// NoAddress answers a Listen for "" when the service has no http
+	// address: not a failure, the worker picks its own address and asks
+	// for that one. The frame carries no descriptor.
+	NoAddress bool `json:"noAddress,omitempty"`
 }
 
 // Command is the body of KindCommand.

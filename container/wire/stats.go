@@ -203,6 +203,17 @@ func sameRanges(a, b []float64) bool {
 	return true
 }
 
+// RuntimeRefreshFlushes is how many monitor flush intervals an idle worker
+// lets pass between two KindProperties frames. A worker sends the frame,
+// with a runtime sample, at a flush that has properties to report or after
+// a GC or a change in its goroutines, and at least every
+// RuntimeRefreshFlushes flushes: the agent takes a worker's last sample as
+// current until it is RuntimeStaleFlushes intervals old.
+const (
+	RuntimeRefreshFlushes = 30
+	RuntimeStaleFlushes   = 3 * RuntimeRefreshFlushes
+)
+
 // Runtime is a sample of a worker's Go runtime (runtime/metrics).
 type Runtime struct {
 	// HeapUsed is the memory of heap objects, live or not yet swept.

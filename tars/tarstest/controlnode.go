@@ -3,8 +3,8 @@
 //
 //	npm ci --prefix tars/testdata/interop
 //
-// Tests using it skip when node_modules is missing; with it, a missing node
-// binary is a failure.
+// which ./test.sh does. Tests using it fail under CI=true and skip elsewhere
+// when node_modules or node is missing (package internal/testtool).
 package tarstest
 
 import (
@@ -18,6 +18,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/nodeagent/node-agent/internal/testtool"
 )
 
 // InteropDir is the directory of the Node.js peers and their node_modules.
@@ -26,18 +28,14 @@ func InteropDir() string {
 	return filepath.Join(filepath.Dir(file), "..", "testdata", "interop")
 }
 
-// Node returns the node binary, or skips t when the peers are not
-// installed.
+// Node returns the node binary. When it or the peers are not installed, t
+// fails under CI=true and skips elsewhere (testtool.Missing).
 func Node(t testing.TB) string {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(InteropDir(), "node_modules", "@tars", "rpc")); err != nil {
-		t.Skip("interop peers not installed: run `npm ci --prefix tars/testdata/interop` to test against @tars/rpc")
+		testtool.Missing(t, "the TARS interop peers @tars/rpc and @tars/stream", "npm ci --prefix tars/testdata/interop")
 	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node_modules is installed but node is not on PATH: %v", err)
-	}
-	return node
+	return testtool.Require(t, "node", "apt-get install nodejs")
 }
 
 // Call is one call a control node received.

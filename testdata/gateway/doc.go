@@ -1,7 +1,7 @@
 // Command gateway is node-agent's reference workload: a small but real SMS
 // gateway. Run four workers of it on one shared port with
 //
-//	node-agent ./testdata/gateway -i 4 --http-address 127.0.0.1:8080
+//	node-agent ./testdata/gateway -i 4
 //
 // or one process on its own with `go run ./testdata/gateway -addr 127.0.0.1:8080`.
 //
@@ -52,8 +52,9 @@
 //	SMS_QUEUE_SIZE              per-worker queue capacity (default 256)
 //	GATEWAY_FAULTS=1            enable the fault switches below (tests only)
 //
-// Under node-agent the listening socket comes from the agent (Listen with
-// ""); standalone it is $IP:$PORT when PORT is set, else -addr.
+// Under node-agent the listening socket comes from the agent: its
+// --http-address, else -addr, which the agent binds once and shares among
+// the workers. Standalone it is $IP:$PORT when PORT is set, else -addr.
 //
 // # Stopping
 //

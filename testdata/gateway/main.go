@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -81,9 +80,12 @@ func serve(w *container.Worker, cfg sms.Config, addr string, hooks sms.Hooks) in
 		return string(b)
 	})
 
+	// The agent's --http-address, else PORT standalone, else addr: through
+	// w.Listen, so that under an agent without --http-address the agent
+	// binds addr once and every worker shares it.
 	ln, err := w.Listen("tcp", "")
 	if errors.Is(err, container.ErrNoAddress) {
-		ln, err = net.Listen("tcp", addr)
+		ln, err = w.Listen("tcp", addr)
 	}
 	if err != nil {
 		log.Error("gateway: listen: " + err.Error())

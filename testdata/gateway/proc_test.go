@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nodeagent/node-agent/internal/testtool"
 	"github.com/nodeagent/node-agent/testdata/gateway/sms"
 )
 
@@ -30,10 +31,7 @@ const e2eTimeout = 20 * time.Second
 // buildGateway compiles this package into a temporary directory.
 func buildGateway(t *testing.T) string {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go tool not in PATH:", err)
-	}
+	goTool := testtool.Require(t, "go", "https://go.dev/dl")
 	bin := filepath.Join(t.TempDir(), "gateway")
 	out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {

@@ -1,0 +1,65 @@
+package agent
+
+import "os"
+
+// startBatch is how many workers startSlots forks in one go before it
+// handles what the started ones sent.
+const startBatch = 16
+
+// startSlots starts the worker of every slot not started yet, at Run's
+// start, startBatch at a time (see osStarter.startMany). Between two
+// batches it handles the events and signals already queued: the workers
+// started first ask for their socket (and say hello and ready) while the
+// others start, and with hundreds of workers on a loaded host the last
+// start may come seconds after the first. Answered only after every start,
+// those workers' Listen timed out and the exception limit stopped the
+// agent. A stop request ends the starts.
+func (s *Supervisor) startSlots(signals <-chan os.Signal) {
+	for i := 0; i < len(s.slots) && !s.stopping; { // events may scale the slots
+		var batch []*slot
+		for ; i < len(s.slots) && len(batch) < startBatch; i++ {
+			if sl := s.slots[i]; sl.w == nil && sl.next == nil && sl.pending == nil && sl.lastStart.IsZero() {
+				batch = append(batch, sl)
+			}
+		}
+		s.startSlotBatch(batch)
+		s.handleQueued(signals)
+	}
+}
+
+// startSlotBatch starts the workers of the empty slots of batch.
+func (s *Supervisor) startSlotBatch(batch []*slot) {
+	if s.startMany == nil {
+		for _, sl := range batch {
+			s.startWorker(sl)
+		}
+		return
+	}
+	specs := make([]procSpec, len(batch))
+	for i, sl := range batch {
+		specs[i] = s.workerSpec(sl)
+	}
+	procs, errs := s.startMany(specs, s.post)
+	for i, sl := range batch {
+		w := s.startedWorker(sl, procs[i], errs[i])
+		s.placeWorker(sl, w)
+		if w != nil && s.stopping { // an exception of this batch stopped the agent
+			s.stopWorker(w, "shutdown")
+		}
+	}
+}
+
+// handleQueued handles the events and signals waiting now, without
+// waiting for more.
+func (s *Supervisor) handleQueued(signals <-chan os.Signal) {
+	for {
+		select {
+		case ev := <-s.events:
+			s.handle(ev)
+		case sig := <-signals:
+			s.handle(signalled{sig})
+		default:
+			return
+		}
+	}
+}

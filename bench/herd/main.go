@@ -1,0 +1,396 @@
+// Command herd measures what one new connection costs a service under
+// node-agent as the number of workers grows (issue 21): with a listening
+// socket shared by every worker, each connection wakes every worker (and
+// the agent); with one steered SO_REUSEPORT socket per slot, one.
+//
+//	go build -o /tmp/na-after . && go build -o /tmp/worker ./bench/worker
+//	git archive 971d616 | (mkdir -p /tmp/before && tar -x -C /tmp/before)
+//	(cd /tmp/before && go build -o /tmp/na-before .)
+//	go run ./bench/herd -agents before=/tmp/na-before,after=/tmp/na-after -worker /tmp/worker
+//
+// For each worker count and each agent (alternating, so both see about the
+// same background load), it starts the agent with the minimal linked worker
+// (bench/worker), waits until every worker listens, measures the idle CPU
+// of the agent and its workers, then sends close-per-request GET /pid at a
+// fixed rate (open loop, one new connection per request) and reports the
+// CPU of the agent plus all workers per 1,000 answered requests, idle cost
+// subtracted, and the agent's own CPU. Last, for each agent (alternating,
+// -reps times), it saturates 4 workers with closed-loop close-per-request
+// clients and reports the throughput, each worker's CPU ticks and max/min.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/nodeagent/node-agent/bench/internal/benchkit"
+)
+
+type options struct {
+	agents     []namedAgent
+	worker     string
+	counts     []int
+	rate       int
+	duration   time.Duration
+	reps       int
+	satWorkers int
+	satClients int
+	satTime    time.Duration
+}
+
+type namedAgent struct{ name, path string }
+
+func main() {
+	var o options
+	agents := flag.String("agents", "", "name=path,... of node-agent binaries to compare (required)")
+	flag.StringVar(&o.worker, "worker", "", "the worker binary, built from bench/worker (required)")
+	counts := flag.String("workers", "4,32,128", "worker counts")
+	flag.IntVar(&o.rate, "rate", 960, "close-per-request requests per second")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "paced load per run")
+	flag.IntVar(&o.reps, "reps", 1, "runs per agent and worker count (the median is reported)")
+	flag.IntVar(&o.satWorkers, "sat-workers", 4, "workers for the saturation spread (0: skip)")
+	flag.IntVar(&o.satClients, "sat-clients", 32, "closed-loop clients for the saturation spread")
+	flag.DurationVar(&o.satTime, "sat-duration", 10*time.Second, "saturation window")
+	flag.Parse()
+	for _, a := range strings.Split(*agents, ",") {
+		name, path, ok := strings.Cut(a, "=")
+		if !ok || name == "" || path == "" {
+			fmt.Fprintf(os.Stderr, "herd: -agents wants name=path,..., got %q\n", *agents)
+			os.Exit(2)
+		}
+		o.agents = append(o.agents, namedAgent{name, path})
+	}
+	for _, c := range strings.Split(*counts, ",") {
+		n, err := strconv.Atoi(c)
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "herd: bad worker count %q\n", c)
+			os.Exit(2)
+		}
+		o.counts = append(o.counts, n)
+	}
+	if o.worker == "" {
+		fmt.Fprintln(os.Stderr, "herd: -worker is required")
+		os.Exit(2)
+	}
+	benchkit.Main(2*time.Hour, func(ctx context.Context) int {
+		if err := run(ctx, o); err != nil {
+			fmt.Fprintln(os.Stderr, "herd:", err)
+			return 1
+		}
+		return 0
+	})
+}
+
+// paced is the outcome of one paced run.
+type paced struct {
+	answered, failed int
+	perThousand      time.Duration // CPU of agent + workers per 1,000 answers, idle subtracted
+	agentPercent     float64       // agent CPU, % of one core
+	// agentIdle and workersIdle are their CPU before the load, % of a core.
+	agentIdle, workersIdle float64
+}
+
+func run(ctx context.Context, o options) error {
+	results := map[string]map[int][]paced{}
+	for _, a := range o.agents {
+		results[a.name] = map[int][]paced{}
+	}
+	for _, n := range o.counts {
+		for rep := 0; rep < o.reps; rep++ {
+			for _, a := range o.agents {
+				p, err := pacedRun(ctx, o, a, n)
+				if err != nil {
+					return fmt.Errorf("%s, %d workers: %w", a.name, n, err)
+				}
+				fmt.Printf("%-8s %4d workers: %d answered, %d failed, %v CPU per 1,000, agent %.2f %% of a core (idle: agent %.2f %%, workers %.1f %%)\n",
+					a.name, n, p.answered, p.failed, p.perThousand.Round(time.Millisecond), p.agentPercent, p.agentIdle, p.workersIdle)
+				results[a.name][n] = append(results[a.name][n], p)
+			}
+		}
+	}
+	fmt.Printf("\n| agent | workers | answered / failed | CPU per 1,000 requests | vs %d workers | agent CPU |\n| --- | --- | --- | --- | --- | --- |\n", o.counts[0])
+	for _, a := range o.agents {
+		base := median(results[a.name][o.counts[0]]).perThousand
+		for _, n := range o.counts {
+			m := median(results[a.name][n])
+			fmt.Printf("| %s | %d | %d / %d | %d ms | %.2f× | %.2f %% |\n", a.name, n, m.answered, m.failed,
+				m.perThousand.Milliseconds(), float64(m.perThousand)/float64(base), m.agentPercent)
+		}
+	}
+	if o.satWorkers == 0 {
+		return nil
+	}
+	fmt.Println()
+	for rep := 0; rep < o.reps; rep++ {
+		for _, a := range o.agents {
+			ticks, reqs, err := saturate(ctx, o, a)
+			if err != nil {
+				return fmt.Errorf("%s, saturation: %w", a.name, err)
+			}
+			lo, hi := slices.Min(ticks), slices.Max(ticks)
+			fmt.Printf("%s saturated, %d workers, %d clients: %.0f requests/s, per-worker CPU ticks %v, max/min %.2f\n",
+				a.name, o.satWorkers, o.satClients, float64(reqs)/o.satTime.Seconds(), ticks, float64(hi)/float64(max(lo, 1)))
+		}
+	}
+	return nil
+}
+
+// median returns the run with the median CPU per 1,000 requests.
+func median(ps []paced) paced {
+	s := slices.Clone(ps)
+	slices.SortFunc(s, func(a, b paced) int { return int(a.perThousand - b.perThousand) })
+	return s[len(s)/2]
+}
+
+// service is an agent running n bench workers.
+type service struct {
+	addr    string
+	agent   int
+	workers []int
+	stop    func()
+}
+
+// start runs agent a with n workers on a free loopback port and returns
+// once every worker listens.
+func start(ctx context.Context, o options, a namedAgent, n int) (*service, error) {
+	ready, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	defer ready.Close()
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	cmd := exec.Command(a.path, o.worker, "-i", strconv.Itoa(n), "--http-address", addr, "--exception-max", "1000000")
+	cmd.Env = append(os.Environ(), "BENCH_READY_ADDR="+ready.LocalAddr().String())
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	var logMu sync.Mutex
+	var log []string
+	exited := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			logMu.Lock()
+			log = append(log, sc.Text())
+			logMu.Unlock()
+		}
+		cmd.Wait()
+		close(exited)
+	}()
+	s := &service{addr: addr, agent: cmd.Process.Pid}
+	s.stop = benchkit.AtExit(func() { benchkit.StopSupervisor("herd", s.agent, exited, 15*time.Second) })
+	seen := map[string]bool{}
+	buf := make([]byte, 64)
+	deadline := time.Now().Add(3 * time.Minute)
+	for len(seen) < n {
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			s.stop()
+			logMu.Lock()
+			defer logMu.Unlock()
+			return nil, fmt.Errorf("%d of %d workers listen; agent log:\n%s", len(seen), n, strings.Join(log, "\n"))
+		}
+		ready.SetReadDeadline(time.Now().Add(time.Second))
+		if k, _, err := ready.ReadFrom(buf); err == nil {
+			seen[string(buf[:k])] = true
+		}
+	}
+	for p := range seen {
+		pid, _ := strconv.Atoi(p)
+		s.workers = append(s.workers, pid)
+	}
+	// Every worker answers one request before the measure: the first
+	// Accept is what makes a linked worker ready.
+	if err := settle(ctx, addr, n); err != nil {
+		s.stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// settle waits until the service answers and the start-up CPU has passed.
+func settle(ctx context.Context, addr string, n int) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if err := getClose(addr); err == nil {
+			break
+		} else if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("the service does not answer: %w", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(time.Second + time.Duration(n)*20*time.Millisecond)
+	return nil
+}
+
+// ticks returns the CPU ticks of the agent and the sum of its workers'.
+func (s *service) ticks() (agent, workers int64) {
+	agent, _ = benchkit.CPUTicks(s.agent)
+	for _, w := range s.workers {
+		t, _ := benchkit.CPUTicks(w)
+		workers += t
+	}
+	return agent, workers
+}
+
+const tick = time.Second / benchkit.ClkTck
+
+func pacedRun(ctx context.Context, o options, a namedAgent, n int) (paced, error) {
+	s, err := start(ctx, o, a, n)
+	if err != nil {
+		return paced{}, err
+	}
+	defer s.stop()
+	// Idle cost: heartbeats, samples.
+	const idleWindow = 3 * time.Second
+	a0, w0 := s.ticks()
+	t0 := time.Now()
+	time.Sleep(idleWindow)
+	a1, w1 := s.ticks()
+	idleSecs := time.Since(t0).Seconds()
+	idlePerSec := float64((a1-a0)+(w1-w0)) / idleSecs
+
+	began := time.Now()
+	ok, failed := paceLoad(ctx, s.addr, o.rate, o.duration)
+	elapsed := time.Since(began)
+	a2, w2 := s.ticks()
+	busy := float64((a2-a1)+(w2-w1)) - idlePerSec*elapsed.Seconds()
+	p := paced{answered: ok, failed: failed, agentPercent: 100 * float64(a2-a1) * tick.Seconds() / elapsed.Seconds(),
+		agentIdle: 100 * float64(a1-a0) * tick.Seconds() / idleSecs, workersIdle: 100 * float64(w1-w0) * tick.Seconds() / idleSecs}
+	if ok > 0 {
+		p.perThousand = time.Duration(busy * float64(tick) * 1000 / float64(ok))
+	}
+	return p, nil
+}
+
+// paceLoad sends rate close-per-request GETs per second for d (open loop:
+// a slow answer does not delay the next request) and waits for them all.
+func paceLoad(ctx context.Context, addr string, rate int, d time.Duration) (ok, failed int) {
+	var okN, failN atomic.Int64
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 1024)
+	begin := time.Now()
+	sent := 0
+	tk := time.NewTicker(time.Millisecond)
+	defer tk.Stop()
+	for ctx.Err() == nil {
+		el := time.Since(begin)
+		if el >= d {
+			break
+		}
+		for due := int(el.Seconds() * float64(rate)); sent < due; sent++ {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				if getClose(addr) == nil {
+					okN.Add(1)
+				} else {
+					failN.Add(1)
+				}
+			}()
+		}
+		<-tk.C
+	}
+	wg.Wait()
+	return int(okN.Load()), int(failN.Load())
+}
+
+// getClose sends GET /pid on a new connection with "Connection: close".
+func getClose(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, "GET /pid HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n"); err != nil {
+		return err
+	}
+	b, err := io.ReadAll(c)
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(string(b), "HTTP/1.1 200") {
+		return errors.New("not a 200 answer")
+	}
+	return nil
+}
+
+// saturate runs closed-loop close-per-request clients against
+// o.satWorkers workers and returns each worker's CPU ticks over the window.
+func saturate(ctx context.Context, o options, a namedAgent) ([]int64, int64, error) {
+	s, err := start(ctx, o, a, o.satWorkers)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer s.stop()
+	before := make([]int64, len(s.workers))
+	for i, w := range s.workers {
+		before[i], _ = benchkit.CPUTicks(w)
+	}
+	var reqs atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range o.satClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if getClose(s.addr) == nil {
+					reqs.Add(1)
+				}
+			}
+		}()
+	}
+	select {
+	case <-time.After(o.satTime):
+	case <-ctx.Done():
+	}
+	close(stop)
+	ticks := make([]int64, len(s.workers))
+	for i, w := range s.workers {
+		t, _ := benchkit.CPUTicks(w)
+		ticks[i] = t - before[i]
+	}
+	wg.Wait()
+	return ticks, reqs.Load(), ctx.Err()
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}

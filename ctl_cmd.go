@@ -10,11 +10,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nodeagent/node-agent/agent"
 	"github.com/nodeagent/node-agent/tars"
 )
 
 // Exit codes of `ctl`: 1 when the agent cannot be reached or answers an
-// error, 2 when the invocation must change.
+// error (preheatCheck: anything but "success"), 2 when the invocation must
+// change.
 const (
 	ctlExitFailure = 1
 	ctlExitUsage   = 2
@@ -32,7 +34,12 @@ Sends an admin command to a running agent over TARS AdminF and prints the reply.
 
 Commands: tars.viewversion, tars.viewstatus, tars.setloglevel LEVEL, tars.loadconfig FILE,
 tars.connection, preheatCheck, agent.status, agent.reload, agent.scale N, shutdown, or any
-custom command the workers handle.
+custom command the workers handle. A command forwarded to the workers gathers their answers
+until shortly before --timeout, so a slow worker yields a partial reply.
+
+Exit status: 0 when the agent answered; 1 when it answered an error (a failed reload, a bad
+argument, a worker that failed or did not answer in time; preheatCheck: not ready) or could not
+be reached; 2 on usage errors.
 `
 
 // ctlUsageError is an invocation error (exit 2).
@@ -73,6 +80,12 @@ func runCtl(args []string, stdout, stderr io.Writer) int {
 		if !strings.HasSuffix(reply, "\n") {
 			fmt.Fprintln(stdout)
 		}
+	}
+	// The agent answers preheatCheck "success" or "not ready" as a
+	// successful reply, as the TARS platform expects; ctl turns "not
+	// ready" into exit 1 so scripts can loop on the exit status.
+	if req.command == agent.CmdPreheat && reply != "success" {
+		return ctlExitFailure
 	}
 	return 0
 }

@@ -3,18 +3,15 @@ package agent
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nodeagent/node-agent/agent/config"
 
 	"github.com/nodeagent/node-agent/internal/plural"
 )
-
-// ErrStopped is returned by calls on a Supervisor whose Run has returned.
-var ErrStopped = errors.New("agent: the agent has stopped")
 
 // Admin commands answered by the agent itself (SPEC §10). Any other command
 // is forwarded to every worker.
@@ -34,27 +31,55 @@ const maxWorkers = 1024
 // Notify runs one admin command (SPEC §10) and returns its reply: the text
 // before the first space is the command, the rest its data. It is safe
 // from any goroutine, before and while Run runs; ctx bounds the wait. A
-// reload answers when every worker has been replaced (or one failed).
-// Errors: ErrStopped once Run returned, or ctx's error.
+// reload answers when every worker has been replaced (or one failed). A
+// command forwarded to the workers gathers their answers until ctx's
+// deadline minus a margin (at most 3 s), so a slow worker yields a partial
+// reply, not a timeout.
+//
+// A command that fails returns an error wrapping ErrBadArgument,
+// ErrStopping, ErrReloadInProgress, ErrReloadFailed, ErrWorkers (its text
+// is then the whole per-worker reply) or ErrUnknownCommand; besides,
+// ErrStopped once Run returned, or ctx's error.
 func (s *Supervisor) Notify(ctx context.Context, command string) (string, error) {
 	cmd, data, _ := strings.Cut(strings.TrimSpace(command), " ")
-	reply := make(chan string, 1)
-	if err := s.send(ctx, adminRequest{cmd: cmd, data: strings.TrimSpace(data), reply: reply}); err != nil {
+	reply := make(chan adminAnswer, 1)
+	req := adminRequest{cmd: cmd, data: strings.TrimSpace(data), reply: reply, within: s.gatherWithin(ctx)}
+	if err := s.send(ctx, req); err != nil {
 		return "", err
 	}
 	select {
-	case r := <-reply:
-		return r, nil
+	case a := <-reply:
+		return a.text, a.err
 	case <-s.quit:
 		select {
-		case r := <-reply:
-			return r, nil
+		case a := <-reply:
+			return a.text, a.err
 		default:
 			return "", ErrStopped
 		}
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
+}
+
+// replyMargin is what a forwarded command's gather leaves of the caller's
+// deadline (at least; a tenth of the time left when that is more) for the
+// reply to travel back; minGather is the least it gathers.
+const (
+	replyMargin = 250 * time.Millisecond
+	minGather   = 50 * time.Millisecond
+)
+
+// gatherWithin is how long a forwarded command sent with ctx may gather
+// the workers' answers: the reply timeout, shortened to end before ctx's
+// deadline.
+func (s *Supervisor) gatherWithin(ctx context.Context) time.Duration {
+	d := s.replyTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		left := time.Until(dl)
+		d = min(d, max(left-max(replyMargin, left/10), minGather))
+	}
+	return d
 }
 
 // Shutdown starts the graceful shutdown, as a first SIGTERM does
@@ -96,53 +121,50 @@ func (s *Supervisor) onAdmin(req adminRequest) {
 	s.log.info("admin command %q %q", req.cmd, req.data)
 	switch req.cmd {
 	case CmdViewVersion:
-		req.reply <- s.Version
+		req.answer(s.Version, nil)
 	case CmdSetLogLevel:
 		s.setLogLevel(req)
 	case CmdPreheat:
-		req.reply <- s.preheat()
+		req.answer(s.preheat(), nil)
 	case CmdStatus:
 		b, err := json.Marshal(s.status())
-		if err != nil {
-			req.reply <- "error: " + err.Error()
-			return
-		}
-		req.reply <- string(b)
+		req.answer(string(b), err)
 	case CmdReload:
-		s.startReload(req.reply)
+		s.startReload(req)
 	case CmdScale:
-		req.reply <- s.scale(req.data)
+		req.answer(s.scale(req.data))
 	case "":
-		req.reply <- "error: empty command"
+		req.answer("", errorf(ErrUnknownCommand, "empty command"))
 	default:
 		s.forward(req, nil)
 	}
 }
 
 // setLogLevel applies tars.setloglevel to the agent's service log and to
-// every worker, and answers "ok" once every linked worker applied it (the
-// workers that did not are listed otherwise); new workers start with it.
+// every worker, and answers "ok" once every linked worker applied it; when
+// some did not, the error (ErrWorkers) lists them. New workers start with
+// the level.
 func (s *Supervisor) setLogLevel(req adminRequest) {
 	lv, err := config.ParseLevel(req.data)
 	if err != nil {
-		req.reply <- fmt.Sprintf("error: log level %q: %v", req.data, err)
+		req.answer("", errorf(ErrBadArgument, "log level %q: %v", req.data, err))
 		return
 	}
 	s.level = lv
 	s.out.SetLevel(lv)
 	s.log.info("log level set to %s", lv)
 	req.data = string(lv)
-	s.forward(req, func(answers []*workerAnswer) string {
+	s.forward(req, func(answers []*workerAnswer) (string, error) {
 		var failed []string
 		for _, a := range answers {
-			if a.text != "ok" && a.text != plainAnswer {
-				failed = append(failed, fmt.Sprintf("%d(%d): %s", a.slot, a.pid, a.text))
+			if a.failed || (a.text != "ok" && a.text != plainAnswer) {
+				failed = append(failed, a.String())
 			}
 		}
 		if len(failed) == 0 {
-			return "ok"
+			return "ok", nil
 		}
-		return "ok in the agent; not in\n" + strings.Join(failed, "\n")
+		return "", errorf(ErrWorkers, "ok in the agent; not in\n%s", strings.Join(failed, "\n"))
 	})
 }
 
@@ -162,16 +184,16 @@ func (s *Supervisor) preheat() string {
 
 // scale applies agent.scale N: start workers in new slots, or stop the
 // highest slots gracefully.
-func (s *Supervisor) scale(data string) string {
+func (s *Supervisor) scale(data string) (string, error) {
 	n, err := strconv.Atoi(strings.TrimSpace(data))
 	if err != nil || n < 1 || n > maxWorkers {
-		return fmt.Sprintf("error: agent.scale wants a worker count from 1 to %d, got %q", maxWorkers, data)
+		return "", errorf(ErrBadArgument, "agent.scale wants a worker count from 1 to %d, got %q", maxWorkers, data)
 	}
 	if s.stopping {
-		return "error: the agent is stopping"
+		return "", ErrStopping
 	}
 	if s.reload != nil {
-		return "error: a reload is in progress, scale after it"
+		return "", errorf(ErrReloadInProgress, "a reload is in progress, scale after it")
 	}
 	from := len(s.slots)
 	switch {
@@ -188,7 +210,7 @@ func (s *Supervisor) scale(data string) string {
 		s.slots = s.slots[:n]
 	}
 	s.log.info("scaled from %d to %s", from, plural.Workers(n))
-	return fmt.Sprintf("ok: %s (was %d)", plural.Workers(n), from)
+	return fmt.Sprintf("ok: %s (was %d)", plural.Workers(n), from), nil
 }
 
 // retire empties sl: a pending restart is cancelled, a replacement being

@@ -28,6 +28,14 @@ func (fr *fakeRun) notifyAsync(command string) <-chan string {
 	return out
 }
 
+// notifyErr runs command and returns its reply and error.
+func (fr *fakeRun) notifyErr(command string) (string, error) {
+	fr.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return fr.sup.Notify(ctx, command)
+}
+
 func (fr *fakeRun) notify(command string) string {
 	fr.t.Helper()
 	select {
@@ -103,8 +111,8 @@ func TestFakeAgentCommands(t *testing.T) {
 	if got := fr.notify("preheatCheck"); got != "success" {
 		t.Fatalf("preheatCheck with every worker ready: %q", got)
 	}
-	if got := fr.notify("tars.setloglevel loud"); !strings.Contains(got, "DEBUG, INFO, WARN, ERROR or NONE") {
-		t.Fatalf("bad level: %q", got)
+	if got, err := fr.notifyErr("tars.setloglevel loud"); !errors.Is(err, ErrBadArgument) || !strings.Contains(err.Error(), "DEBUG, INFO, WARN, ERROR or NONE") {
+		t.Fatalf("bad level: %q, %v", got, err)
 	}
 	reply := fr.notifyAsync("tars.setloglevel warn")
 	for _, p := range []*fakeProc{a, b} {
@@ -120,7 +128,7 @@ func TestFakeAgentCommands(t *testing.T) {
 	reply = fr.notifyAsync("tars.setloglevel error")
 	fr.reply(a, fr.waitCommands(a, 2)[1].ID, "ok")
 	fr.exit(b, 0) // b dies before it applies the level
-	if got := <-reply; got != "ok in the agent; not in\n1(1002): exited with code 0 before replying" {
+	if got := <-reply; got != "ERR ok in the agent; not in\n1(1002): exited with code 0 before replying" {
 		t.Fatalf("setloglevel with a worker gone: %q", got)
 	}
 	b = fr.started()
@@ -128,8 +136,8 @@ func TestFakeAgentCommands(t *testing.T) {
 	if fr.sup.level != "ERROR" {
 		t.Fatalf("agent level %q", fr.sup.level)
 	}
-	if got := fr.notify(""); !strings.HasPrefix(got, "error:") {
-		t.Fatalf("empty command: %q", got)
+	if got, err := fr.notifyErr(""); !errors.Is(err, ErrUnknownCommand) {
+		t.Fatalf("empty command: %q, %v", got, err)
 	}
 	var st Status
 	if err := json.Unmarshal([]byte(fr.notify("agent.status")), &st); err != nil {
@@ -168,7 +176,7 @@ func TestFakeForwardGathersReplies(t *testing.T) {
 	fr.sync()
 	fr.clock.Advance(defaultReplyTimeout)
 	got = <-reply
-	if !strings.Contains(got, "0(1001): no reply within 3s") || !strings.Contains(got, "1(1002): exited with code 7 before replying") {
+	if !strings.HasPrefix(got, "ERR ") || !strings.Contains(got, "0(1001): no reply within 3s") || !strings.Contains(got, "1(1002): exited with code 7 before replying") {
 		t.Fatalf("reply %q", got)
 	}
 	fr.reply(a, ca.ID, "too late") // after the deadline: ignored
@@ -216,8 +224,8 @@ func TestFakeScale(t *testing.T) {
 	fr.hello(a)
 	fr.hello(b)
 	for _, bad := range []string{"agent.scale", "agent.scale 0", "agent.scale x", "agent.scale 5000"} {
-		if got := fr.notify(bad); !strings.HasPrefix(got, "error: agent.scale wants") {
-			t.Fatalf("%q: %q", bad, got)
+		if got, err := fr.notifyErr(bad); !errors.Is(err, ErrBadArgument) || !strings.HasPrefix(err.Error(), "agent.scale wants") {
+			t.Fatalf("%q: %q, %v", bad, got, err)
 		}
 	}
 	if got := fr.notify("agent.scale 4"); got != "ok: 4 workers (was 2)" {

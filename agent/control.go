@@ -54,21 +54,12 @@ type controlHandler struct {
 }
 
 // Command runs an admin command; agent.reload is Reload (a Go source entry
-// is built first, as for SIGHUP). An "error: …" answer (the text form of
-// an admin error) is an error reply too.
+// is built first, as for SIGHUP). An admin error is an error reply.
 func (h controlHandler) Command(ctx context.Context, command string) (string, error) {
-	notify := h.s.Notify
 	if strings.TrimSpace(command) == CmdReload {
-		notify = func(ctx context.Context, _ string) (string, error) { return h.s.Reload(ctx) }
+		return h.s.Reload(ctx)
 	}
-	text, err := notify(ctx, command)
-	if err != nil {
-		return "", err
-	}
-	if msg, ok := strings.CutPrefix(text, "error: "); ok {
-		return "", &control.ReplyError{Msg: msg}
-	}
-	return text, nil
+	return h.s.Notify(ctx, command)
 }
 
 // Status answers the agent's status as JSON, as agent.status does.

@@ -27,9 +27,63 @@
 // its end means the agent died. A worker's stdout lines are logged as INFO,
 // stderr as ERROR, library records with their own level.
 //
+// # Nothing escapes
+//
+// Pdeathsig and the process group reach a worker and what stays in its
+// group, but not a descendant that called setsid or double-forked. So:
+//
+//   - Every worker gets NODE_AGENT_TAG=TOKEN.N in its environment (TOKEN
+//     of this agent run, N of this worker); its descendants inherit it.
+//   - Where cgroup v2 is writable (root, or a delegated subtree), each
+//     worker starts directly in its own cgroup (clone3
+//     CLONE_INTO_CGROUP), <the agent's cgroup>/node-agent.<name>/
+//     agent-<pid>-<token>/w<N>, so nothing it forks is ever outside it. At
+//     start the agent kills and removes the subtrees of agents of the same
+//     service that no longer run. NODE_AGENT_CGROUP=off switches cgroups
+//     off.
+//   - When a worker exits, its cgroup is killed with cgroup.kill and
+//     removed — without cgroups, every process with its tag is SIGKILLed —
+//     as its process group is.
+//   - A guardian, the agent's own binary re-executed (package agent's init
+//     runs it when NODE_AGENT_GUARDIAN is set, so any main works), holds
+//     the read end of a pipe only the agent writes. However the agent ends,
+//     even by SIGKILL, the kernel closes the pipe; the guardian then
+//     SIGKILLs every process whose /proc/PID/environ carries the agent's
+//     token and kills the agent's cgroup subtree, until none is left
+//     (giving up after 5 s), and removes the subtree. It ignores SIGINT,
+//     SIGTERM and SIGHUP and runs in its own process group.
+//
+// Measured here: both escapers gone 30-850 ms after kill -9 of the agent,
+// most of it the kernel tearing down the killed agent before its pipe
+// closes.
+//
+// Limits: without cgroups, a descendant that drops the variable from its
+// environment (env -i, a login shell, sudo) or that the guardian may not
+// read (another user, when the agent is not root) escapes the tag; with
+// cgroups, only a process privileged enough to move itself to another
+// cgroup escapes. A guardian killed together with the agent (kill -9 of
+// both, an OOM kill of the whole cgroup) cannot sweep: a stale cgroup is
+// then cleaned by the next agent of the service, tagged processes are
+// not. A stale subtree whose agent pid was reused by a live process is
+// kept.
+//
+// # Starts
+//
 // A worker is "starting" until it says it is ready (first Accept or
-// Ready); a plain binary — one that does not link the container module,
-// as its Go build information tells — is ready when started.
+// Ready); a plain binary — one whose executable does not contain the
+// worker library's container.OpenWith — is ready when started. That look
+// at the executable only sets the expectation; what a worker is, is
+// decided by its hello: only a worker that said hello gets the stop
+// message, forwarded commands and keepalive.
+//
+// Every start has a deadline, --ready-timeout (the go-plugin handshake
+// shape): a start ends ready, or with one of three typed outcomes —
+// could not be started, exited before it was ready, not ready in time. A
+// first start or crash restart still starting at the deadline is SIGKILLed
+// with its process group, raises an alarm and counts as an exception; its
+// slot restarts with the crash pacing. A start that fails is an event the
+// run loop handles after the current one (an exception, paced), never a
+// recursion. For a replacement see below.
 //
 // # Exits, exceptions, shutdown
 //
@@ -88,7 +142,18 @@
 // agent.status (the Status snapshot as JSON), agent.reload, agent.scale.
 // Any other command is forwarded to every worker that is not stopping and
 // the reply lists each worker's answer, "WORKER_ID(pid): answer", gathered
-// within 3 s; missing, plain or exited workers say so.
+// until the caller's deadline minus a margin (a tenth of the time left, at
+// least 250 ms; at most 3 s), so a slow worker yields a partial reply
+// rather than a timeout; missing, plain or exited workers say so.
+//
+// Failures are errors, never success text: Notify returns an error of a
+// kind tested with errors.Is (ErrBadArgument, ErrStopping,
+// ErrReloadInProgress, ErrReloadFailed, ErrUnknownCommand; ErrWorkers when
+// a worker answered an error — wire.Reply.Error — or did not answer, its
+// text then being the whole per-worker reply). The AdminF server sends an
+// error as ServerUnknownErr with its text, so `node-agent ctl` exits 1.
+// preheatCheck answers "not ready" as a reply, as the TARS platform
+// expects; ctl alone turns it into exit 1.
 //
 // ServeControl serves the same commands on the local control socket
 // (SPEC §15, package internal/control), which the operator commands use

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"os"
+	"time"
 
 	"github.com/nodeagent/node-agent/container/wire"
 )
@@ -42,7 +43,22 @@ type keepaliveDue struct{}
 // adminRequest is an admin command (SPEC §10) waiting for its reply.
 type adminRequest struct {
 	cmd, data string
-	reply     chan<- string // buffered: the run loop never blocks on it
+	reply     chan<- adminAnswer // buffered, or nil: the run loop never blocks on it
+	// within bounds the gather of a forwarded command (gatherWithin).
+	within time.Duration
+}
+
+// adminAnswer is the outcome of an admin command: its reply, or an error.
+type adminAnswer struct {
+	text string
+	err  error
+}
+
+// answer sends the outcome to the request's caller, if it has one.
+func (r adminRequest) answer(text string, err error) {
+	if r.reply != nil {
+		r.reply <- adminAnswer{text, err}
+	}
 }
 
 // statusRequest asks for a snapshot of the worker table.
@@ -51,7 +67,7 @@ type statusRequest struct{ reply chan<- Status }
 // gatherDue fires when a forwarded command's reply deadline is over.
 type gatherDue struct{ g *gather }
 
-// readyDue fires when a replacement worker's time to become ready is over.
+// readyDue fires when a starting worker's time to become ready is over.
 type readyDue struct{ w *worker }
 
 // sampleDue fires when the workers' resource usage is due for a sample.

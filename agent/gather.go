@@ -12,16 +12,17 @@ import (
 const plainAnswer = "plain binary, no admin channel"
 
 // defaultReplyTimeout bounds how long a forwarded command waits for the
-// workers' answers.
+// workers' answers; a caller's deadline may shorten it (gatherWithin).
 const defaultReplyTimeout = 3 * time.Second
 
 // gather is a command forwarded to every worker, collecting the answers
 // until all came or the deadline passed (SPEC §10).
 type gather struct {
-	cmd   string
-	reply chan<- string
+	cmd    string
+	reply  adminRequest // answered once
+	within time.Duration
 	// summary turns the answers into the reply; nil lists them.
-	summary  func(answers []*workerAnswer) string
+	summary  func(answers []*workerAnswer) (string, error)
 	answers  []*workerAnswer // in slot order
 	pending  map[uint64]*workerAnswer
 	timer    timer
@@ -31,15 +32,26 @@ type gather struct {
 // workerAnswer is one worker's part of a gather.
 type workerAnswer struct {
 	slot, pid int
-	text      string
+	text      string // the reply, or why there is none
 	done      bool
+	// failed: the worker answered an error, could not be asked, exited
+	// before answering or did not answer in time.
+	failed bool
 }
 
+// String is the answer's line in a reply: "WORKER_ID(pid): text".
+func (a *workerAnswer) String() string { return fmt.Sprintf("%d(%d): %s", a.slot, a.pid, a.text) }
+
 // forward sends req to every running worker that is not stopping and
-// replies once each answered, or at the deadline: summary(answers), or one
-// line per worker when summary is nil.
-func (s *Supervisor) forward(req adminRequest, summary func([]*workerAnswer) string) {
-	g := &gather{cmd: req.cmd, reply: req.reply, summary: summary, pending: map[uint64]*workerAnswer{}}
+// replies once each answered, or at the deadline (req.within, else the
+// reply timeout): summary(answers), or one line per worker when summary is
+// nil — an ErrWorkers error when some answer failed.
+func (s *Supervisor) forward(req adminRequest, summary func([]*workerAnswer) (string, error)) {
+	within := req.within
+	if within <= 0 {
+		within = s.replyTimeout
+	}
+	g := &gather{cmd: req.cmd, reply: req, within: within, summary: summary, pending: map[uint64]*workerAnswer{}}
 	for _, sl := range s.slots {
 		sl.workers(func(w *worker) {
 			if w.state == Stopping {
@@ -54,7 +66,7 @@ func (s *Supervisor) forward(req adminRequest, summary func([]*workerAnswer) str
 			s.nextCmdID++
 			id := s.nextCmdID
 			if err := w.p.Send(wire.KindCommand, wire.Command{ID: id, Cmd: req.cmd, Data: req.data}); err != nil {
-				a.text, a.done = "unreachable: "+err.Error(), true
+				a.text, a.done, a.failed = "unreachable: "+err.Error(), true, true
 				return
 			}
 			g.pending[id] = a
@@ -65,7 +77,7 @@ func (s *Supervisor) forward(req adminRequest, summary func([]*workerAnswer) str
 		s.finishGather(g)
 		return
 	}
-	g.timer = s.clock.AfterFunc(s.replyTimeout, func() { s.post(gatherDue{g}) })
+	g.timer = s.clock.AfterFunc(within, func() { s.post(gatherDue{g}) })
 }
 
 // onReply records a worker's answer to a forwarded command.
@@ -81,6 +93,9 @@ func (s *Supervisor) onReply(w *worker, r wire.Reply) {
 	delete(s.gathers, r.ID)
 	delete(g.pending, r.ID)
 	a.text, a.done = r.Text, true
+	if r.Error != "" {
+		a.text, a.failed = r.Error, true
+	}
 	if len(g.pending) == 0 {
 		s.finishGather(g)
 	}
@@ -92,7 +107,7 @@ func (s *Supervisor) workerGone(w *worker, st exitStatus) {
 		if a := g.pending[id]; a.pid == w.p.PID() {
 			delete(s.gathers, id)
 			delete(g.pending, id)
-			a.text, a.done = "exited with "+st.String()+" before replying", true
+			a.text, a.done, a.failed = "exited with "+st.String()+" before replying", true, true
 			if len(g.pending) == 0 {
 				s.finishGather(g)
 			}
@@ -101,7 +116,8 @@ func (s *Supervisor) workerGone(w *worker, st exitStatus) {
 }
 
 // finishGather replies with every answer, one line per worker:
-// "WORKER_ID(pid): answer"; missing answers say so.
+// "WORKER_ID(pid): answer"; missing answers say so, and make the reply an
+// error.
 func (s *Supervisor) finishGather(g *gather) {
 	if g.finished {
 		return
@@ -113,25 +129,29 @@ func (s *Supervisor) finishGather(g *gather) {
 	for id := range g.pending {
 		delete(s.gathers, id)
 	}
+	failed := false
 	for _, a := range g.answers {
 		if !a.done {
-			a.text = fmt.Sprintf("no reply within %v", s.replyTimeout)
+			a.text, a.failed = fmt.Sprintf("no reply within %v", g.within), true
 		}
+		failed = failed || a.failed
 	}
 	if g.summary != nil {
-		g.reply <- g.summary(g.answers)
+		g.reply.answer(g.summary(g.answers))
 		return
 	}
 	if len(g.answers) == 0 {
-		g.reply <- "no workers"
+		g.reply.answer("no workers", nil)
 		return
 	}
-	var b strings.Builder
+	lines := make([]string, len(g.answers))
 	for i, a := range g.answers {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		fmt.Fprintf(&b, "%d(%d): %s", a.slot, a.pid, a.text)
+		lines[i] = a.String()
 	}
-	g.reply <- b.String()
+	text := strings.Join(lines, "\n")
+	if failed {
+		g.reply.answer("", errorf(ErrWorkers, "%s", text))
+		return
+	}
+	g.reply.answer(text, nil)
 }

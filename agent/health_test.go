@@ -3,6 +3,7 @@ package agent
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -33,6 +34,19 @@ func (r *running) notify(command string) string {
 	return got
 }
 
+// notifyErr runs command and returns the error it answered, failing the
+// test when it succeeded.
+func (r *running) notifyErr(command string, kind error) error {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	got, err := r.sup.Notify(ctx, command)
+	if !errors.Is(err, kind) {
+		r.t.Fatalf("%s: %q, %v; want an error of kind %q", command, got, err, kind)
+	}
+	return err
+}
+
 func TestForwardedCommandReachesHandlers(t *testing.T) {
 	cfg := testConfig(2, "serve")
 	cfg.HTTPAddress = freeAddr(t)
@@ -54,8 +68,8 @@ func TestForwardedCommandReachesHandlers(t *testing.T) {
 	if !strings.Contains(got, "("+pids[0]+")") || !strings.Contains(got, "("+pids[1]+")") {
 		t.Fatalf("reply %q does not name pids %v", got, pids)
 	}
-	if got := r.notify("no.such.command"); !strings.Contains(got, `no handler for "no.such.command"`) {
-		t.Fatalf("unknown command: %q", got)
+	if err := r.notifyErr("no.such.command", ErrWorkers); !strings.Contains(err.Error(), `no handler for "no.such.command"`) {
+		t.Fatalf("unknown command: %v", err)
 	}
 	if got := r.notify("preheatCheck"); got != "success" {
 		t.Fatalf("preheatCheck: %q", got)
@@ -498,8 +512,8 @@ func TestReloadWithBrokenReplacementKeepsServing(t *testing.T) {
 		old[pid] = true
 	}
 	l := startLoad(t, cfg.HTTPAddress, 2)
-	got := r.notify("agent.reload")
-	if !strings.Contains(got, "reload failed: worker 0: replacement pid") || !strings.Contains(got, "before it was ready") {
+	err := r.notifyErr("agent.reload", ErrReloadFailed)
+	if got := err.Error(); !strings.Contains(got, "reload failed: worker 0: replacement pid") || !strings.Contains(got, "before it was ready") {
 		t.Fatalf("reload: %q", got)
 	}
 	l.waitMore(t, 50)

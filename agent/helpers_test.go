@@ -190,8 +190,8 @@ func serveWith(ready func()) int {
 }
 
 // agentHelper supervises $HELPER_WORKERS workers ($HELPER_WORKER, default
-// "serve") on $HELPER_ADDR and prints its log. HELPER_SUBREAPER=1 makes it
-// a subreaper.
+// "serve"; or /bin/sh running $HELPER_SCRIPT) on $HELPER_ADDR and prints its
+// log. HELPER_SUBREAPER=1 makes it a subreaper.
 func agentHelper() int {
 	n, _ := strconv.Atoi(os.Getenv("HELPER_WORKERS"))
 	name := os.Getenv("HELPER_WORKER")
@@ -201,6 +201,9 @@ func agentHelper() int {
 	cfg := testConfig(n, name)
 	cfg.Subreaper = os.Getenv("HELPER_SUBREAPER") == "1"
 	cfg.HTTPAddress = os.Getenv("HELPER_ADDR")
+	if script := os.Getenv("HELPER_SCRIPT"); script != "" {
+		cfg.Entry.Path, cfg.WorkerArgs = "/bin/sh", []string{script}
+	}
 	out := &Output{App: nil}
 	sink := newLineSink()
 	out.App, out.Agent = sink.sink, sink.sink

@@ -77,7 +77,7 @@ func TestFakeKeepaliveKillsSilentWorker(t *testing.T) {
 func TestFakeKeepaliveSparesBeatingAndStartingWorkers(t *testing.T) {
 	fr := startKeepaliveFake(t, nil)
 	p := fr.started()
-	fr.step(30*time.Second, 2*time.Second, nil) // starting: never a zombie
+	fr.step(28*time.Second, 2*time.Second, nil) // starting, within --ready-timeout: never a zombie
 	fr.readyLinked(p)
 	fr.step(30*time.Second, 2*time.Second, p) // beating
 	if p.killed() {

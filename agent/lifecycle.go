@@ -47,24 +47,28 @@ func (s *Supervisor) stopWorker(w *worker, reason string) {
 	w.killTimer = s.clock.AfterFunc(s.cfg.GracefulShutdown, func() { s.post(killDue{w}) })
 }
 
-// startWorker starts the worker of an empty slot.
+// startWorker starts the worker of an empty slot. A start that fails is
+// queued as a startFailed event, handled once the current event is done.
 func (s *Supervisor) startWorker(sl *slot) {
-	s.placeWorker(sl, s.newWorker(sl))
+	w, err := s.newWorker(sl)
+	s.placeWorker(sl, w, err)
 }
 
-// placeWorker puts w, a worker started for the empty slot sl, in it; nil
-// (it could not start) is an exception.
-func (s *Supervisor) placeWorker(sl *slot, w *worker) {
-	if w != nil {
-		sl.w = w
+// placeWorker puts w, a worker started for the empty slot sl, in it. A
+// start that failed (err) is queued as a startFailed event, handled once
+// the current event is done.
+func (s *Supervisor) placeWorker(sl *slot, w *worker, err error) {
+	if err != nil {
+		s.queued = append(s.queued, startFailed{slot: sl.id, err: err})
 		return
 	}
-	s.exception(sl, "could not start")
+	sl.w = w
 }
 
-// newWorker starts a process for sl and returns it, or nil when it could
-// not be started (logged). The caller puts it in the slot.
-func (s *Supervisor) newWorker(sl *slot) *worker {
+// newWorker starts a process for sl and returns it with its ready deadline
+// armed, or an error wrapping errStartFailed (logged). The caller puts it
+// in the slot.
+func (s *Supervisor) newWorker(sl *slot) (*worker, error) {
 	p, err := s.start(s.workerSpec(sl), s.post)
 	return s.startedWorker(sl, p, err)
 }
@@ -83,19 +87,22 @@ func (s *Supervisor) workerSpec(sl *slot) procSpec {
 }
 
 // startedWorker is the worker of the process started (p, err) for sl's
-// workerSpec, or nil when it could not be started (logged).
-func (s *Supervisor) startedWorker(sl *slot, p proc, err error) *worker {
+// workerSpec, with its ready deadline armed, or an error wrapping
+// errStartFailed when it could not be started (logged).
+func (s *Supervisor) startedWorker(sl *slot, p proc, err error) (*worker, error) {
 	if err != nil {
-		s.log.error("worker %d: %v", sl.id, err)
-		return nil
+		err = startFailedWith(err)
+		s.log.error("worker %d %v", sl.id, err)
+		return nil, err
 	}
 	now := sl.lastStart
 	w := &worker{slot: sl.id, p: p, state: Starting, started: now, lastBeat: now}
 	if !s.linked {
 		w.state = Ready // a plain binary is ready when started (SPEC §5)
 	}
+	s.armReadyDeadline(w)
 	s.log.info("worker %d started, pid %d", sl.id, p.PID())
-	return w
+	return w, nil
 }
 
 // slotOf returns the slot w belongs to, or nil when w left its slot (an
@@ -119,8 +126,10 @@ func (s *Supervisor) onExit(ev procExited) {
 	if w.killTimer != nil {
 		w.killTimer.Stop()
 	}
+	disarmReadyDeadline(w)
 	// Whatever the worker left in its process group goes with it.
 	w.p.SignalGroup(syscall.SIGKILL)
+	starting := w.state == Starting
 	w.state = Stopped
 	s.workerGone(w, ev.status)
 	sl := s.slotOf(w)
@@ -130,11 +139,13 @@ func (s *Supervisor) onExit(ev procExited) {
 		return
 	}
 	if sl.next == w {
-		s.replacementFailed(sl, "exited with "+ev.status.String()+" before it was ready")
+		s.replacementFailed(sl, exitedBeforeReady(ev.status))
 		return
 	}
 	sl.w = nil
 	switch {
+	case w.startErr != nil:
+		s.restartAfterFailedStart(sl, w, ev.status)
 	case w.zombie:
 		s.log.error("worker %d (pid %d) killed for missing heartbeats, exited with %v", w.slot, w.p.PID(), ev.status)
 		s.restartSlot(sl, monitor.ReasonKeepalive)
@@ -144,7 +155,11 @@ func (s *Supervisor) onExit(ev procExited) {
 	case w.requested:
 		s.log.info("worker %d (pid %d) stopped (%s) with %v", w.slot, w.p.PID(), w.reason, ev.status)
 	default:
-		s.log.error("worker %d (pid %d) exited unexpectedly with %v", w.slot, w.p.PID(), ev.status)
+		when := ""
+		if starting {
+			when = " while starting"
+		}
+		s.log.error("worker %d (pid %d) exited unexpectedly with %v%s", w.slot, w.p.PID(), ev.status, when)
 		s.alarm(pidOf(w), "[alarm] worker exit unexpected")
 		if !s.stopping {
 			s.exception(sl, ev.status.String())

@@ -37,6 +37,7 @@ func (s *Supervisor) onMessage(ev procMessage) {
 		w.linked = true
 	case wire.KindReady:
 		if w.state == Starting {
+			disarmReadyDeadline(w)
 			w.state = Ready
 			w.lastBeat = s.clock.Now() // the keepalive deadline starts now
 			s.log.info("worker %d (pid %d) ready after %v", w.slot, w.p.PID(), s.clock.Now().Sub(w.started).Round(time.Millisecond))

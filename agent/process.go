@@ -73,6 +73,8 @@ type osStarter struct {
 	// the statistics, off the run loop: the frames need nothing of its
 	// state, and each would wake it.
 	stats func(slot, pid int, m wire.Message)
+	// contain tags the workers and puts each in its cgroup; nil: neither.
+	contain *containment
 }
 
 // startThreads is the number of threads that fork workers.
@@ -212,7 +214,15 @@ func (s *osStarter) prepare(spec procSpec, post func(event)) (*starting, error) 
 	if c := spec.RunAs; c != nil {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: c.UID, Gid: c.GID, NoSetGroups: true}
 	}
-	st := &starting{spec: spec, cmd: cmd, p: &osProc{conn: conn}, conn: conn, theirs: theirs, outW: outW, errW: errW,
+	var scope *workerScope
+	if s.contain != nil {
+		if scope, err = s.contain.prepare(cmd); err != nil {
+			closeAll([]*os.File{theirs, outR, outW, errR, errW})
+			conn.Close()
+			return nil, err
+		}
+	}
+	st := &starting{spec: spec, cmd: cmd, p: &osProc{conn: conn, scope: scope}, conn: conn, theirs: theirs, outW: outW, errW: errW,
 		outR: outR, errR: errR, outputs: &sync.WaitGroup{}, received: make(chan struct{}), post: post}
 	p, outputs, received := st.p, st.outputs, st.received
 	outputs.Add(2) // before the exit can wait for them
@@ -232,6 +242,9 @@ func (s *osStarter) prepare(spec procSpec, post func(event)) (*starting, error) 
 			case <-time.After(outputDrainLimit):
 			}
 			post(procExited{p: p, status: statusOf(ws)})
+			if scope != nil { // what it left outside its group goes with it
+				scope.remove()
+			}
 		}()
 	}
 	return st, nil
@@ -241,6 +254,12 @@ func (s *osStarter) prepare(spec procSpec, post func(event)) (*starting, error) 
 // its output and channel; for a failed fork, it releases everything.
 func (s *osStarter) finish(st *starting) error {
 	closeAll([]*os.File{st.theirs, st.outW, st.errW})
+	if scope := st.p.scope; scope != nil {
+		scope.started()
+		if st.err != nil {
+			scope.remove()
+		}
+	}
 	if st.err != nil {
 		st.conn.Close()
 		closeAll([]*os.File{st.outR, st.errR})
@@ -283,6 +302,9 @@ func (s *osStarter) pump(pid int, r *os.File, level string, wg *sync.WaitGroup) 
 type osProc struct {
 	conn *wire.Conn
 	pid  int
+	// scope holds its descendants that left its process group; nil
+	// without containment.
+	scope *workerScope
 }
 
 func (p *osProc) PID() int { return p.pid }
@@ -293,8 +315,12 @@ func (p *osProc) Send(k wire.Kind, v any, files ...syscall.Conn) error {
 
 // SignalGroup signals the process group the worker leads. The group
 // outlives the worker while any member lives, so this also reaches
-// grandchildren after the worker exited.
+// grandchildren after the worker exited. SIGKILL also kills the worker's
+// cgroup, which holds the descendants that left the group.
 func (p *osProc) SignalGroup(sig syscall.Signal) error {
+	if sig == syscall.SIGKILL && p.scope != nil {
+		p.scope.kill()
+	}
 	err := syscall.Kill(-p.pid, sig)
 	if err == syscall.ESRCH {
 		return nil

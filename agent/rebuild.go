@@ -12,14 +12,14 @@ import (
 const rebuildTimeout = 10 * time.Minute
 
 // rebuildRequest asks the run loop for a reload that builds a Go source
-// entry first (Reload); reply gets the reload's answer.
-type rebuildRequest struct{ reply chan<- string }
+// entry first (Reload); req gets the reload's answer.
+type rebuildRequest struct{ req adminRequest }
 
 // rebuilt is the result of the build a reload started.
 type rebuilt struct {
-	path  string
-	err   error
-	reply chan<- string // nil for SIGHUP
+	path string
+	err  error
+	req  adminRequest // the zero request for SIGHUP
 }
 
 // goBuilder returns the build of a Go source entry, its go commands run
@@ -39,16 +39,17 @@ func (s *Supervisor) goBuilder(r *reaper) func(context.Context) (string, error) 
 
 // Reload is what SIGHUP does, answered: a rolling reload, after a build of
 // the sources for a Go source entry (the workers keep running when it
-// fails: an "error: …" answer). It answers when the reload is over, as
-// agent.reload does. Errors: ErrStopped once Run returned, or ctx's error.
+// fails: an ErrReloadFailed error). It answers when the reload is over, as
+// agent.reload does. Errors: those of agent.reload, ErrStopped once Run
+// returned, or ctx's error.
 func (s *Supervisor) Reload(ctx context.Context) (string, error) {
-	reply := make(chan string, 1)
-	if err := s.send(ctx, rebuildRequest{reply: reply}); err != nil {
+	reply := make(chan adminAnswer, 1)
+	if err := s.send(ctx, rebuildRequest{req: adminRequest{cmd: CmdReload, reply: reply}}); err != nil {
 		return "", err
 	}
 	select {
-	case r := <-reply:
-		return r, nil
+	case a := <-reply:
+		return a.text, a.err
 	case <-s.quit:
 		return "", ErrStopped
 	case <-ctx.Done():
@@ -59,15 +60,15 @@ func (s *Supervisor) Reload(ctx context.Context) (string, error) {
 // rebuildThenReload builds a Go source entry, then reloads the workers
 // onto the build (onRebuilt); an executable entry is reloaded at once.
 // why names the request in the log ("received SIGHUP").
-func (s *Supervisor) rebuildThenReload(why string, reply chan<- string) {
+func (s *Supervisor) rebuildThenReload(why string, req adminRequest) {
 	if s.rebuild == nil {
 		s.log.info("%s, reloading the workers one by one", why)
-		s.startReload(reply)
+		s.startReload(req)
 		return
 	}
 	if s.rebuilding {
 		s.log.info("%s, a build for the last reload is still running", why)
-		answer(reply, "reload in progress: the sources are being built")
+		req.answer("", errorf(ErrReloadInProgress, "reload in progress: the sources are being built"))
 		return
 	}
 	s.rebuilding = true
@@ -77,7 +78,7 @@ func (s *Supervisor) rebuildThenReload(why string, reply chan<- string) {
 		ctx, cancel := context.WithTimeout(context.Background(), rebuildTimeout)
 		defer cancel()
 		path, err := build(ctx)
-		s.post(rebuilt{path: path, err: err, reply: reply})
+		s.post(rebuilt{path: path, err: err, req: req})
 	}()
 }
 
@@ -86,20 +87,20 @@ func (s *Supervisor) onRebuilt(ev rebuilt) {
 	s.rebuilding = false
 	switch {
 	case s.stopping:
-		answer(ev.reply, "error: the agent is stopping")
+		ev.req.answer("", ErrStopping)
 	case ev.err != nil:
 		s.log.error("reload: the sources do not build, the workers keep running: %v", ev.err)
 		first, _, _ := strings.Cut(ev.err.Error(), "\n")
-		answer(ev.reply, "error: the sources do not build, the workers keep running: "+first)
+		ev.req.answer("", errorf(ErrReloadFailed, "the sources do not build, the workers keep running: %s", first))
 	default:
 		s.log.info("built %s, reloading the workers one by one", ev.path)
 		s.cfg.Entry.Path = ev.path
 		s.linked = linksContainer(ev.path)
 		if s.reload != nil {
 			s.reloadAgain = true
-			answer(ev.reply, "reload in progress: another one follows it with the new build")
+			ev.req.answer("", errorf(ErrReloadInProgress, "reload in progress: another one follows it with the new build"))
 			return
 		}
-		s.startReload(ev.reply)
+		s.startReload(ev.req)
 	}
 }

@@ -13,29 +13,27 @@ import (
 // rollingReload replaces the workers slot by slot (SPEC §11): one at a
 // time, the next slot only once the previous replacement is ready.
 type rollingReload struct {
-	waiters  []chan<- string // admin requests waiting for the outcome
-	order    []int           // slot ids, in order
-	next     int             // index in order of the next slot to replace
+	waiter   adminRequest // answered with the outcome (no reply channel: SIGHUP, --watch)
+	order    []int        // slot ids, in order
+	next     int          // index in order of the next slot to replace
 	replaced int
 	began    time.Time
 }
 
-// startReload starts a rolling reload, or tells reply that one runs.
-// reply may be nil (SIGHUP, --watch).
-func (s *Supervisor) startReload(reply chan<- string) {
+// startReload starts a rolling reload answering req when it is over, or
+// answers req why not (an ErrStopping or ErrReloadInProgress error). req is
+// the zero adminRequest for SIGHUP and --watch.
+func (s *Supervisor) startReload(req adminRequest) {
 	switch {
 	case s.stopping:
-		answer(reply, "error: the agent is stopping")
+		req.answer("", ErrStopping)
 		return
 	case s.reload != nil:
 		s.log.info("a reload is already in progress")
-		answer(reply, "reload in progress")
+		req.answer("", errorf(ErrReloadInProgress, "reload in progress"))
 		return
 	}
-	r := &rollingReload{began: s.clock.Now()}
-	if reply != nil {
-		r.waiters = append(r.waiters, reply)
-	}
+	r := &rollingReload{began: s.clock.Now(), waiter: req}
 	for _, sl := range s.slots {
 		r.order = append(r.order, sl.id)
 	}
@@ -81,32 +79,23 @@ func (s *Supervisor) abortReload(why string) {
 	}
 }
 
-// finishReload answers the reload's waiters and tells systemd.
+// finishReload answers the reload's waiter and tells systemd.
 func (s *Supervisor) finishReload(err error) {
 	r := s.reload
 	s.reload = nil
 	var text string
 	if err != nil {
-		text = fmt.Sprintf("error: reload failed: %v; %d of %s replaced, the others keep serving", err, r.replaced, plural.Count(len(r.order), "worker was", "workers were"))
-		s.log.error("%s", text)
+		err = errorf(ErrReloadFailed, "reload failed: %v; %d of %s replaced, the others keep serving", err, r.replaced, plural.Count(len(r.order), "worker was", "workers were"))
+		s.log.error("%v", err)
 	} else {
 		text = fmt.Sprintf("ok: reloaded %s in %v", plural.Workers(r.replaced), s.clock.Now().Sub(r.began).Round(time.Millisecond))
 		s.log.info("%s", text)
 	}
-	for _, w := range r.waiters {
-		w <- text
-	}
+	r.waiter.answer(text, err)
 	s.sdReady = false // READY=1 again once every worker is ready
 	if s.reloadAgain && !s.stopping {
 		s.reloadAgain = false
 		s.log.info("the entry changed during the reload, reloading again")
-		s.startReload(nil)
-	}
-}
-
-// answer sends text to reply unless reply is nil.
-func answer(reply chan<- string, text string) {
-	if reply != nil {
-		reply <- text
+		s.startReload(adminRequest{})
 	}
 }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"syscall"
 	"testing"
@@ -30,8 +31,8 @@ func TestFakeRollingReload(t *testing.T) {
 	}
 	fr.hello(n0)
 	fr.noStart() // one slot at a time
-	if got := fr.notify("agent.reload"); got != "reload in progress" {
-		t.Fatalf("second reload: %q", got)
+	if got, err := fr.notifyErr("agent.reload"); !errors.Is(err, ErrReloadInProgress) || err.Error() != "reload in progress" {
+		t.Fatalf("second reload: %q, %v", got, err)
 	}
 	if got := fr.notify("agent.scale 3"); !strings.Contains(got, "reload is in progress") {
 		t.Fatalf("scale during reload: %q", got)

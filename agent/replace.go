@@ -9,7 +9,6 @@ import (
 // reload, memory restart): the slot's next worker.
 type replacement struct {
 	reason string
-	timer  timer       // the ready deadline
 	done   func(error) // called once by the run loop; may be nil
 }
 
@@ -37,13 +36,13 @@ func (s *Supervisor) replace(sl *slot, reason string, done func(error)) {
 		sl.pending.Stop()
 		sl.pending = nil
 	}
-	w := s.newWorker(sl)
-	if w == nil {
+	w, err := s.newWorker(sl)
+	if err != nil {
 		if sl.w == nil && !s.stopping {
 			s.scheduleStart(sl)
 		}
 		if done != nil {
-			done(fmt.Errorf("worker %d: its replacement could not be started", sl.id))
+			done(fmt.Errorf("worker %d: its replacement %w", sl.id, err))
 		}
 		return
 	}
@@ -51,9 +50,7 @@ func (s *Supervisor) replace(sl *slot, reason string, done func(error)) {
 	sl.replacing = &replacement{reason: reason, done: done}
 	if w.state == Ready {
 		s.promote(sl)
-		return
 	}
-	sl.replacing.timer = s.clock.AfterFunc(s.readyTimeout, func() { s.post(readyDue{w}) })
 }
 
 // onReady is called when w becomes ready.
@@ -66,9 +63,6 @@ func (s *Supervisor) onReady(w *worker) {
 // promote puts the slot's ready replacement in place and stops the old worker.
 func (s *Supervisor) promote(sl *slot) {
 	r, old := sl.replacing, sl.w
-	if r.timer != nil {
-		r.timer.Stop()
-	}
 	sl.w, sl.next, sl.replacing = sl.next, nil, nil
 	s.countRestart(sl, r.reason)
 	if old != nil {
@@ -81,20 +75,13 @@ func (s *Supervisor) promote(sl *slot) {
 	}
 }
 
-// onReadyTimeout gives up a replacement that is still not ready.
-func (s *Supervisor) onReadyTimeout(w *worker) {
-	if sl := s.slotOf(w); sl != nil && sl.next == w {
-		s.replacementFailed(sl, fmt.Sprintf("was not ready within %v", s.readyTimeout))
-	}
-}
-
 // replacementFailed gives up sl's replacement: it is killed if it still
 // runs, the old worker keeps serving (or, if it is gone meanwhile, the
 // slot restarts as usual) and the replacement's done gets the reason.
-func (s *Supervisor) replacementFailed(sl *slot, why string) {
+func (s *Supervisor) replacementFailed(sl *slot, why error) {
 	r, nw := sl.replacing, sl.next
 	s.cancelReplacement(sl, "replacement failed")
-	err := fmt.Errorf("worker %d: replacement pid %d %s", sl.id, nw.p.PID(), why)
+	err := fmt.Errorf("worker %d: replacement pid %d %w", sl.id, nw.p.PID(), why)
 	s.log.error("%v; the current worker keeps serving", err)
 	if sl.w == nil && !s.stopping {
 		s.scheduleStart(sl)
@@ -108,10 +95,8 @@ func (s *Supervisor) replacementFailed(sl *slot, why string) {
 // replacement still running is SIGKILLed and kept among the old workers
 // until it exits.
 func (s *Supervisor) cancelReplacement(sl *slot, reason string) {
-	r, nw := sl.replacing, sl.next
-	if r.timer != nil {
-		r.timer.Stop()
-	}
+	nw := sl.next
+	disarmReadyDeadline(nw)
 	sl.next, sl.replacing = nil, nil
 	if nw.state != Stopped {
 		nw.state, nw.requested, nw.reason = Stopping, true, reason

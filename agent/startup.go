@@ -41,8 +41,8 @@ func (s *Supervisor) startSlotBatch(batch []*slot) {
 	}
 	procs, errs := s.startMany(specs, s.post)
 	for i, sl := range batch {
-		w := s.startedWorker(sl, procs[i], errs[i])
-		s.placeWorker(sl, w)
+		w, err := s.startedWorker(sl, procs[i], errs[i])
+		s.placeWorker(sl, w, err)
 		if w != nil && s.stopping { // an exception of this batch stopped the agent
 			s.stopWorker(w, "shutdown")
 		}

@@ -43,6 +43,7 @@ type Supervisor struct {
 	env       []string
 
 	events  chan event
+	queued  []event // events the run loop posted to itself (handleOwnEvents)
 	quit    chan struct{}
 	slots   []*slot
 	old     map[proc]*worker // workers that left their slot but still run
@@ -74,7 +75,7 @@ type Supervisor struct {
 	// sample asks the sampler goroutine for a usage sample; nil = none.
 	sample       func(sampleRequest)
 	cpuSampledAt time.Time
-	// readyTimeout and replyTimeout bound a replacement's start and the
+	// readyTimeout and replyTimeout bound every worker's start and the
 	// workers' answers to a forwarded command.
 	readyTimeout time.Duration
 	replyTimeout time.Duration
@@ -166,6 +167,12 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 		defer r.close()
 		st := newOSStarter(r, s.workerOutput, s.workerRecord, s.workerStats)
 		defer st.close()
+		st.contain = contain(s.cfg.Name, r, s.log)
+		defer func() {
+			if err := st.contain.close(); err != nil {
+				s.log.warn("%v", err)
+			}
+		}()
 		s.start, s.startMany = st.start, st.startMany
 		stopSampler := s.startSampler()
 		defer stopSampler()
@@ -200,6 +207,7 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 		s.slots[i] = &slot{id: i}
 	}
 	s.startSlots(signals)
+	s.handleOwnEvents()
 	s.armKeepalive()
 	s.armSampling()
 	s.armWatchdog()
@@ -215,6 +223,7 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 			done = nil
 			s.handle(signalled{syscall.SIGTERM})
 		}
+		s.handleOwnEvents()
 		s.reportReadiness()
 		s.steer()
 	}
@@ -272,7 +281,7 @@ func (s *Supervisor) handle(ev event) {
 	case adminRequest:
 		s.onAdmin(ev)
 	case rebuildRequest:
-		s.rebuildThenReload("reload requested", ev.reply)
+		s.rebuildThenReload("reload requested", ev.req)
 	case rebuilt:
 		s.onRebuilt(ev)
 	case statusRequest:
@@ -283,6 +292,8 @@ func (s *Supervisor) handle(ev event) {
 		s.finishGather(ev.g)
 	case readyDue:
 		s.onReadyTimeout(ev.w)
+	case startFailed:
+		s.onStartFailed(ev)
 	case sampleDue:
 		s.requestSample()
 	case queueCheckDue:
@@ -314,7 +325,7 @@ func (s *Supervisor) onSignal(sig os.Signal) {
 		s.shutdown(ExitClean)
 		s.killAll(sig)
 	case syscall.SIGHUP:
-		s.rebuildThenReload("received SIGHUP", nil)
+		s.rebuildThenReload("received SIGHUP", adminRequest{})
 	case syscall.SIGUSR1:
 		s.log.info("received SIGUSR1, reopening the log files")
 		if err := s.out.Reopen(); err != nil {

@@ -64,11 +64,11 @@ func (s *Supervisor) onWatch(ev watch.Event) {
 		s.log.error("the sources changed but do not build, the workers keep running: %v", ev.Err)
 	case watch.ConfigChanged:
 		s.log.info("the config file %s changed, sending %s to the workers", ev.Path, CmdLoadConfig)
-		s.forward(adminRequest{cmd: CmdLoadConfig, data: ev.Path, reply: make(chan string, 1)}, func(answers []*workerAnswer) string {
+		s.forward(adminRequest{cmd: CmdLoadConfig, data: ev.Path}, func(answers []*workerAnswer) (string, error) {
 			for _, a := range answers {
 				s.log.info("%s: worker %d (pid %d): %s", CmdLoadConfig, a.slot, a.pid, a.text)
 			}
-			return ""
+			return "", nil
 		})
 	case watch.Error:
 		s.log.warn("--watch: %v", ev.Err)
@@ -82,5 +82,5 @@ func (s *Supervisor) watchReload() {
 		s.reloadAgain = true
 		return
 	}
-	s.startReload(nil)
+	s.startReload(adminRequest{})
 }

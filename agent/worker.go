@@ -44,6 +44,11 @@ type worker struct {
 	restart   bool
 	killTimer timer
 	reason    string
+	// readyTimer is the ready deadline of a starting worker, or nil.
+	readyTimer timer
+	// startErr says why the agent killed the worker before it was ready
+	// (it wraps errNotReadyInTime); nil otherwise.
+	startErr error
 
 	// usage is the last resource sample; sampled is false before the first.
 	usage   usage

@@ -1,7 +1,9 @@
 package container_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -76,6 +78,32 @@ func TestHandleAndBuiltins(t *testing.T) {
 	}
 	if got := a.Command("tars.setloglevel", "loud"); !strings.Contains(got, "unknown level") {
 		t.Fatal(got)
+	}
+}
+
+// TestHandlerErrorsAreErrors: a failing handler, an unknown command and a
+// bad built-in argument answer an error on the wire, not success text.
+func TestHandlerErrorsAreErrors(t *testing.T) {
+	a := containertest.New(t)
+	w := a.Worker()
+	w.HandleFunc("app.fail", func(ctx context.Context, d string) (string, error) {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		return "", fmt.Errorf("cannot %s", d)
+	})
+	w.HandleFunc("app.ok", func(_ context.Context, d string) (string, error) { return "done " + d, nil })
+	for _, c := range []struct{ cmd, data, text, err string }{
+		{"app.ok", "x", "done x", ""},
+		{"app.fail", "fly", "", "cannot fly"},
+		{"nope", "", "", `no handler for "nope"`},
+		{"tars.setloglevel", "loud", "", `unknown level "loud"`},
+		{"tars.setloglevel", "info", "ok", ""},
+	} {
+		text, err := a.Call(c.cmd, c.data)
+		if text != c.text || (err == nil) != (c.err == "") || (err != nil && !strings.Contains(err.Error(), c.err)) {
+			t.Errorf("%s %q: %q, %v; want %q, error %q", c.cmd, c.data, text, err, c.text, c.err)
+		}
 	}
 }
 

@@ -40,7 +40,10 @@
 //     SIGTERM/SIGINT (a second one has its default effect), or when the
 //     agent dies. A worker whose agent died is killed OrphanGrace later:
 //     workers never outlive their agent.
-//   - Handle registers admin commands (node-agent ctl, TARS AdminF notify).
+//   - HandleFunc registers admin commands (node-agent ctl, TARS AdminF
+//     notify) whose handler may fail: its error reaches the caller as an
+//     error (AdminF answers non-zero, ctl exits 1). Handle is the form for
+//     handlers that cannot fail. An unknown command answers ErrNoHandler.
 //     tars.setloglevel and tars.viewstatus are built in.
 //   - MonitorHTTP and Property collect statistics the agent reports to
 //     Prometheus (--metrics-address) and TARS (StatF, PropertyF). They are

@@ -1,6 +1,8 @@
 package container
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -9,47 +11,73 @@ import (
 	"time"
 )
 
-// Handle registers fn to answer the admin command cmd (for example
+// HandlerFunc answers an admin command: it gets the text after the command
+// and returns the reply, or an error that the agent passes on to the
+// caller as an error (AdminF answers non-zero with its text; `node-agent
+// ctl` exits 1). ctx ends when the Worker is closed. It runs on its own
+// goroutine and should return within the agent's reply deadline: the
+// caller's timeout minus a margin, at most 3 s.
+type HandlerFunc func(ctx context.Context, data string) (string, error)
+
+// ErrNoHandler is the error answered for a command nobody registered.
+var ErrNoHandler = errors.New("no handler")
+
+// HandleFunc registers fn to answer the admin command cmd (for example
 // "tars.viewstatus" or a command of your own sent with
-// `node-agent ctl cmd data`). fn gets the text after the command and returns
-// the reply; it runs on its own goroutine and should return within the
-// agent's reply deadline (a few seconds). A later Handle for the same command
+// `node-agent ctl cmd data`). A later registration for the same command
 // replaces the earlier one, including the library's built-in handlers.
-func (w *Worker) Handle(cmd string, fn func(data string) string) {
+func (w *Worker) HandleFunc(cmd string, fn HandlerFunc) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.handlers[cmd] = fn
 }
 
-func (w *Worker) dispatch(cmd, data string) string {
+// Handle is HandleFunc for a handler that cannot fail: whatever fn returns
+// is a successful reply.
+func (w *Worker) Handle(cmd string, fn func(data string) string) {
+	w.HandleFunc(cmd, func(_ context.Context, data string) (string, error) { return fn(data), nil })
+}
+
+// dispatch runs the handler of cmd with a context that ends when the
+// Worker is closed.
+func (w *Worker) dispatch(cmd, data string) (string, error) {
 	w.mu.Lock()
 	fn := w.handlers[cmd]
 	w.mu.Unlock()
 	if fn == nil {
-		return fmt.Sprintf("no handler for %q", cmd)
+		return "", fmt.Errorf("%w for %q", ErrNoHandler, cmd)
 	}
-	return fn(data)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-w.closed:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return fn(ctx, data)
 }
 
 // registerBuiltins installs the commands every worker answers.
 func (w *Worker) registerBuiltins() {
 	w.handlers["tars.setloglevel"] = w.setLogLevel
-	w.handlers["tars.viewstatus"] = func(string) string {
+	w.handlers["tars.viewstatus"] = func(context.Context, string) (string, error) {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		return fmt.Sprintf("pid=%d worker=%d uptime=%s goroutines=%d heap=%d",
-			os.Getpid(), w.id, time.Since(w.start).Round(time.Second), runtime.NumGoroutine(), ms.HeapAlloc)
+			os.Getpid(), w.id, time.Since(w.start).Round(time.Second), runtime.NumGoroutine(), ms.HeapAlloc), nil
 	}
 }
 
 // setLogLevel changes the level of Logger: DEBUG, INFO, WARN, ERROR or NONE.
-func (w *Worker) setLogLevel(data string) string {
+func (w *Worker) setLogLevel(_ context.Context, data string) (string, error) {
 	lv, ok := parseLevel(data)
 	if !ok {
-		return fmt.Sprintf("unknown level %q: want DEBUG, INFO, WARN, ERROR or NONE", data)
+		return "", fmt.Errorf("unknown level %q: want DEBUG, INFO, WARN, ERROR or NONE", data)
 	}
 	w.level.Set(lv)
-	return "ok"
+	return "ok", nil
 }
 
 // levelNone is above every level a record can have.

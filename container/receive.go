@@ -63,7 +63,12 @@ func (w *Worker) agentGone() {
 
 func (w *Worker) answer(c wire.Command) {
 	defer w.wg.Done()
-	w.send(wire.KindReply, wire.Reply{ID: c.ID, Text: w.dispatch(c.Cmd, c.Data)})
+	text, err := w.dispatch(c.Cmd, c.Data)
+	r := wire.Reply{ID: c.ID, Text: text}
+	if err != nil {
+		r.Error = err.Error()
+	}
+	w.send(wire.KindReply, r)
 }
 
 func (w *Worker) deliverListen(m wire.Message) {

@@ -53,7 +53,7 @@ type Worker struct {
 	listenID atomic.Uint64
 	mu       sync.Mutex
 	pending  map[uint64]chan wire.Message
-	handlers map[string]func(data string) string
+	handlers map[string]HandlerFunc
 
 	level   *slog.LevelVar
 	logger  *slog.Logger
@@ -123,7 +123,7 @@ func OpenWith(opts Options) (*Worker, error) {
 		done:      make(chan struct{}),
 		closed:    make(chan struct{}),
 		pending:   make(map[uint64]chan wire.Message),
-		handlers:  make(map[string]func(string) string),
+		handlers:  make(map[string]HandlerFunc),
 		level:     level,
 		start:     time.Now(),
 		sigs:      make(chan os.Signal, 2),

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/nodeagent/node-agent/internal/manifest"
 )
 
 // Manifest is the content of NAME/NAME/node-agent.json. The agent reads the
@@ -43,12 +45,6 @@ type File struct {
 	Size int64 `json:"size"`
 	// SHA256 is the lowercase hex digest of the content.
 	SHA256 string `json:"sha256"`
-}
-
-// metadataKeys are the manifest keys that are not agent options.
-var metadataKeys = []string{
-	"manifest_version", "name", "main", "version", "goos", "goarch",
-	"go_version", "agent_version", "build_time", "files",
 }
 
 // MarshalJSON writes the keys in a fixed order (metadata, then options sorted
@@ -122,7 +118,7 @@ func (m *Manifest) UnmarshalJSON(data []byte) error {
 		"goarch": &m.GOARCH, "go_version": &m.GoVersion,
 		"agent_version": &m.AgentVersion, "build_time": &m.BuildTime,
 	}
-	for _, k := range metadataKeys {
+	for _, k := range manifest.MetadataKeys {
 		v, ok := raw[k]
 		if !ok {
 			return fmt.Errorf("manifest: missing key %q", k)

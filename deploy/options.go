@@ -8,11 +8,12 @@ import (
 	"slices"
 
 	"github.com/nodeagent/node-agent/agent/config"
+	"github.com/nodeagent/node-agent/internal/manifest"
 )
 
 // ManifestName is the file name of the manifest inside a package, beside the
 // agent binary. The agent reads it as its option file (SPEC §4, §14).
-const ManifestName = "node-agent.json"
+const ManifestName = manifest.FileName
 
 // ManifestVersion is the manifest schema version written by Build and
 // accepted by Verify.
@@ -87,22 +88,9 @@ type Options struct {
 	Warn func(msg string)
 }
 
-// agentOptionNames are the long option names of SPEC §2 that a manifest may
-// set. "name" is absent: the manifest's top-level "name" is NAME.
-var agentOptionNames = map[string]bool{
-	"config": true, "log": true, "instances": true, "env": true,
-	"http-address": true, "script-args": true, "node-args": true,
-	"run-as-user": true, "run-as-group": true, "max-memory-restart": true,
-	"graceful-shutdown": true, "exception-max": true, "exception-time": true,
-	"keepalive-time": true, "applog-max-files": true, "applog-max-size": true,
-	"applog-level": true, "tars-node": true, "tars-local": true,
-	"tars-monitor": true, "tars-monitor-http-threshold": true,
-	"tars-monitor-http-seppath": true, "metrics-address": true, "watch": true,
-}
-
 // IsAgentOption reports whether key may appear in a manifest as an agent
 // option (a long option name of SPEC §2 other than "name").
-func IsAgentOption(key string) bool { return agentOptionNames[key] }
+func IsAgentOption(key string) bool { return manifest.IsOption(key) }
 
 // ValidName reports whether name is a legal package and server name.
 func ValidName(name string) bool { return nameRE.MatchString(name) }
@@ -139,7 +127,7 @@ func (o *Options) target() (goos, goarch string) {
 // values with the agent's own parser (config.CheckOption), in key order.
 func checkAgentOptions(opts map[string]string) error {
 	for _, k := range slices.Sorted(maps.Keys(opts)) {
-		if k == "name" || k == "main" {
+		if k == manifest.KeyName || k == manifest.KeyMain {
 			return fmt.Errorf("%w: %q is set by deploy itself", ErrBadOption, k)
 		}
 		if !IsAgentOption(k) {

@@ -144,9 +144,12 @@ type Config struct {
 	MetricsAddress string
 	// Watch reloads workers when the entry or the config file changes.
 	Watch bool
-	// ReadyTimeout bounds how long a replacement worker (rolling reload,
-	// memory restart) may take to become ready before it is given up and
-	// the worker it was to replace keeps serving.
+	// ReadyTimeout bounds how long any worker start may take to become
+	// ready. A replacement (rolling reload, memory restart) not ready in
+	// time is given up and the worker it was to replace keeps serving; a
+	// first start or a crash restart is killed with its process group and
+	// counted as an exception, with an alarm. Plain binaries are ready when
+	// started, so it never applies to them.
 	ReadyTimeout time.Duration
 	// Subreaper makes the agent the reaper of orphaned descendants of its
 	// workers (Linux PR_SET_CHILD_SUBREAPER). The agent reaps orphans

@@ -9,18 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	nodeagentjson "github.com/nodeagent/node-agent/internal/manifest"
 )
 
 // ManifestName is the file name of the manifest looked for in a directory
 // ENTRY.
-const ManifestName = "node-agent.json"
-
-// manifestMetadata are the keys the deploy packager writes for people and
-// for `deploy verify`; Load ignores them.
-var manifestMetadata = map[string]bool{
-	"version": true, "goos": true, "goarch": true, "go_version": true, "agent_version": true,
-	"build_time": true, "files": true, "manifest_version": true,
-}
+const ManifestName = nodeagentjson.FileName
 
 // manifest is a parsed node-agent.json.
 type manifest struct {
@@ -65,11 +60,11 @@ func parseManifest(path string, data []byte) (*manifest, error) {
 		return nil, usagef("%s:%d:%d: unexpected data after the JSON object", path, line, col)
 	}
 	for key, rv := range raw {
-		if manifestMetadata[key] {
-			continue
+		if key != nodeagentjson.KeyName && key != nodeagentjson.KeyMain && nodeagentjson.IsMetadata(key) {
+			continue // written by the packager for people and `deploy verify`
 		}
 		where := fileWhere(key, path)
-		if key == "main" {
+		if key == nodeagentjson.KeyMain {
 			s, ok, err := manifestScalar(rv)
 			if err != nil || (ok && s == "") {
 				return nil, usagef("%s: want the entry path relative to the manifest, like \"app/server\"", where)

@@ -136,7 +136,7 @@ var options = []option{
 	{name: "metrics-address", usage: "serve Prometheus /metrics, /healthz and /readyz on `IP:PORT` (default: off)", apply: func(b *builder, v value) error {
 		return setAddress(&b.cfg.MetricsAddress, v)
 	}},
-	{name: "ready-timeout", usage: "time in `MS` a replacement worker gets to become ready during a reload or memory restart before it is given up (default: 30000)", apply: func(b *builder, v value) error {
+	{name: "ready-timeout", usage: "time in `MS` a linked worker gets to become ready: a replacement not ready in time is given up, a first start or restart is killed and counted as an exception (default: 30000)", apply: func(b *builder, v value) error {
 		return setMillis(&b.cfg.ReadyTimeout, v, 1)
 	}},
 	{name: "subreaper", usage: "reap orphaned descendants of the workers (PR_SET_CHILD_SUBREAPER): `on|off` (default: on; always on as PID 1)", apply: func(b *builder, v value) error {

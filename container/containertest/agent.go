@@ -26,7 +26,7 @@ type Agent struct {
 	cmdID    uint64
 
 	mu         sync.Mutex
-	replies    map[uint64]chan string
+	replies    map[uint64]chan wire.Reply
 	heartbeats int
 	logs       []wire.Log
 	listeners  []net.Listener
@@ -57,7 +57,7 @@ func New(t testing.TB, opts ...Options) *Agent {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &Agent{t: t, conn: conn, ready: make(chan struct{}), replies: make(map[uint64]chan string), done: make(chan struct{}), noAddress: o.NoHTTPAddress}
+	a := &Agent{t: t, conn: conn, ready: make(chan struct{}), replies: make(map[uint64]chan wire.Reply), done: make(chan struct{}), noAddress: o.NoHTTPAddress}
 	go a.serve()
 	w, err := container.OpenWith(container.Options{
 		Channel: theirs, WorkerID: o.WorkerID, Heartbeat: o.Heartbeat, LogLevel: o.LogLevel,
@@ -75,13 +75,25 @@ func New(t testing.TB, opts ...Options) *Agent {
 // Worker returns the worker connected to the fake agent.
 func (a *Agent) Worker() *container.Worker { return a.worker }
 
-// Command sends an admin command to the worker and returns its reply.
+// Command sends an admin command to the worker and returns its reply: the
+// text, or the error's text when the handler failed.
 func (a *Agent) Command(cmd, data string) string {
+	a.t.Helper()
+	text, err := a.Call(cmd, data)
+	if err != nil {
+		return err.Error()
+	}
+	return text
+}
+
+// Call sends an admin command to the worker and returns its reply, or the
+// error its handler answered.
+func (a *Agent) Call(cmd, data string) (string, error) {
 	a.t.Helper()
 	a.mu.Lock()
 	a.cmdID++
 	id := a.cmdID
-	reply := make(chan string, 1)
+	reply := make(chan wire.Reply, 1)
 	a.replies[id] = reply
 	a.mu.Unlock()
 	if err := a.conn.Send(wire.KindCommand, wire.Command{ID: id, Cmd: cmd, Data: data}); err != nil {
@@ -89,10 +101,13 @@ func (a *Agent) Command(cmd, data string) string {
 	}
 	select {
 	case r := <-reply:
-		return r
+		if r.Error != "" {
+			return r.Text, errors.New(r.Error)
+		}
+		return r.Text, nil
 	case <-time.After(Timeout):
 		a.t.Fatalf("containertest: no reply to %q within %v", cmd, Timeout)
-		return ""
+		return "", nil
 	}
 }
 
@@ -172,7 +187,7 @@ func (a *Agent) serve() {
 				delete(a.replies, r.ID)
 				a.mu.Unlock()
 				if ch != nil {
-					ch <- r.Text
+					ch <- r
 				}
 			}
 		case wire.KindLog:

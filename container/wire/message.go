@@ -108,10 +108,13 @@ type Command struct {
 	Data string `json:"data,omitempty"`
 }
 
-// Reply is the body of KindReply.
+// Reply is the body of KindReply. A command that failed carries its reason
+// in Error (and usually no Text); the agent answers the admin caller with
+// an error (SPEC §10). Workers of an older library never set Error.
 type Reply struct {
-	ID   uint64 `json:"id"`
-	Text string `json:"text"`
+	ID    uint64 `json:"id"`
+	Text  string `json:"text"`
+	Error string `json:"error,omitempty"`
 }
 
 // Log is the body of KindLog: one record of the worker library's logger.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,7 +38,13 @@ func agentBinary(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	cleanup, err := privateControlDir()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	code := m.Run()
+	cleanup()
 	if builtAgent.dir != "" {
 		os.RemoveAll(builtAgent.dir)
 	}

@@ -177,10 +177,13 @@ func (r *ctlRequest) send() (string, error) {
 	} else {
 		err = client.Invoke(context.Background(), fn, &tars.NotifyArgs{Command: r.command}, &res)
 	}
+	at := r.endpoint.String()
+	if err == nil && fn == tars.FuncShutdown {
+		return "shutdown requested: the agent at " + at + " stops its workers gracefully, then exits", nil
+	}
 	if err == nil {
 		return res.Ret, nil
 	}
-	at := r.endpoint.String()
 	var remote *tars.RemoteError
 	var op *net.OpError
 	switch {

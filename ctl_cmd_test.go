@@ -87,7 +87,7 @@ func TestCtlNotifyAndShutdown(t *testing.T) {
 		{[]string{"-local", "AdminObj@" + ep, "tars.setloglevel", "-x"}, "reply to tars.setloglevel -x\n"},
 		{[]string{"--timeout", "5s", "--local", ep, "lines"}, "0(11): ok\n1(12): ok\n"},
 		{[]string{"--local", ep, "quiet"}, ""},
-		{[]string{"--local", ep, "shutdown"}, ""},
+		{[]string{"--local", ep, "shutdown"}, "shutdown requested: the agent at " + ep + " stops its workers gracefully, then exits\n"},
 	} {
 		code, out, errs := ctl(c.args...)
 		if code != 0 || out != c.out || errs != "" {

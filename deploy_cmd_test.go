@@ -140,6 +140,7 @@ func TestDeployCommand(t *testing.T) {
 		{[]string{"Hello", "--dir", "testdata/deploy/hello", "--agent", agent, "--include", "../tiny"}, 2, `".." element`},
 		{[]string{"Hello", "--dir", "testdata/deploy/hello", "--goarch", otherArch()}, 2, "pass --agent PATH"},
 		{[]string{"Hello", "--set", "instances"}, 2, "want KEY=VALUE"},
+		{[]string{"Hello", "--dir", "testdata/deploy/hello", "--agent", agent, "--set", "instances=lots"}, 2, `--instances: bad value "lots"`},
 		{[]string{"verify"}, 2, "one NAME.tgz expected"},
 		{[]string{"verify", filepath.Join(tmp, "none.tgz")}, 1, "no such file"},
 	}

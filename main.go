@@ -19,7 +19,7 @@ import (
 
 	"github.com/nodeagent/node-agent/agent"
 	"github.com/nodeagent/node-agent/agent/config"
-	"github.com/urfave/cli/v2"
+	"github.com/nodeagent/node-agent/internal/control"
 )
 
 // version is stamped at build time with -ldflags "-X main.version=V".
@@ -36,10 +36,10 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	switch {
 	case self == "tars-deploy":
 		return runDeployApp(self, append([]string{"deploy"}, args...), stdout, stderr)
-	case len(args) > 0 && args[0] == "deploy":
-		return runDeployApp(self, args, stdout, stderr)
-	case len(args) > 0 && args[0] == "ctl":
-		return runCtl(args[1:], stdout, stderr)
+	case len(args) == 1 && args[0] == "help":
+		args = nil // the agent's help, then the commands
+	case isCommand(args):
+		return runCommands(self, args, stdout, stderr)
 	}
 	opts := config.LoadOptions{Version: version, Stdout: stdout}
 	if dir, ok := packagedServiceDir(self); ok {
@@ -48,7 +48,10 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	}
 	cfg, err := config.Load(args, opts)
 	switch {
-	case errors.Is(err, config.ErrHelp), errors.Is(err, config.ErrVersion):
+	case errors.Is(err, config.ErrHelp):
+		printCommands(stdout)
+		return agent.ExitClean
+	case errors.Is(err, config.ErrVersion):
 		return agent.ExitClean
 	case err != nil:
 		fmt.Fprintf(stderr, "node-agent: %v\n", err)
@@ -69,8 +72,20 @@ func supervise(cfg *config.Config, stderr io.Writer) int {
 			return agent.ExitUsage
 		}
 	}
+	if err := config.CheckRunAsAccess(cfg); err != nil {
+		fmt.Fprintf(stderr, "node-agent: %v\n", err)
+		return agent.ExitUsage
+	}
+	// The control socket first: its lock keeps a second agent of the
+	// same name away from the log files.
+	ln, err := control.Listen(control.Dir(), cfg.Name)
+	if err != nil {
+		fmt.Fprintf(stderr, "node-agent: %v\n", err)
+		return agent.ExitUsage
+	}
 	out, err := agent.OpenOutput(cfg)
 	if err != nil {
+		ln.Close()
 		fmt.Fprintf(stderr, "node-agent: %v\n", err)
 		return agent.ExitUsage
 	}
@@ -87,6 +102,7 @@ func supervise(cfg *config.Config, stderr io.Writer) int {
 	defer signal.Stop(signals)
 	sup := agent.New(cfg, out)
 	sup.Version = version
+	defer sup.ServeControl(ln)()
 	if err := sup.Open(); err != nil {
 		fmt.Fprintf(stderr, "node-agent: %v\n", err)
 		return agent.ExitUsage
@@ -114,28 +130,5 @@ func packagedServiceDir(self string) (string, bool) {
 
 // runDeployApp runs the deploy command; args start with "deploy".
 func runDeployApp(self string, args []string, stdout, stderr io.Writer) int {
-	app := &cli.App{
-		Name:      self,
-		Usage:     "build and verify release tarballs",
-		Version:   version,
-		Writer:    stdout,
-		ErrWriter: stderr,
-		Commands:  []*cli.Command{deployCommand(version)},
-		ExitErrHandler: func(*cli.Context, error) {
-			// Exit codes are decided below, never by os.Exit in the library.
-		},
-	}
-	err := app.Run(append([]string{self}, args...))
-	if err == nil {
-		return 0
-	}
-	var coder cli.ExitCoder
-	if errors.As(err, &coder) {
-		if msg := coder.Error(); msg != "" {
-			fmt.Fprintln(stderr, msg)
-		}
-		return coder.ExitCode()
-	}
-	fmt.Fprintf(stderr, "%s: %v\n", self, err)
-	return agent.ExitUsage
+	return runCommands(self, args, stdout, stderr)
 }

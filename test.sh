@@ -7,8 +7,9 @@
 #   ./test.sh -run 'Interop|Redis' -v
 #
 # What it installs, once:
-#   - redis-server, tmux, node and npm, through apt-get (as root, or through
-#     sudo without a password; otherwise it says what to run);
+#   - redis-server, tmux, promtool, systemd-analyze, node and npm, through
+#     apt-get (as root, or through sudo without a password; otherwise it
+#     says what to run);
 #   - the TARS interop peers (@tars/rpc, @tars/stream) with npm ci into
 #     tars/testdata/interop/node_modules, again whenever the lock file is
 #     newer than the installed tree.
@@ -48,11 +49,14 @@ aptInstall() {
 }
 
 # Programs the tests run: redis-server (the durable gateway's store), tmux
-# (terminal commands tested through a real pty), node and npm (the TARS
+# (terminal commands tested through a real pty), promtool (contrib/'s rules
+# and dashboard), systemd-analyze (node-agent unit), node and npm (the TARS
 # interop peers).
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/nodeagent/node-agent/agent/config"
+
+	"github.com/nodeagent/node-agent/internal/plural"
 )
 
 // Admin commands answered by the agent itself (SPEC §10). Any other command
@@ -207,8 +209,8 @@ func (s *Supervisor) scale(data string) (string, error) {
 		}
 		s.slots = s.slots[:n]
 	}
-	s.log.info("scaled from %d to %d workers", from, n)
-	return fmt.Sprintf("ok: %d workers (was %d)", n, from), nil
+	s.log.info("scaled from %d to %s", from, plural.Workers(n))
+	return fmt.Sprintf("ok: %s (was %d)", plural.Workers(n), from), nil
 }
 
 // retire empties sl: a pending restart is cancelled, a replacement being

@@ -237,7 +237,7 @@ func TestFakeScale(t *testing.T) {
 	}
 	fr.hello(c)
 	fr.hello(d)
-	if got := fr.notify("agent.scale 1"); got != "ok: 1 workers (was 4)" {
+	if got := fr.notify("agent.scale 1"); got != "ok: 1 worker (was 4)" {
 		t.Fatalf("scale down: %q", got)
 	}
 	for _, p := range []*fakeProc{b, c, d} {

@@ -155,6 +155,23 @@
 // preheatCheck answers "not ready" as a reply, as the TARS platform
 // expects; ctl alone turns it into exit 1.
 //
+// ServeControl serves the same commands on the local control socket
+// (SPEC §15, package internal/control), which the operator commands use
+// (ls, status, reload, scale, stop, logs, monit): commands go to Notify,
+// shutdown to Shutdown, and log requests get the agent's last records and
+// then the live ones (a slow reader misses batches; the logs never wait).
+// The caller takes the socket's lock (control.Listen) before OpenOutput,
+// so that a second agent of the same name never opens the log files:
+//
+//	ln, err := control.Listen(control.Dir(), cfg.Name) // *control.InUseError: exit 2
+//	out, err := agent.OpenOutput(cfg)
+//	sup := agent.New(cfg, out)
+//	defer sup.ServeControl(ln)()
+//
+// SIGHUP on a Go source entry builds the sources first (through the
+// reaper) and reloads onto the new build; a failed build is logged and
+// the workers keep running.
+//
 // # Children and reaping
 //
 // One reaper waits for every child, on SIGCHLD (no thread is blocked per

@@ -484,7 +484,7 @@ func TestScaleUnderLoad(t *testing.T) {
 	if got := r.notify("preheatCheck"); got != "success" {
 		t.Fatalf("preheatCheck after scaling up: %q", got)
 	}
-	if got := r.notify("agent.scale 1"); got != "ok: 1 workers (was 4)" {
+	if got := r.notify("agent.scale 1"); got != "ok: 1 worker (was 4)" {
 		t.Fatalf("scale down: %q", got)
 	}
 	for i := 0; i < 3; i++ {

@@ -339,7 +339,7 @@ func TestScaleDownLosesNoQueuedConnection(t *testing.T) {
 	}
 	t.Logf("%d answered by worker 0, %d queued for the stopped worker 1", finished-len(failed), queued)
 
-	if got := r.notify("agent.scale 1"); !strings.HasPrefix(got, "ok: 1 workers") {
+	if got := r.notify("agent.scale 1"); !strings.HasPrefix(got, "ok: 1 worker ") {
 		t.Fatalf("scale down: %q", got)
 	}
 	r.waitLine(`worker 1 \(pid ` + strconv.Itoa(stuck) + `\) stopped \(scale down\)`)

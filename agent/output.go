@@ -46,14 +46,11 @@ func OpenOutput(cfg *config.Config) (*Output, error) {
 		o.dests = []logs.Destination{console}
 		o.App, o.Agent = logs.To(console), logs.To(console)
 	} else {
-		dir := filepath.Join(cfg.LogDir, cfg.Name)
-		if app, server, ok := strings.Cut(cfg.Name, "."); ok {
-			dir = filepath.Join(cfg.LogDir, app, server)
-		}
 		opts := logs.FileOptions{MaxSize: cfg.AppLogMaxSize, MaxFiles: cfg.AppLogMaxFiles}
 		var files []*logs.File
-		for _, name := range []string{cfg.Name + ".log", cfg.Name + "_agent.log"} {
-			f, err := logs.OpenFile(filepath.Join(dir, name), opts)
+		app, agent := LogFiles(cfg)
+		for _, path := range []string{app, agent} {
+			f, err := logs.OpenFile(path, opts)
 			if err != nil {
 				o.Close()
 				return nil, err
@@ -69,6 +66,19 @@ func OpenOutput(cfg *config.Config) (*Output, error) {
 	o.App.SetLevel(level)
 	signal.Notify(o.sigpipe, syscall.SIGPIPE)
 	return o, nil
+}
+
+// LogFiles returns the paths of the service log and the agent log of cfg
+// (see OpenOutput), empty without a log dir.
+func LogFiles(cfg *config.Config) (app, agent string) {
+	if cfg.LogDir == "" {
+		return "", ""
+	}
+	dir := filepath.Join(cfg.LogDir, cfg.Name)
+	if a, server, ok := strings.Cut(cfg.Name, "."); ok {
+		dir = filepath.Join(cfg.LogDir, a, server)
+	}
+	return filepath.Join(dir, cfg.Name+".log"), filepath.Join(dir, cfg.Name+"_agent.log")
 }
 
 // SetLevel changes the level of the service log (tars.setloglevel): records

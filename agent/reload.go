@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/nodeagent/node-agent/monitor"
+
+	"github.com/nodeagent/node-agent/internal/plural"
 )
 
 // rollingReload replaces the workers slot by slot (SPEC §11): one at a
@@ -37,7 +39,7 @@ func (s *Supervisor) startReload(req adminRequest) {
 	}
 	s.reload = r
 	s.sdNotify("RELOADING=1", monotonicUsec())
-	s.log.info("reloading %d workers one by one", len(r.order))
+	s.log.info("reloading %s one by one", plural.Workers(len(r.order)))
 	s.reloadNext()
 }
 
@@ -83,10 +85,10 @@ func (s *Supervisor) finishReload(err error) {
 	s.reload = nil
 	var text string
 	if err != nil {
-		err = errorf(ErrReloadFailed, "reload failed: %v; %d of %d workers were replaced, the others keep serving", err, r.replaced, len(r.order))
+		err = errorf(ErrReloadFailed, "reload failed: %v; %d of %s replaced, the others keep serving", err, r.replaced, plural.Count(len(r.order), "worker was", "workers were"))
 		s.log.error("%v", err)
 	} else {
-		text = fmt.Sprintf("ok: reloaded %d workers in %v", r.replaced, s.clock.Now().Sub(r.began).Round(time.Millisecond))
+		text = fmt.Sprintf("ok: reloaded %s in %v", plural.Workers(r.replaced), s.clock.Now().Sub(r.began).Round(time.Millisecond))
 		s.log.info("%s", text)
 	}
 	r.waiter.answer(text, err)

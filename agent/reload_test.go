@@ -142,7 +142,7 @@ func TestFakeCrashDuringReplacement(t *testing.T) {
 	fr.noStart()       // the replacement fills the slot
 	fr.hello(n0)
 	fr.ready(n0)
-	if got := <-reply; !strings.HasPrefix(got, "ok: reloaded 1 workers") {
+	if got := <-reply; !strings.HasPrefix(got, "ok: reloaded 1 worker") {
 		t.Fatalf("reply %q", got)
 	}
 	st, _ := fr.sup.Status(context.Background())

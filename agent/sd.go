@@ -5,6 +5,8 @@ import (
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nodeagent/node-agent/internal/plural"
 )
 
 // sdNotify sends states to systemd; a no-op when not under systemd. A
@@ -34,10 +36,10 @@ func (s *Supervisor) reportReadiness() {
 	for _, n := range s.restarts {
 		restarts += n
 	}
-	status := fmt.Sprintf("%d/%d workers ready, %d restarts", ready, len(s.slots), restarts)
+	status := fmt.Sprintf("%d/%s ready, %s", ready, plural.Workers(len(s.slots)), plural.Count(restarts, "restart", "restarts"))
 	switch {
 	case s.stopping:
-		status = fmt.Sprintf("stopping, %d workers left", s.alive())
+		status = fmt.Sprintf("stopping, %s left", plural.Workers(s.alive()))
 	case s.reload != nil:
 		status = fmt.Sprintf("reloading: %d/%d replaced, %s", s.reload.replaced, len(s.reload.order), status)
 	}

@@ -42,8 +42,11 @@ type WorkerStatus struct {
 	Started time.Time `json:"started"`
 	// Uptime is in seconds.
 	Uptime float64 `json:"uptime"`
-	// Restarts counts the restarts of the slot.
-	Restarts int `json:"restarts"`
+	// Restarts counts the workers started in the slot to replace another
+	// (every reason); RestartsBy splits them by reason (as
+	// Status.Restarts). Both are absent for a worker that left its slot.
+	Restarts   int            `json:"restarts"`
+	RestartsBy map[string]int `json:"restarts_by,omitempty"`
 	// RSS in bytes and CPU in percent of one core, from the last sample
 	// (0 before the first one).
 	RSS uint64  `json:"rss"`
@@ -77,23 +80,30 @@ func (s *Supervisor) status() Status {
 		Reloading:  s.reload != nil,
 		Stopping:   s.stopping,
 	}
-	add := func(w *worker, role string, restarts int) {
-		st.Workers = append(st.Workers, WorkerStatus{
+	add := func(w *worker, role string, sl *slot) {
+		ws := WorkerStatus{
 			ID: w.slot, PID: w.p.PID(), State: w.state.String(), Role: role, Linked: w.linked,
-			Started: w.started, Uptime: now.Sub(w.started).Seconds(), Restarts: restarts,
+			Started: w.started, Uptime: now.Sub(w.started).Seconds(),
 			RSS: w.usage.RSS, CPU: w.usage.CPU, LastHeartbeat: w.lastBeat,
-		})
+		}
+		if sl != nil {
+			ws.RestartsBy = maps.Clone(sl.restartsBy)
+			for _, n := range sl.restartsBy {
+				ws.Restarts += n
+			}
+		}
+		st.Workers = append(st.Workers, ws)
 	}
 	for _, sl := range s.slots {
 		if sl.w != nil {
-			add(sl.w, "current", sl.restarts)
+			add(sl.w, "current", sl)
 		}
 		if sl.next != nil {
-			add(sl.next, "replacement", sl.restarts)
+			add(sl.next, "replacement", sl)
 		}
 	}
 	for _, w := range s.old {
-		add(w, "old", 0)
+		add(w, "old", nil)
 	}
 	sort.SliceStable(st.Workers, func(i, j int) bool { return st.Workers[i].ID < st.Workers[j].ID })
 	return st

@@ -9,6 +9,8 @@ import (
 	"github.com/nodeagent/node-agent/agent/config"
 	"github.com/nodeagent/node-agent/monitor"
 	"github.com/nodeagent/node-agent/notify"
+
+	"github.com/nodeagent/node-agent/internal/plural"
 )
 
 // Exit codes of the agent (SPEC §8).
@@ -63,9 +65,13 @@ type Supervisor struct {
 	// reloadAgain asks for another reload when the one in progress ends
 	// (--watch saw a newer entry meanwhile).
 	reloadAgain bool
-	restarts    map[string]int // worker restarts by reason
-	starts      *startFailures // why the first start failed, if it does
-	exceptions  int            // exceptions since the start
+	// rebuild builds a Go source entry (nil for an executable): SIGHUP
+	// runs it before reloading; rebuilding is true while it runs.
+	rebuild    func(context.Context) (string, error)
+	rebuilding bool
+	restarts   map[string]int // worker restarts by reason
+	starts     *startFailures // why the first start failed, if it does
+	exceptions int            // exceptions since the start
 	// sample asks the sampler goroutine for a usage sample; nil = none.
 	sample       func(sampleRequest)
 	cpuSampledAt time.Time
@@ -170,6 +176,7 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 		s.start, s.startMany = st.start, st.startMany
 		stopSampler := s.startSampler()
 		defer stopSampler()
+		s.rebuild = s.goBuilder(r)
 		if s.cfg.Watch {
 			stopWatch, err := s.startWatch(r)
 			if err != nil {
@@ -190,7 +197,7 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 	defer s.sockets.close()
 	defer close(s.quit)
 	s.began = s.clock.Now()
-	s.log.info("starting agent %s: %s, %d workers, pid %d", s.Version, s.cfg.Entry.Path, s.cfg.Instances, os.Getpid())
+	s.log.info("starting agent %s: %s, %s, pid %d", s.Version, s.cfg.Entry.Path, plural.Workers(s.cfg.Instances), os.Getpid())
 	if len(s.cfg.NodeArgs) > 0 {
 		s.log.warn("--node-args %q ignored: a native entry has no runtime to take them", s.cfg.NodeArgs)
 	}
@@ -273,6 +280,10 @@ func (s *Supervisor) handle(ev event) {
 		}
 	case adminRequest:
 		s.onAdmin(ev)
+	case rebuildRequest:
+		s.rebuildThenReload("reload requested", ev.req)
+	case rebuilt:
+		s.onRebuilt(ev)
 	case statusRequest:
 		ev.reply <- s.status()
 	case snapshotRequest:
@@ -314,8 +325,7 @@ func (s *Supervisor) onSignal(sig os.Signal) {
 		s.shutdown(ExitClean)
 		s.killAll(sig)
 	case syscall.SIGHUP:
-		s.log.info("received SIGHUP, reloading the workers one by one")
-		s.startReload(adminRequest{})
+		s.rebuildThenReload("received SIGHUP", adminRequest{})
 	case syscall.SIGUSR1:
 		s.log.info("received SIGUSR1, reopening the log files")
 		if err := s.out.Reopen(); err != nil {

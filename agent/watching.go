@@ -1,10 +1,8 @@
 package agent
 
 import (
-	"context"
 	"fmt"
 
-	"github.com/nodeagent/node-agent/agent/config"
 	"github.com/nodeagent/node-agent/agent/watch"
 )
 
@@ -20,13 +18,7 @@ func (s *Supervisor) startWatch(r *reaper) (stop func(), err error) {
 	if s.cfg.LogDir != "" {
 		cfg.Ignore = []string{s.cfg.LogDir}
 	}
-	if cfg.SourceDir != "" {
-		b := &config.Builder{CacheDir: s.cfg.Entry.BuildCache, Exec: r.run}
-		cfg.Build = func(ctx context.Context) (string, error) {
-			res, err := b.Build(ctx, s.cfg.Entry.SourceDir)
-			return res.Path, err
-		}
-	}
+	cfg.Build = s.goBuilder(r)
 	w, err := watch.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("--watch: %w", err)

@@ -23,7 +23,7 @@ func TestBuildLayout(t *testing.T) {
 	o := helloOptions(t, "Hello")
 	o.Version = "1.2.3"
 	o.Include = []string{"conf"}
-	o.AgentOptions = map[string]string{"instances": "2", "http-address": "127.0.0.1:0"}
+	o.AgentOptions = map[string]string{"instances": "2", "http-address": "127.0.0.1:8080"}
 	o.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=1700000000")
 	var steps []string
 	o.Progress = func(p int, s string) { steps = append(steps, s) }

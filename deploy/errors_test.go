@@ -32,6 +32,7 @@ func TestBuildFailures(t *testing.T) {
 		{"include nothing", func(o *Options) { o.Include = []string{"*.nothing"} }, ErrInclude, "matches no file"},
 		{"bad option", func(o *Options) { o.AgentOptions = map[string]string{"instance": "2"} }, ErrBadOption, `"instance" is not a long option name`},
 		{"name option", func(o *Options) { o.AgentOptions = map[string]string{"name": "x"} }, ErrBadOption, "set by deploy"},
+		{"bad option value", func(o *Options) { o.AgentOptions = map[string]string{"instances": "lots"} }, ErrBadOption, `--instances: bad value "lots"`},
 		{"bad version", func(o *Options) { o.Version = "1.0 beta" }, ErrBadVersion, "may hold only"},
 		{"agent missing", func(o *Options) { o.Agent = filepath.Join(t.TempDir(), "none") }, ErrAgent, "no such file"},
 		{"agent not a binary", func(o *Options) { o.Agent = filepath.Join(fixtures, "hello", "main.go") }, ErrAgent, "not an ELF, Mach-O or PE"},

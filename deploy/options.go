@@ -2,9 +2,12 @@ package deploy
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"runtime"
+	"slices"
 
+	"github.com/nodeagent/node-agent/agent/config"
 	"github.com/nodeagent/node-agent/internal/manifest"
 )
 
@@ -120,14 +123,18 @@ func (o *Options) target() (goos, goarch string) {
 	return goos, goarch
 }
 
-// checkAgentOptions validates the manifest option keys.
+// checkAgentOptions validates the manifest options: their keys, and their
+// values with the agent's own parser (config.CheckOption), in key order.
 func checkAgentOptions(opts map[string]string) error {
-	for k := range opts {
+	for _, k := range slices.Sorted(maps.Keys(opts)) {
 		if k == manifest.KeyName || k == manifest.KeyMain {
 			return fmt.Errorf("%w: %q is set by deploy itself", ErrBadOption, k)
 		}
 		if !IsAgentOption(k) {
 			return fmt.Errorf("%w: %q is not a long option name of node-agent (e.g. instances, http-address)", ErrBadOption, k)
+		}
+		if err := config.CheckOption(k, opts[k]); err != nil {
+			return fmt.Errorf("%w: %v", ErrBadOption, err)
 		}
 	}
 	return nil

@@ -215,6 +215,9 @@ func checkManifest(m *Manifest, name string) error {
 	case m.Main != "app/"+name:
 		return &MismatchError{Path: ManifestName, Field: "main", Want: "app/" + name, Got: m.Main}
 	}
+	if err := checkAgentOptions(m.Options); err != nil {
+		return invalid("%s: %v", ManifestName, err)
+	}
 	return nil
 }
 

@@ -90,6 +90,7 @@ func TestVerifyCatches(t *testing.T) {
 		{"duplicate", func(es []tarEntry) []tarEntry { return append(es, es[len(es)-1]) }, "duplicate entry"},
 		{"dir mode", func(es []tarEntry) []tarEntry { es[0].hdr.Mode = 0o777; return es }, "Svc/: mode mismatch"},
 		{"unknown key", manifestEdit(`"instances"`, `"instancez"`), `unknown key "instancez"`},
+		{"bad option value", manifestEdit(`"instances": "2"`, `"instances": "lots"`), `--instances: bad value "lots"`},
 		{"wrong name", manifestEdit(`"name": "Svc"`, `"name": "Other"`), "name mismatch"},
 		{"wrong main", manifestEdit(`"main": "app/Svc"`, `"main": "bin/Svc"`), "main mismatch"},
 		{"manifest version", manifestEdit(`"manifest_version": 1`, `"manifest_version": 2`), "manifest_version 2"},

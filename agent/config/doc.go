@@ -50,12 +50,13 @@
 // # Values
 //
 //   - Booleans: on/off, true/false, 1/0, case-insensitive.
-//   - Sizes: a decimal number, fraction allowed, with an optional K, M or G
-//     suffix (case-insensitive, base 1024, an optional B after it: 10MB):
-//     "512K", "10M", "1.5G". A bare number is megabytes for
-//     --max-memory-restart (as in the Node.js original, and "off" or 0 mean
-//     no limit) and bytes for --applog-max-size (as the original's
-//     logsize; it must be above 0).
+//   - Sizes, one rule for every size option (SizeRule): a decimal number,
+//     fraction allowed, with a unit B, K, M or G (case-insensitive, base
+//     1024, 10MB = 10M): "4096B", "512K", "10M", "1.5G". A bare number
+//     other than 0 is refused, naming the rule: the original read one as
+//     megabytes for --max-memory-restart and as bytes for logsize.
+//     --max-memory-restart takes "off" or 0 for no limit;
+//     --applog-max-size must be above 0.
 //   - -i: auto, max (case-insensitive) or 1 to MaxInstances (4096). auto is
 //     the CPUs this process may use: the smaller of its affinity set
 //     (sched_getaffinity) and the tightest cgroup CPU quota on the path from

@@ -62,12 +62,12 @@ var options = []option{
 	{name: "run-as-group", usage: "run workers with `GROUP` (name or gid) (default: the user's primary group)", apply: func(b *builder, v value) error {
 		return setRunAsName(&b.runAsGroup, v)
 	}},
-	{name: "max-memory-restart", usage: "restart a worker whose RSS exceeds `SIZE` (512K, 100M, 1G; bare number = MB; 0 or off = no limit)", apply: func(b *builder, v value) error {
+	{name: "max-memory-restart", usage: "restart a worker whose RSS exceeds `SIZE` (512K, 100M, 1G: every size needs its unit; 0 or off = no limit)", apply: func(b *builder, v value) error {
 		if strings.EqualFold(strings.TrimSpace(v.text), "off") {
 			b.cfg.MaxMemoryRestart = 0
 			return nil
 		}
-		n, err := parseSize(v.text, unitMB)
+		n, err := parseSize(v.text)
 		if err != nil {
 			return v.errorf(err)
 		}
@@ -94,8 +94,8 @@ var options = []option{
 	{name: "applog-max-files", usage: "keep `N` log files when rotating, at least 1 (default: 10)", apply: func(b *builder, v value) error {
 		return setCount(&b.cfg.AppLogMaxFiles, v, 1, 1<<20)
 	}},
-	{name: "applog-max-size", usage: "rotate a log file at `SIZE` (10M, 512K, 1G; bare number = bytes) (default: 10M)", apply: func(b *builder, v value) error {
-		n, err := parseSize(v.text, unitBytes)
+	{name: "applog-max-size", usage: "rotate a log file at `SIZE` (10M, 512K, 1G, 65536B: every size needs its unit) (default: 10M)", apply: func(b *builder, v value) error {
+		n, err := parseSize(v.text)
 		if err == nil && n < 1 {
 			err = errors.New("want a size above 0")
 		}

@@ -32,26 +32,24 @@ func parseBool(s string) (bool, error) {
 	return false, errors.New("want on, off, true, false, 1 or 0")
 }
 
-// sizeUnit is the multiplier of a bare number in parseSize.
-type sizeUnit int64
+// SizeRule is the one rule of every size option, as the help states it.
+const SizeRule = "a size needs a unit: B, K, M or G (base 1024), e.g. 4096B, 512K, 10M, 1.5G; a bare number other than 0 is refused"
 
-const (
-	unitBytes sizeUnit = 1
-	unitMB    sizeUnit = 1 << 20
-)
-
-// parseSize reads a size: a decimal number (fraction allowed: "1.5G") with an
-// optional suffix K, M or G (case-insensitive, base 1024, an optional trailing
-// "B" is accepted: "10MB"). A bare number is counted in bare units. The result
+// parseSize reads a size: a decimal number (fraction allowed: "1.5G") with a
+// unit B, K, M or G (case-insensitive, base 1024; "10MB" is 10M). A bare
+// number is refused, whatever the option (SizeRule), except 0. The result
 // is rounded to the nearest byte and is never negative.
-func parseSize(s string, bare sizeUnit) (int64, error) {
+func parseSize(s string) (int64, error) {
 	t := strings.TrimSpace(s)
 	if t == "" {
-		return 0, errors.New("empty size: want a number with an optional K, M or G suffix, like 10M")
+		return 0, errors.New("empty size: " + SizeRule)
 	}
-	mult := float64(bare)
-	if n := len(t); n > 1 && (t[n-1] == 'b' || t[n-1] == 'B') && isSizeSuffix(t[n-2]) {
-		t = t[:n-1]
+	if t == "0" {
+		return 0, nil
+	}
+	mult := 0.0
+	if n := len(t); n > 1 && (t[n-1] == 'b' || t[n-1] == 'B') {
+		t, mult = t[:n-1], 1
 	}
 	switch t[len(t)-1] {
 	case 'k', 'K':
@@ -62,7 +60,10 @@ func parseSize(s string, bare sizeUnit) (int64, error) {
 		mult, t = 1<<30, t[:len(t)-1]
 	}
 	if !isDecimal(t) {
-		return 0, fmt.Errorf("%q is not a size: want a number with an optional K, M or G suffix, like 10M", s)
+		return 0, fmt.Errorf("%q is not a size: %s", s, SizeRule)
+	}
+	if mult == 0 {
+		return 0, fmt.Errorf("%q has no unit: %s", s, SizeRule)
 	}
 	f, err := strconv.ParseFloat(t, 64)
 	if err != nil {
@@ -73,14 +74,6 @@ func parseSize(s string, bare sizeUnit) (int64, error) {
 		return 0, fmt.Errorf("size %q is too large", s)
 	}
 	return int64(v), nil
-}
-
-func isSizeSuffix(c byte) bool {
-	switch c {
-	case 'k', 'K', 'm', 'M', 'g', 'G':
-		return true
-	}
-	return false
 }
 
 // isDecimal reports whether s is digits with at most one inner decimal point

@@ -10,43 +10,45 @@ import (
 func TestParseSize(t *testing.T) {
 	tests := []struct {
 		in   string
-		bare sizeUnit
 		want int64
 		err  string
 	}{
-		{"10M", unitBytes, 10 << 20, ""},
-		{"512K", unitBytes, 512 << 10, ""},
-		{"1G", unitBytes, 1 << 30, ""},
-		{"1g", unitBytes, 1 << 30, ""},
-		{"10MB", unitBytes, 10 << 20, ""},
-		{"10kb", unitBytes, 10 << 10, ""},
-		{"1.5G", unitBytes, 3 << 29, ""},
-		{" 7k ", unitBytes, 7 << 10, ""},
-		{"4096", unitBytes, 4096, ""},
-		{"0", unitBytes, 0, ""},
-		{"100", unitMB, 100 << 20, ""},
-		{"100K", unitMB, 100 << 10, ""},
-		{"0.5", unitMB, 1 << 19, ""},
-		{"", unitBytes, 0, "empty size"},
-		{"M", unitBytes, 0, "not a size"},
-		{"MB", unitBytes, 0, "not a size"},
-		{"-1M", unitBytes, 0, "not a size"},
-		{"+1M", unitBytes, 0, "not a size"},
-		{"1e3", unitBytes, 0, "not a size"},
-		{"0x10", unitBytes, 0, "not a size"},
-		{"Inf", unitBytes, 0, "not a size"},
-		{"NaN", unitBytes, 0, "not a size"},
-		{"1.", unitBytes, 0, "not a size"},
-		{".5", unitBytes, 0, "not a size"},
-		{"1.2.3", unitBytes, 0, "not a size"},
-		{"10T", unitBytes, 0, "not a size"},
-		{"10 M", unitBytes, 0, "not a size"},
-		{"10B", unitBytes, 0, "not a size"},
-		{"9999999999G", unitBytes, 0, "too large"},
-		{"9223372036854775807", unitBytes, 0, "too large"},
+		{"10M", 10 << 20, ""},
+		{"512K", 512 << 10, ""},
+		{"1G", 1 << 30, ""},
+		{"1g", 1 << 30, ""},
+		{"10MB", 10 << 20, ""},
+		{"10kb", 10 << 10, ""},
+		{"1.5G", 3 << 29, ""},
+		{" 7k ", 7 << 10, ""},
+		{"4096B", 4096, ""},
+		{"4096b", 4096, ""},
+		{"0", 0, ""},
+		{"0.5M", 1 << 19, ""},
+		// One rule for every size option: a unit is required.
+		{"4096", 0, "has no unit"},
+		{"100", 0, "B, K, M or G"},
+		{"0.5", 0, "has no unit"},
+		{"", 0, "empty size"},
+		{"M", 0, "not a size"},
+		{"MB", 0, "not a size"},
+		{"B", 0, "not a size"},
+		{"-1M", 0, "not a size"},
+		{"+1M", 0, "not a size"},
+		{"1e3", 0, "not a size"},
+		{"0x10", 0, "not a size"},
+		{"Inf", 0, "not a size"},
+		{"NaN", 0, "not a size"},
+		{"1.", 0, "not a size"},
+		{".5", 0, "not a size"},
+		{"1.2.3", 0, "not a size"},
+		{"10T", 0, "not a size"},
+		{"10 M", 0, "not a size"},
+		{"9999999999G", 0, "too large"},
+		{"9223372036854775807B", 0, "too large"},
 	}
 	for _, tt := range tests {
-		got, err := parseSize(tt.in, tt.bare)
+		got, err := parseSize(tt.in)
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Errorf("parseSize(%q) = %d, %v; want error containing %q", tt.in, got, err, tt.err)
@@ -54,7 +56,7 @@ func TestParseSize(t *testing.T) {
 			continue
 		}
 		if err != nil || got != tt.want {
-			t.Errorf("parseSize(%q, %d) = %d, %v; want %d", tt.in, tt.bare, got, err, tt.want)
+			t.Errorf("parseSize(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
 		}
 	}
 }

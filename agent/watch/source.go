@@ -11,6 +11,7 @@ import (
 // whose files can be inputs of its build.
 type sourceTree struct {
 	root   string          // the module root (the directory of go.mod), or the package directory
+	pkg    string          // the entry's package directory, at or below root
 	ignore map[string]bool // absolute paths left out, with what is below them
 }
 
@@ -18,7 +19,7 @@ type sourceTree struct {
 // directory at or above dir holding go.mod (dir itself when none does).
 func newSourceTree(dir string, ignore []string) *sourceTree {
 	dir = filepath.Clean(dir)
-	s := &sourceTree{root: dir, ignore: map[string]bool{}}
+	s := &sourceTree{root: dir, pkg: dir, ignore: map[string]bool{}}
 	for d := dir; ; d = filepath.Dir(d) {
 		if fi, err := os.Stat(filepath.Join(d, "go.mod")); err == nil && fi.Mode().IsRegular() {
 			s.root = d
@@ -47,11 +48,17 @@ func (s *sourceTree) contains(path string) bool {
 		return true
 	}
 	p := s.root
+	// A skipped name above the package (testdata/ of testdata/gateway)
+	// is only a way through: what is below it is in the tree only on the
+	// way to the package.
+	through := false
 	for _, c := range strings.Split(rel, "/") {
 		p = filepath.Join(p, c)
-		if s.ignore[p] || skipDir(c) {
+		leads := s.leadsToPackage(p)
+		if s.ignore[p] || (skipDir(c) && !leads) || (through && !leads) {
 			return false
 		}
+		through = skipDir(c) && p != s.pkg || through && p != s.pkg && leads
 	}
 	return true
 }
@@ -69,11 +76,19 @@ func (s *sourceTree) walk(dir string, add func(string) error) error {
 		if !d.IsDir() {
 			return nil
 		}
-		if p != s.root && (skipDir(d.Name()) || s.ignore[p] || isModule(p)) {
+		if p != s.root && (!s.contains(p) || isModule(p)) {
 			return filepath.SkipDir
 		}
 		return add(p)
 	})
+}
+
+// leadsToPackage reports whether dir is the entry's package directory or
+// one above it: such a directory is part of the tree even when the go tool
+// skips its name elsewhere (an entry under testdata/, as the reference
+// gateway is).
+func (s *sourceTree) leadsToPackage(dir string) bool {
+	return dir == s.pkg || strings.HasPrefix(s.pkg, dir+string(filepath.Separator))
 }
 
 // relevant reports whether a change to the file at path may change the

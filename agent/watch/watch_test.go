@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -503,5 +504,30 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestSourceEntryUnderTestdata: an entry package under testdata/ (the
+// reference gateway) is watched, with its own subpackages, though the go
+// tool skips testdata elsewhere; the other files of testdata/ are not.
+func TestSourceEntryUnderTestdata(t *testing.T) {
+	root, _ := module(t)
+	pkg := filepath.Join(root, "testdata", "gateway")
+	write(t, filepath.Join(pkg, "main.go"), "package main\n\nfunc main() {}\n")
+	write(t, filepath.Join(pkg, "internal", "store", "store.go"), "package store\n")
+	b := &fakeBuild{dir: pkg} // its binary depends on the package's files
+	w, conf := start(t, watch.Config{Entry: b.path(), SourceDir: pkg, Build: b.build})
+
+	write(t, filepath.Join(root, "testdata", "golden.txt"), "noise")
+	write(t, filepath.Join(pkg, "testdata", "fixture.json"), "{}")
+	noMore(t, w, conf)
+	if n := b.calls.Load(); n != 0 {
+		t.Fatalf("build called %d times for testdata files beside the entry", n)
+	}
+	for i, p := range []string{filepath.Join(pkg, "main.go"), filepath.Join(pkg, "internal", "store", "store.go")} {
+		write(t, p, fmt.Sprintf("package x\n\nconst V = %d\n", i))
+		if ev := next(t, w); ev != (watch.Rebuilt{Path: b.path()}) {
+			t.Fatalf("after editing %s: got %#v", p, ev)
+		}
 	}
 }

@@ -89,7 +89,10 @@ func launchAgent(t *testing.T, agent, gw string, args []string, env ...string) *
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	argv := append([]string{gw, "--http-address", addr, "--applog-level", "INFO"}, args...)
 	cmd := exec.Command(agent, argv...)
-	cmd.Env = append(cleanEnv(), env...)
+	// Each agent gets a control socket directory of its own: agents of one
+	// name on one host refuse to run side by side, and these stand for
+	// agents on different hosts (and beside other packages' tests).
+	cmd.Env = append(append(cleanEnv(), "XDG_RUNTIME_DIR="+t.TempDir()), env...)
 	a := &agentProc{cmd: cmd, addr: addr, out: &lockedBuffer{}, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = a.out, a.out
 	if err := cmd.Start(); err != nil {

@@ -239,7 +239,7 @@ func (pp *providerProperties) observe(c provider.Call) {
 	}
 	pp.errors[c.Provider].Report(1)
 	var pe *provider.Error
-	if errors.As(c.Err, &pe) && pe.Code == "Timeout" {
+	if errors.As(c.Err, &pe) && pe.TimedOut() {
 		pp.timeouts[c.Provider].Report(1)
 	}
 }

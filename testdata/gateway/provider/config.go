@@ -18,6 +18,10 @@ const (
 	DefaultAttemptTimeout  = 10 * time.Second // bound of one provider call
 	DefaultBreakerFailures = 3                // consecutive failures that open a provider's breaker
 	DefaultBreakerCoolDown = 5 * time.Second  // open time before a half-open probe
+
+	DefaultBreakerTimeoutWindow = 20  // the last calls over which the timeout rate is judged
+	DefaultBreakerTimeoutRate   = 0.5 // share of timeouts in a full window that opens the breaker
+	MaxBreakerTimeoutWindow     = 10_000
 	DefaultRatePerPhone    = 3                // messages per phone per window
 	DefaultRateWindow      = time.Minute
 	DefaultSimLatency      = 20 * time.Millisecond
@@ -84,6 +88,11 @@ type RetryPolicy struct {
 type BreakerPolicy struct {
 	Failures int           // consecutive provider failures that open the breaker
 	CoolDown time.Duration // how long it stays open before one probe is let through
+	// TimeoutWindow and TimeoutRate: the breaker also opens when timeouts
+	// are at least TimeoutRate (0 < rate ≤ 1) of the last TimeoutWindow
+	// calls, successes in between or not. Zero values mean the defaults.
+	TimeoutWindow int
+	TimeoutRate   float64
 }
 
 // RateLimit is the [rate_limit] section.
@@ -98,7 +107,7 @@ func DefaultConfig() Config {
 		Providers: []ProviderConfig{{Name: "simulated", Kind: KindSimulated, Latency: DefaultSimLatency}},
 		Templates: map[string]TemplateConfig{},
 		Retry:     RetryPolicy{MaxAttempts: DefaultMaxAttempts, FirstBackoff: DefaultFirstBackoff, MaxBackoff: DefaultMaxBackoff, Jitter: DefaultJitter, AttemptTimeout: DefaultAttemptTimeout},
-		Breaker:   BreakerPolicy{Failures: DefaultBreakerFailures, CoolDown: DefaultBreakerCoolDown},
+		Breaker:   BreakerPolicy{Failures: DefaultBreakerFailures, CoolDown: DefaultBreakerCoolDown, TimeoutWindow: DefaultBreakerTimeoutWindow, TimeoutRate: DefaultBreakerTimeoutRate},
 		RateLimit: RateLimit{PerPhone: DefaultRatePerPhone, Window: DefaultRateWindow},
 	}
 }

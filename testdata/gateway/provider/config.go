@@ -18,13 +18,16 @@ const (
 	DefaultAttemptTimeout  = 10 * time.Second // bound of one provider call
 	DefaultBreakerFailures = 3                // consecutive failures that open a provider's breaker
 	DefaultBreakerCoolDown = 5 * time.Second  // open time before a half-open probe
-
-	DefaultBreakerTimeoutWindow = 20  // the last calls over which the timeout rate is judged
-	DefaultBreakerTimeoutRate   = 0.5 // share of timeouts in a full window that opens the breaker
-	MaxBreakerTimeoutWindow     = 10_000
 	DefaultRatePerPhone    = 3                // messages per phone per window
 	DefaultRateWindow      = time.Minute
 	DefaultSimLatency      = 20 * time.Millisecond
+)
+
+// Defaults of the breaker's timeout-rate trigger, and the largest window.
+const (
+	DefaultBreakerTimeoutWindow = 20  // the last calls over which the timeout rate is judged
+	DefaultBreakerTimeoutRate   = 0.5 // share of timeouts in a full window that opens the breaker
+	MaxBreakerTimeoutWindow     = 10_000
 )
 
 // Default endpoints of the real services.

@@ -138,7 +138,7 @@ func TestBuildNamesTheProviderWhenCredentialsAreMissing(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err = provider.Build(c, provider.BuildOptions{Getenv: func(string) string { return "" }})
-	want := "testdata/full.toml:19: [provider.aliyun]: credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or credentials_file"
+	want := "testdata/full.toml:21: [provider.aliyun]: credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or credentials_file"
 	if err == nil || err.Error() != want {
 		t.Fatalf("got %v\nwant %s", err, want)
 	}

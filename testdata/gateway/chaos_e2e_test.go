@@ -52,7 +52,9 @@ func runChaos(t *testing.T, storeEnv string) {
 	a := startAgentWith(t, agent, gw,
 		[]string{"-i", "4", "--keepalive-time", "2", "--exception-max", "1000", "--max-memory-restart", "150M",
 			"--graceful-shutdown", "8000", "--env", `{"GATEWAY_FAULTS":"1"}`},
-		storeEnv, sms.EnvProviderURL+"="+prov.URL())
+		storeEnv, sms.EnvProviderURL+"="+prov.URL(),
+		// A fast policy of the test's own: waits of 100, 200, 400 ms (less jitter).
+		sms.EnvBackoffFirst+"=100ms", sms.EnvBackoffMax+"=400ms")
 
 	load := newSendLoad(a.addr)
 	ctx, stopChaos := context.WithCancel(context.Background())

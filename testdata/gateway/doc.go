@@ -58,7 +58,9 @@
 // message but before it recorded "sent" leaves the call to be repeated.
 // The message id is passed as the provider's idempotency key (out id), so
 // the repeat does not send a second SMS. Failed attempts are retried with
-// exponential backoff (100 ms, 200 ms, 400 ms; 4 attempts in all);
+// exponential backoff with jitter (1 s, 2 s, 4 s …, capped at 60 s, each
+// drawn from [0.8·d, d]; 4 attempts in all without a config file, the
+// [retry] section's policy with one);
 // permanent provider errors (invalid number…) fail at once. A message whose
 // workers keep being lost is failed after 8 attempts, saying so.
 //
@@ -93,6 +95,8 @@
 //	SMS_PROVIDER_LATENCY        else: the in-process simulated provider's call duration (default 20ms)
 //	SMS_PROVIDER_FAILURE_RATE   probability 0..1 that a simulated provider call fails (default 0)
 //	SMS_PROVIDER_SEED           seed of the failure draws, for reproducible runs
+//	SMS_BACKOFF_FIRST           wait after a message's first failed attempt, doubling per attempt (default 1s)
+//	SMS_BACKOFF_MAX             cap of one wait (default 60s); a -config file's [retry] section takes precedence
 //	GATEWAY_FAULTS=1            enable the fault switches below (tests only)
 //
 // Under node-agent the listening socket comes from the agent: its

@@ -120,9 +120,7 @@ func (p *providers) reportTo(w *container.Worker) error {
 // smsConfig applies the file's retry policy and rate limit to the
 // gateway's own configuration.
 func (p *providers) smsConfig(c sms.Config) sms.Config {
-	c.MaxAttempts = p.cfg.Retry.MaxAttempts
-	c.BackoffBase = p.cfg.Retry.FirstBackoff
-	c.BackoffMax = p.cfg.Retry.MaxBackoff
+	c.Retry = p.cfg.Retry // jitter included: the file's (or the default) is exact
 	c.RateLimit = p.cfg.RateLimit.PerPhone
 	c.RateWindow = p.cfg.RateLimit.Window
 	return c
@@ -241,7 +239,7 @@ func (pp *providerProperties) observe(c provider.Call) {
 	}
 	pp.errors[c.Provider].Report(1)
 	var pe *provider.Error
-	if errors.As(c.Err, &pe) && pe.Code == "Timeout" {
+	if errors.As(c.Err, &pe) && pe.TimedOut() {
 		pp.timeouts[c.Provider].Report(1)
 	}
 }

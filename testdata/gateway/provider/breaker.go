@@ -27,22 +27,31 @@ func (s BreakerState) String() string {
 	return "unknown"
 }
 
-// Breaker is one provider's circuit breaker: it opens after Failures
-// consecutive provider failures (errors of class Temporary or Account,
-// timeouts included), refuses calls for CoolDown, then lets one probe
-// through (half-open): a success closes it, a failure reopens it for
-// another CoolDown. Its methods are safe for concurrent use; the state is
-// small enough that a mutex owns it.
+// Breaker is one provider's circuit breaker. It opens on either of two
+// triggers while closed:
+//   - Failures consecutive provider failures (errors of class Temporary or
+//     Account, timeouts included), or
+//   - timeouts in at least TimeoutRate of the last TimeoutWindow calls, even
+//     with successes in between: a provider that hangs on every other call
+//     never fails Failures times in a row, yet costs each of those calls a
+//     full attempt timeout. The share is judged at each timeout, once the
+//     window is full.
+//
+// Open, it refuses calls for CoolDown, then lets one probe through
+// (half-open): a success closes it with a fresh count and window, a failure
+// reopens it for another CoolDown. Its methods are safe for concurrent use;
+// the state is small enough that a mutex owns it.
 type Breaker struct {
 	policy BreakerPolicy
 	now    func() time.Time
 
 	mu       sync.Mutex
 	state    BreakerState
-	failures int       // consecutive, while closed
-	openedAt time.Time // when it last opened
-	probing  bool      // a half-open probe is in flight
-	opens    int       // times it opened
+	failures int           // consecutive, while closed
+	recent   timeoutWindow // the last calls' outcomes, while closed
+	openedAt time.Time     // when it last opened
+	probing  bool          // a half-open probe is in flight
+	opens    int           // times it opened
 }
 
 // NewBreaker returns a closed breaker; now is time.Now when nil.
@@ -53,10 +62,16 @@ func NewBreaker(p BreakerPolicy, now func() time.Time) *Breaker {
 	if p.CoolDown <= 0 {
 		p.CoolDown = DefaultBreakerCoolDown
 	}
+	if p.TimeoutWindow < 1 {
+		p.TimeoutWindow = DefaultBreakerTimeoutWindow
+	}
+	if !(p.TimeoutRate > 0 && p.TimeoutRate <= 1) {
+		p.TimeoutRate = DefaultBreakerTimeoutRate
+	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Breaker{policy: p, now: now}
+	return &Breaker{policy: p, now: now, recent: newTimeoutWindow(p.TimeoutWindow, p.TimeoutRate)}
 }
 
 // Allow reports whether a call may go to the provider now. A true answer in
@@ -83,16 +98,28 @@ func (b *Breaker) Allow() bool {
 	}
 }
 
-// Success records a call the provider handled: it closes the breaker.
+// Success records a call the provider handled: it closes the breaker (a
+// closed one counts it in the timeout window).
 func (b *Breaker) Success() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.state == Closed {
+		b.recent.add(false)
+	} else {
+		b.recent.reset()
+	}
 	b.state, b.failures, b.probing = Closed, 0, false
 }
 
-// Failure records a provider failure: the Failures-th in a row, or a
-// failed probe, opens the breaker.
-func (b *Breaker) Failure() {
+// Failure records a provider failure other than a timeout: the Failures-th
+// in a row, or a failed probe, opens the breaker.
+func (b *Breaker) Failure() { b.failure(false) }
+
+// Timeout records a call that got no answer within its attempt timeout: a
+// failure (see Failure) that also counts towards the timeout rate.
+func (b *Breaker) Timeout() { b.failure(true) }
+
+func (b *Breaker) failure(timeout bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch b.state {
@@ -100,7 +127,8 @@ func (b *Breaker) Failure() {
 		b.open()
 	case Closed:
 		b.failures++
-		if b.failures >= b.policy.Failures {
+		b.recent.add(timeout)
+		if b.failures >= b.policy.Failures || b.recent.tripped() {
 			b.open()
 		}
 	}
@@ -116,6 +144,7 @@ func (b *Breaker) Abandon() {
 
 func (b *Breaker) open() {
 	b.state, b.failures, b.probing = Open, 0, false
+	b.recent.reset()
 	b.openedAt = b.now()
 	b.opens++
 }

@@ -23,6 +23,13 @@ const (
 	DefaultSimLatency      = 20 * time.Millisecond
 )
 
+// Defaults of the breaker's timeout-rate trigger, and the largest window.
+const (
+	DefaultBreakerTimeoutWindow = 20  // the last calls over which the timeout rate is judged
+	DefaultBreakerTimeoutRate   = 0.5 // share of timeouts in a full window that opens the breaker
+	MaxBreakerTimeoutWindow     = 10_000
+)
+
 // Default endpoints of the real services.
 const (
 	AliyunEndpoint  = "https://dysmsapi.aliyuncs.com"
@@ -84,6 +91,11 @@ type RetryPolicy struct {
 type BreakerPolicy struct {
 	Failures int           // consecutive provider failures that open the breaker
 	CoolDown time.Duration // how long it stays open before one probe is let through
+	// TimeoutWindow and TimeoutRate: the breaker also opens when timeouts
+	// are at least TimeoutRate (0 < rate ≤ 1) of the last TimeoutWindow
+	// calls, successes in between or not. Zero values mean the defaults.
+	TimeoutWindow int
+	TimeoutRate   float64
 }
 
 // RateLimit is the [rate_limit] section.
@@ -98,7 +110,7 @@ func DefaultConfig() Config {
 		Providers: []ProviderConfig{{Name: "simulated", Kind: KindSimulated, Latency: DefaultSimLatency}},
 		Templates: map[string]TemplateConfig{},
 		Retry:     RetryPolicy{MaxAttempts: DefaultMaxAttempts, FirstBackoff: DefaultFirstBackoff, MaxBackoff: DefaultMaxBackoff, Jitter: DefaultJitter, AttemptTimeout: DefaultAttemptTimeout},
-		Breaker:   BreakerPolicy{Failures: DefaultBreakerFailures, CoolDown: DefaultBreakerCoolDown},
+		Breaker:   BreakerPolicy{Failures: DefaultBreakerFailures, CoolDown: DefaultBreakerCoolDown, TimeoutWindow: DefaultBreakerTimeoutWindow, TimeoutRate: DefaultBreakerTimeoutRate},
 		RateLimit: RateLimit{PerPhone: DefaultRatePerPhone, Window: DefaultRateWindow},
 	}
 }

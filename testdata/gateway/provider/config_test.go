@@ -20,14 +20,15 @@ func TestLoadConfigFull(t *testing.T) {
 	}
 	ali, _ := c.Provider("aliyun")
 	tc, _ := c.Provider("tencent")
-	if ali.Kind != provider.KindAliyun || ali.Endpoint != provider.AliyunEndpoint || ali.Credentials.SecretEnv != "ALIBABA_CLOUD_ACCESS_KEY_SECRET" || ali.Line != 19 {
+	if ali.Kind != provider.KindAliyun || ali.Endpoint != provider.AliyunEndpoint || ali.Credentials.SecretEnv != "ALIBABA_CLOUD_ACCESS_KEY_SECRET" || ali.Line != 21 {
 		t.Fatalf("aliyun %+v", ali)
 	}
 	if tc.Endpoint != provider.TencentEndpoint || tc.SDKAppID != "1400000000" || tc.Credentials.File != "/etc/sms-gateway/tencent.credentials" {
 		t.Fatalf("tencent %+v", tc)
 	}
 	want := provider.RetryPolicy{MaxAttempts: 8, FirstBackoff: time.Second, MaxBackoff: time.Minute, Jitter: 0.2, AttemptTimeout: 10 * time.Second}
-	if c.Retry != want || c.Breaker.Failures != 3 || c.RateLimit.PerPhone != 3 {
+	wantBreaker := provider.BreakerPolicy{Failures: 3, CoolDown: 5 * time.Second, TimeoutWindow: 20, TimeoutRate: 0.5}
+	if c.Retry != want || c.Breaker != wantBreaker || c.RateLimit.PerPhone != 3 {
 		t.Fatalf("policies %+v %+v %+v", c.Retry, c.Breaker, c.RateLimit)
 	}
 	if r := c.Templates["verify_code"].Routes["tencent"]; r.TemplateCode != "1000001" || r.SignName != "Example" {
@@ -67,6 +68,12 @@ func TestConfigErrors(t *testing.T) {
 		{"[retry]\njitter = 2", `f.toml:2: retry.jitter: want a number between 0 and 1`},
 		{"[retry]\nfirst_backoff = \"2m\"\nmax_backoff = \"1m\"", `f.toml:1: retry.first_backoff: is longer than max_backoff (2m0s > 1m0s)`},
 		{"[retry]\nmax_attempts = 2\nmax_attempts = 3", `f.toml:3: retry.max_attempts: key repeated (first at line 2)`},
+		{"[breaker]\ntimeout_window = 0", `f.toml:2: breaker.timeout_window: want a number of calls from 1 to 10000`},
+		{"[breaker]\ntimeout_window = 10001", `f.toml:2: breaker.timeout_window: want a number of calls from 1 to 10000`},
+		{"[breaker]\ntimeout_window = \"20\"", `f.toml:2: breaker.timeout_window: want a number of calls from 1 to 10000`},
+		{"[breaker]\ntimeout_rate = 0", `f.toml:2: breaker.timeout_rate: want a share of calls above 0 and at most 1, such as 0.5`},
+		{"[breaker]\ntimeout_rate = 1.5", `f.toml:2: breaker.timeout_rate: want a share of calls above 0 and at most 1, such as 0.5`},
+		{"[breaker]\nwindow = 5", `f.toml:2: breaker.window: unknown key (want failures, cool_down, timeout_window, timeout_rate)`},
 		{"[retri]", `f.toml:1: [retri]: unknown section (want [retry], [breaker], [rate_limit], [provider.NAME], [template.NAME] or [template.NAME.PROVIDER])`},
 		{"[provider.a]\n", `f.toml:1: [provider.a]: has no type (want type = "aliyun", "tencent" or "simulated")`},
 		{"[provider.a]\ntype = \"twilio\"", `f.toml:2: provider.a.type: unknown provider type "twilio" (want aliyun, tencent or simulated)`},
@@ -131,7 +138,7 @@ func TestBuildNamesTheProviderWhenCredentialsAreMissing(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err = provider.Build(c, provider.BuildOptions{Getenv: func(string) string { return "" }})
-	want := "testdata/full.toml:19: [provider.aliyun]: credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or credentials_file"
+	want := "testdata/full.toml:21: [provider.aliyun]: credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or credentials_file"
 	if err == nil || err.Error() != want {
 		t.Fatalf("got %v\nwant %s", err, want)
 	}
@@ -156,7 +163,8 @@ func FuzzParseConfig(f *testing.F) {
 			}
 			return
 		}
-		if len(c.Providers) == 0 || c.Retry.MaxAttempts < 1 || c.Retry.FirstBackoff > c.Retry.MaxBackoff || c.Breaker.Failures < 1 {
+		if len(c.Providers) == 0 || c.Retry.MaxAttempts < 1 || c.Retry.FirstBackoff > c.Retry.MaxBackoff || c.Breaker.Failures < 1 ||
+			c.Breaker.TimeoutWindow < 1 || c.Breaker.TimeoutWindow > provider.MaxBreakerTimeoutWindow || !(c.Breaker.TimeoutRate > 0 && c.Breaker.TimeoutRate <= 1) {
 			t.Fatalf("accepted an invalid config %+v", c)
 		}
 	})

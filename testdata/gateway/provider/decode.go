@@ -143,8 +143,20 @@ func (d *decoder) breaker(e entry) error {
 		return d.positiveInt(e, &d.cfg.Breaker.Failures)
 	case "cool_down":
 		return d.duration(e, &d.cfg.Breaker.CoolDown)
+	case "timeout_window":
+		if e.kind != kindInt || e.i < 1 || e.i > MaxBreakerTimeoutWindow {
+			return e.errorf(d.file, "want a number of calls from 1 to %d", MaxBreakerTimeoutWindow)
+		}
+		d.cfg.Breaker.TimeoutWindow = int(e.i)
+		return nil
+	case "timeout_rate":
+		if (e.kind != kindFloat && e.kind != kindInt) || !(e.f > 0 && e.f <= 1) {
+			return e.errorf(d.file, "want a share of calls above 0 and at most 1, such as 0.5")
+		}
+		d.cfg.Breaker.TimeoutRate = e.f
+		return nil
 	}
-	return e.errorf(d.file, "unknown key (want failures, cool_down)")
+	return e.errorf(d.file, "unknown key (want failures, cool_down, timeout_window, timeout_rate)")
 }
 
 func (d *decoder) rateLimit(e entry) error {

@@ -34,9 +34,13 @@
 //
 // Router.Send tries the providers in the configured order. A provider's
 // Breaker opens after BreakerPolicy.Failures consecutive Temporary or
-// Account errors (a call exceeding RetryPolicy.AttemptTimeout is one), skips
-// it for CoolDown, then lets one probe message through: success closes it,
-// failure reopens it. So in an outage of the first provider, at most
+// Account errors (a call exceeding RetryPolicy.AttemptTimeout is one), or
+// when timeouts reach BreakerPolicy.TimeoutRate of its last TimeoutWindow
+// calls (defaults: half of the last 20), successes in between or not — a
+// provider that hangs on every other call costs each of those messages a
+// full attempt timeout without ever failing twice in a row. Open, it skips
+// the provider for CoolDown, then lets one probe message through: success
+// closes it (fresh count and window), failure reopens it. So in an outage of the first provider, at most
 // Failures messages pay a failed call before traffic moves to the second,
 // one probe per cool-down tests the first, and traffic returns within a
 // cool-down of its recovery. Router.Stats gives per-provider counters
@@ -87,7 +91,9 @@
 // endpoint, region, sdk_app_id; credentials_file or id_env/secret_env/
 // receipt_token_env), [template.NAME] params order and one
 // [template.NAME.PROVIDER] section per real provider (template_code,
-// sign_name), [retry], [breaker], [rate_limit]. Any mistake is one
+// sign_name), [retry] (max_attempts, first_backoff, max_backoff, jitter,
+// attempt_timeout), [breaker] (failures, cool_down, timeout_window,
+// timeout_rate), [rate_limit]. Any mistake is one
 // *ParseError "FILE:LINE: KEY: problem". Without a file the gateway uses
 // DefaultConfig: one simulated provider.
 //

@@ -79,6 +79,14 @@ func (e *Error) Retryable() bool { return e.Class != Permanent }
 // health (its circuit breaker) and lets the next provider be tried.
 func (e *Error) failsProvider() bool { return e.Class == Temporary || e.Class == Account }
 
+// CodeTimeout is the Code of a call that got no reply before its attempt's
+// deadline.
+const CodeTimeout = "Timeout"
+
+// TimedOut reports whether the call got no reply before its attempt's
+// deadline (a provider's own timeout code, answered, is not one).
+func (e *Error) TimedOut() bool { return e.Code == CodeTimeout }
+
 // IsRetryable reports whether err allows sending the message again later:
 // true for every error except a Permanent *Error in its chain. Errors that
 // are not *Error (a cancelled context, say) are retryable.
@@ -111,7 +119,7 @@ var ErrNoProvider = errors.New("no provider available: every circuit breaker is 
 // (Timeout) or a network failure. Both are Temporary.
 func transportError(ctx context.Context, provider string, err error) *Error {
 	if ctx.Err() != nil {
-		return &Error{Provider: provider, Code: "Timeout", Message: "no reply before the attempt's deadline", Class: Temporary, Err: ctx.Err()}
+		return &Error{Provider: provider, Code: CodeTimeout, Message: "no reply before the attempt's deadline", Class: Temporary, Err: ctx.Err()}
 	}
 	msg := err.Error()
 	var ue *url.Error

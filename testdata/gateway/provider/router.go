@@ -143,6 +143,8 @@ func (r *Router) call(ctx context.Context, mb *member, m Message) (string, error
 		mb.breaker.Success()
 	case ctx.Err() != nil:
 		mb.breaker.Abandon()
+	case pe.TimedOut():
+		mb.breaker.Timeout()
 	case pe.failsProvider():
 		mb.breaker.Failure()
 	default:
@@ -162,7 +164,7 @@ func (r *Router) call(ctx context.Context, mb *member, m Message) (string, error
 			s.Throttled++
 		default:
 			s.Failures++
-			if pe.Code == "Timeout" {
+			if pe.TimedOut() {
 				s.Timeouts++
 			}
 		}

@@ -208,3 +208,37 @@ func TestHangCountsAsFailureAfterTheAttemptTimeout(t *testing.T) {
 		t.Fatalf("primary stats %+v: want 1 timeout counted as a failure", st)
 	}
 }
+
+// TestIntermittentHangsOpenTheBreakerByRate: the primary hangs on every
+// other call, so it never fails Failures times in a row; the timeout rate
+// takes it out, and later messages go straight to the secondary.
+func TestIntermittentHangsOpenTheBreakerByRate(t *testing.T) {
+	fa, fb := newAliyunFake(t), newTencentFake(t)
+	r, err := provider.NewRouter([]provider.Provider{
+		newAliyun(t, fa.URL(), aliyunKeyID, aliyunSecret, nil),
+		newTencent(t, fb.URL(), tencentID, tencentSecret, nil),
+	}, provider.RouterOptions{
+		AttemptTimeout: 200 * time.Millisecond,
+		Breaker:        provider.BreakerPolicy{Failures: 3, CoolDown: time.Hour, TimeoutWindow: 4, TimeoutRate: 0.5},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 { // hang, answer, hang, answer, hang: the fifth fills the window at 2 of 4
+		mode, want := providertest.Normal, "ali"
+		if i%2 == 0 {
+			mode, want = providertest.Hang, "tc"
+		}
+		fa.SetMode(mode)
+		res, err := r.Send(ctxT(t), verifyMessage(fmt.Sprintf("m%d", i), "+8613800138000"))
+		if err != nil || res.Provider != want {
+			t.Fatalf("message %d: %+v %v, want sent by %s", i, res, err, want)
+		}
+	}
+	fa.SetMode(providertest.Normal)
+	res, err := r.Send(ctxT(t), verifyMessage("m5", "+8613800138000"))
+	st := r.Stats()[0]
+	if err != nil || res.Provider != "tc" || res.Failovers != 0 || st.State != "open" || st.Opens != 1 || st.Timeouts != 3 || st.Skipped != 1 {
+		t.Fatalf("%+v %v, primary %+v: want the primary's breaker open by rate and the message sent by the secondary directly", res, err, st)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nodeagent/node-agent/container"
+	"github.com/nodeagent/node-agent/testdata/gateway/provider"
 )
 
 // Defaults used where a Config field is left at its zero value.
@@ -19,9 +20,7 @@ const (
 	DefaultPollInterval    = 100 * time.Millisecond     // how often a worker looks for other workers' messages
 	DefaultKeyTTL          = 24 * time.Hour             // how long an Idempotency-Key is remembered
 	DefaultProviderTimeout = 10 * time.Second           // bound of one HTTP provider call
-	DefaultMaxAttempts     = 4                          // provider calls per message, first one included
-	DefaultBackoffBase     = 100 * time.Millisecond     // wait after the first failed attempt
-	DefaultBackoffMax      = 5 * time.Second            // cap of the doubling backoff
+	DefaultMaxAttempts     = 4                          // provider calls per message, first one included (without a config file)
 	DefaultShutdownTimeout = 5 * time.Second            // the HTTP drain gets this long
 	DefaultIdleGrace       = container.DefaultIdleGrace // an idle keep-alive connection's last chance in the drain
 	DefaultDrainTimeout    = 5 * time.Second            // provider calls under way get this long after HTTP stops
@@ -41,6 +40,8 @@ const (
 	EnvProviderFailureRate = "SMS_PROVIDER_FAILURE_RATE"
 	EnvProviderSeed        = "SMS_PROVIDER_SEED"
 	EnvQueueSize           = "SMS_QUEUE_SIZE"
+	EnvBackoffFirst        = "SMS_BACKOFF_FIRST"
+	EnvBackoffMax          = "SMS_BACKOFF_MAX"
 	EnvFaults              = "GATEWAY_FAULTS"
 )
 
@@ -69,9 +70,11 @@ type Config struct {
 	Lease        time.Duration // delivery lease; a lost worker's messages are taken over after it
 	PollInterval time.Duration // how often to look for other workers' messages and expired leases
 	KeyTTL       time.Duration // how long an Idempotency-Key is remembered
-	MaxAttempts  int           // provider calls per message before it is failed
-	BackoffBase  time.Duration // wait after attempt 1 fails; doubles per attempt
-	BackoffMax   time.Duration // upper bound of one backoff wait
+	// Retry bounds the attempts of a message (MaxAttempts) and the waits
+	// between them (FirstBackoff doubling up to MaxBackoff, each shortened
+	// by up to Jitter of itself); see RetryDefaults for its zero fields.
+	// AttemptTimeout is the provider router's, not used here.
+	Retry provider.RetryPolicy
 
 	// ProviderURL, when set, sends through an HTTPProvider at this URL
 	// instead of the in-process stub.
@@ -148,6 +151,19 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.QueueSize = n
 	}
+	for _, b := range []struct {
+		env string
+		to  *time.Duration
+	}{{EnvBackoffFirst, &c.Retry.FirstBackoff}, {EnvBackoffMax, &c.Retry.MaxBackoff}} {
+		if v := getenv(b.env); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return c, fmt.Errorf("%s=%q: want a positive duration such as 1s", b.env, v)
+			}
+			*b.to = d
+			c.Retry.Jitter = provider.DefaultJitter
+		}
+	}
 	if v := getenv(EnvFaults); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -169,9 +185,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.Lease, DefaultLease)
 	setDefault(&c.PollInterval, DefaultPollInterval)
 	setDefault(&c.KeyTTL, DefaultKeyTTL)
-	setDefault(&c.MaxAttempts, DefaultMaxAttempts)
-	setDefault(&c.BackoffBase, DefaultBackoffBase)
-	setDefault(&c.BackoffMax, DefaultBackoffMax)
+	c.Retry = RetryDefaults(c.Retry)
 	setDefault(&c.ProviderLatency, DefaultProviderLatency)
 	if c.ProviderLatency < 0 {
 		c.ProviderLatency = 0
@@ -189,4 +203,20 @@ func setDefault[T comparable](p *T, def T) {
 	if *p == zero {
 		*p = def
 	}
+}
+
+// RetryDefaults returns p with its zero fields set: MaxAttempts to
+// DefaultMaxAttempts, FirstBackoff and MaxBackoff to the seed design's
+// provider.DefaultFirstBackoff (1 s) and provider.DefaultMaxBackoff (60 s).
+// Jitter is taken as given (zero: none) once FirstBackoff or MaxBackoff is
+// set, so a test's explicit fast policy is exact; a policy that sets
+// neither gets provider.DefaultJitter.
+func RetryDefaults(p provider.RetryPolicy) provider.RetryPolicy {
+	if p.FirstBackoff == 0 && p.MaxBackoff == 0 && p.Jitter == 0 {
+		p.Jitter = provider.DefaultJitter
+	}
+	setDefault(&p.MaxAttempts, DefaultMaxAttempts)
+	setDefault(&p.FirstBackoff, provider.DefaultFirstBackoff)
+	setDefault(&p.MaxBackoff, provider.DefaultMaxBackoff)
+	return p
 }

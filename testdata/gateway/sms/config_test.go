@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nodeagent/node-agent/testdata/gateway/provider"
 )
 
 func envMap(m map[string]string) func(string) string {
@@ -13,12 +15,13 @@ func envMap(m map[string]string) func(string) string {
 func TestConfigFromEnv(t *testing.T) {
 	c, err := ConfigFromEnv(envMap(map[string]string{
 		EnvDataDir: "/d", EnvProviderLatency: "5ms", EnvProviderFailureRate: "0.2",
-		EnvProviderSeed: "7", EnvQueueSize: "9", EnvFaults: "1",
+		EnvProviderSeed: "7", EnvQueueSize: "9", EnvFaults: "1", EnvBackoffFirst: "100ms", EnvBackoffMax: "5s",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{DataDir: "/d", ProviderLatency: 5 * time.Millisecond, ProviderFailureRate: 0.2, ProviderSeed: 7, QueueSize: 9, Faults: true}
+	want := Config{DataDir: "/d", ProviderLatency: 5 * time.Millisecond, ProviderFailureRate: 0.2, ProviderSeed: 7, QueueSize: 9, Faults: true,
+		Retry: provider.RetryPolicy{FirstBackoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second, Jitter: provider.DefaultJitter}}
 	if c != want {
 		t.Fatalf("got %+v\nwant %+v", c, want)
 	}
@@ -31,7 +34,7 @@ func TestConfigFromEnv(t *testing.T) {
 func TestConfigFromEnvErrorsNameTheVariable(t *testing.T) {
 	for k, v := range map[string]string{
 		EnvProviderLatency: "fast", EnvProviderFailureRate: "1.5", EnvProviderSeed: "-1",
-		EnvQueueSize: "-1", EnvFaults: "maybe",
+		EnvQueueSize: "-1", EnvFaults: "maybe", EnvBackoffFirst: "soon", EnvBackoffMax: "0s",
 	} {
 		_, err := ConfigFromEnv(envMap(map[string]string{k: v}))
 		if err == nil || !strings.Contains(err.Error(), k) {
@@ -42,9 +45,16 @@ func TestConfigFromEnvErrorsNameTheVariable(t *testing.T) {
 
 func TestConfigZeroValueMeansDefaults(t *testing.T) {
 	c := Config{}.withDefaults()
-	if c.RateLimit != DefaultRateLimit || c.RateWindow != DefaultRateWindow || c.MaxAttempts != DefaultMaxAttempts ||
+	if c.RateLimit != DefaultRateLimit || c.RateWindow != DefaultRateWindow || c.Retry.MaxAttempts != DefaultMaxAttempts ||
 		c.ProviderLatency != DefaultProviderLatency || c.DataDir != DefaultDataDir() || c.Faults {
 		t.Fatalf("defaults: %+v", c)
+	}
+	seed := provider.RetryPolicy{MaxAttempts: DefaultMaxAttempts, FirstBackoff: time.Second, MaxBackoff: time.Minute, Jitter: provider.DefaultJitter}
+	if c.Retry != seed {
+		t.Fatalf("default retry policy %+v, want the seed design's %+v", c.Retry, seed)
+	}
+	if got := RetryDefaults(provider.RetryPolicy{FirstBackoff: time.Millisecond}); got.Jitter != 0 || got.MaxBackoff != time.Minute {
+		t.Fatalf("an explicit backoff keeps its jitter (none): %+v", got)
 	}
 	if _, err := New(Config{DataDir: t.TempDir(), ProviderFailureRate: 2}, discardLog(), Hooks{}); err == nil {
 		t.Fatal("New accepted a failure rate of 2")

@@ -5,10 +5,13 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/nodeagent/node-agent/testdata/gateway/provider"
 )
 
 // Deliverer is one worker's share of the delivery: it claims messages from
@@ -52,9 +55,12 @@ type DelivererOptions struct {
 	Senders      int           // concurrent provider calls
 	Lease        time.Duration // a lost worker's messages are taken over after at most this long
 	PollInterval time.Duration // how often to look for other workers' messages and expired leases
-	MaxAttempts  int           // provider calls per message before it is failed
-	BackoffBase  time.Duration // wait after attempt 1 fails; doubles per attempt
-	BackoffMax   time.Duration // upper bound of one backoff wait
+	// Retry bounds the attempts (MaxAttempts) and sets the waits between
+	// them (Retry.Backoff); zero fields as in RetryDefaults.
+	Retry provider.RetryPolicy
+	// Draw is the jitter's uniform draw from [0, 1); nil means a source of
+	// this deliverer's own, randomly seeded.
+	Draw func() float64
 }
 
 // DeliveryStats is a snapshot of this worker's delivery counters, as
@@ -82,9 +88,10 @@ func NewDeliverer(o DelivererOptions) *Deliverer {
 	setDefault(&o.Senders, DefaultSenders)
 	setDefault(&o.Lease, DefaultLease)
 	setDefault(&o.PollInterval, DefaultPollInterval)
-	setDefault(&o.MaxAttempts, DefaultMaxAttempts)
-	setDefault(&o.BackoffBase, DefaultBackoffBase)
-	setDefault(&o.BackoffMax, DefaultBackoffMax)
+	o.Retry = RetryDefaults(o.Retry)
+	if o.Draw == nil {
+		o.Draw = newDraw()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Deliverer{
 		o:     o,
@@ -160,7 +167,7 @@ func (d *Deliverer) run() {
 		free := d.o.Senders*2 - d.heldCount() // a little ahead of the senders
 		if free > 0 {
 			leases, err := d.o.Store.Claim(d.callCtx, ClaimRequest{
-				Owner: d.owner, Max: free, Lease: d.o.Lease, GiveUpAfter: 2 * d.o.MaxAttempts, Now: d.o.Now(),
+				Owner: d.owner, Max: free, Lease: d.o.Lease, GiveUpAfter: 2 * d.o.Retry.MaxAttempts, Now: d.o.Now(),
 			})
 			storeDown = d.logStore(storeDown, "claiming messages", err)
 			for _, l := range leases {
@@ -290,7 +297,7 @@ func (d *Deliverer) deliver(l Lease) {
 		case d.callCtx.Err() != nil: // cut short by Stop: the outcome is unknown, another worker retries
 			d.release(Lease{Message: m, Entry: l.Entry})
 			return
-		case IsPermanent(err) || m.Attempts >= d.o.MaxAttempts:
+		case IsPermanent(err) || d.o.Retry.Exhausted(m.Attempts):
 			m.Status, m.LastError = StatusFailed, err.Error()
 			d.finish(l, m)
 			return
@@ -298,7 +305,7 @@ func (d *Deliverer) deliver(l Lease) {
 		m.LastError = err.Error()
 		d.retries.Add(1)
 		d.o.Metrics.Add(MetricRetried, 1)
-		wait := d.backoff(m.Attempts)
+		wait := d.o.Retry.Backoff(m.Attempts, d.o.Draw())
 		d.o.Log.Debug("sms attempt failed, retrying", "id", m.ID, "attempt", m.Attempts, "err", err, "backoff", wait)
 		if d.o.Sleep(d.callCtx, wait) != nil {
 			d.release(Lease{Message: m, Entry: l.Entry})
@@ -310,15 +317,6 @@ func (d *Deliverer) deliver(l Lease) {
 			return
 		}
 	}
-}
-
-// backoff is the wait after failed attempt n (1-based).
-func (d *Deliverer) backoff(n int) time.Duration {
-	b := d.o.BackoffBase
-	for i := 1; i < n && b < d.o.BackoffMax; i++ {
-		b *= 2
-	}
-	return min(b, d.o.BackoffMax)
 }
 
 // storeWrite bounds one write of the outcome of an attempt.
@@ -395,5 +393,17 @@ func (d *Deliverer) releaseAll() {
 	}
 	if n := d.released.Load(); n > 0 {
 		d.o.Log.Info("sms handed back to the queue for the other workers", "count", n)
+	}
+}
+
+// newDraw returns a uniform draw from [0, 1) of its own, randomly seeded
+// source, safe for the concurrent senders.
+func newDraw() func() float64 {
+	var mu sync.Mutex
+	r := mrand.New(mrand.NewPCG(mrand.Uint64(), mrand.Uint64()))
+	return func() float64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return r.Float64()
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nodeagent/node-agent/testdata/gateway/provider"
 	"github.com/nodeagent/node-agent/testdata/gateway/sms/smstest"
 )
 
@@ -36,7 +37,7 @@ func testDeliverer(t *testing.T, spec func(t *testing.T) string) {
 	start := func(t *testing.T, st Store, p Provider) *Deliverer {
 		d := NewDeliverer(DelivererOptions{
 			Store: st, Provider: p, Log: discardLog(), Lease: lease, PollInterval: 10 * time.Millisecond,
-			BackoffBase: time.Millisecond, Senders: 2,
+			Retry: provider.RetryPolicy{FirstBackoff: time.Millisecond}, Senders: 2,
 		})
 		d.Start()
 		return d

@@ -39,8 +39,11 @@
 //
 // Delivery to the provider is at least once; the Provider contract asks it
 // to treat Message.ID as its idempotency key (out id), which makes the
-// repeat after a lost worker harmless. Errors are retried with backoff up
-// to Config.MaxAttempts unless wrapped with Permanent. StubProvider (in the
+// repeat after a lost worker harmless. Errors are retried up to
+// Config.Retry.MaxAttempts unless wrapped with Permanent, waiting
+// provider.RetryPolicy.Backoff between attempts: 1 s doubling to 60 s by
+// default, each wait shortened by a random draw of up to Jitter (0.2) of
+// itself so that retries of many messages do not arrive together. StubProvider (in the
 // process) and HTTPProvider (a provider service; the tests' is
 // smstest.Provider) both deduplicate by id.
 //

@@ -105,8 +105,7 @@ func New(cfg Config, log *slog.Logger, hooks Hooks) (*Gateway, error) {
 	g.deliverer = NewDeliverer(DelivererOptions{
 		Store: g.store, Provider: hooks.Provider, Log: log, Sleep: hooks.Sleep, Now: hooks.Now,
 		Metrics: hooks.Metrics, WorkerID: cfg.WorkerID,
-		Senders: cfg.Senders, Lease: cfg.Lease, PollInterval: cfg.PollInterval, MaxAttempts: cfg.MaxAttempts,
-		BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax,
+		Senders: cfg.Senders, Lease: cfg.Lease, PollInterval: cfg.PollInterval, Retry: cfg.Retry,
 	})
 	g.handler = g.routes()
 	if hooks.Middleware != nil {

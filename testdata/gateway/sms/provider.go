@@ -16,7 +16,7 @@ import (
 // by the worker that takes it over.
 //
 // An error means this attempt failed. It is retried with backoff unless it
-// is permanent (see Permanent), up to Config.MaxAttempts. Send must return
+// is permanent (see Permanent), up to Config.Retry.MaxAttempts. Send must return
 // promptly with ctx's error when ctx is cancelled.
 type Provider interface {
 	Send(ctx context.Context, m Message) error

@@ -61,6 +61,7 @@ func TestFakeStartDeadline(t *testing.T) {
 		s.Alarm = al.hook
 	})
 	first := fr.started()
+	fr.sync() // the loop armed the deadline once the start returned
 	fr.os.post(procMessage{p: first, msg: wire.Message{Kind: wire.KindHello, Body: []byte(`{"version":1}`)}})
 	fr.clock.Advance(5*time.Second - time.Millisecond)
 	fr.sync()
@@ -78,6 +79,7 @@ func TestFakeStartDeadline(t *testing.T) {
 	fr.noStart() // the slot restarts once the killed worker exited
 	fr.exit(first, -1)
 	restart := fr.started() // first exception: restarted at once
+	fr.sync()               // its deadline is armed once the start returned
 	fr.clock.Advance(5 * time.Second)
 	fr.sync()
 	if sig := lastSignal(restart); sig != syscall.SIGKILL {
@@ -88,6 +90,7 @@ func TestFakeStartDeadline(t *testing.T) {
 	}
 	fr.exit(restart, -1)
 	third := fr.started() // the 100 ms pacing is long over
+	fr.sync()
 	fr.os.post(procMessage{p: third, msg: wire.Message{Kind: wire.KindReady}})
 	fr.clock.Advance(time.Minute) // ready in time: no deadline left
 	fr.sync()

@@ -123,24 +123,36 @@ func (s *Supervisor) armQueueCheck() {
 	s.clock.AfterFunc(stallCheckInterval, func() { s.post(queueCheckDue{}) })
 }
 
-// onQueueCheck looks at the serving slots' accept queues and logs the
-// slots that became stalled or recovered; steer, after the event, steers
-// accordingly.
+// onQueueCheck looks at the serving slots' accept queues, steers
+// accordingly at once, then logs the slots that became stalled or
+// recovered: once the line is written, new connections already avoid (or
+// reach again) the slot.
 func (s *Supervisor) onQueueCheck() {
 	s.sockets.checkArmed = false
 	serving := s.servingSlots()
+	type keyed struct {
+		key string
+		stallChange
+	}
+	var changes []keyed
 	for key, g := range s.sockets.groups {
 		for _, c := range g.look(serving) {
-			pid := 0
-			if w := s.slots[c.slot].w; w != nil {
-				pid = w.p.PID()
-			}
-			if c.stalled {
-				s.log.warn("worker %d (pid %d) has not taken the %d connections waiting on %s for %v: new connections go to the other workers until it does",
-					c.slot, pid, c.queued, key, (stallChecks-1)*stallCheckInterval)
-			} else {
-				s.log.info("worker %d (pid %d) accepts again on %s", c.slot, pid, key)
-			}
+			changes = append(changes, keyed{key, c})
+		}
+	}
+	if len(changes) > 0 {
+		s.sockets.update(serving, len(s.slots))
+	}
+	for _, c := range changes {
+		pid := 0
+		if w := s.slots[c.slot].w; w != nil {
+			pid = w.p.PID()
+		}
+		if c.stalled {
+			s.log.warn("worker %d (pid %d) has not taken the %d connections waiting on %s for %v: new connections go to the other workers until it does",
+				c.slot, pid, c.queued, c.key, (stallChecks-1)*stallCheckInterval)
+		} else {
+			s.log.info("worker %d (pid %d) accepts again on %s", c.slot, pid, c.key)
 		}
 	}
 	s.armQueueCheck()

@@ -106,6 +106,13 @@ func (s *Supervisor) restartAfterFailedStart(sl *slot, w *worker, st exitStatus)
 	s.restartSlot(sl, monitor.ReasonCrash)
 }
 
+// process handles ev, then the events that handling queued for the run
+// loop itself (a failed start), before the loop takes the next one.
+func (s *Supervisor) process(ev event) {
+	s.handle(ev)
+	s.handleOwnEvents()
+}
+
 // handleOwnEvents handles the events the run loop queued for itself, in order.
 func (s *Supervisor) handleOwnEvents() {
 	for len(s.queued) > 0 {

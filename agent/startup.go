@@ -56,11 +56,9 @@ func (s *Supervisor) handleQueued(signals <-chan os.Signal) {
 	for {
 		select {
 		case ev := <-s.events:
-			s.handle(ev)
-			s.handleOwnEvents()
+			s.process(ev)
 		case sig := <-signals:
-			s.handle(signalled{sig})
-			s.handleOwnEvents()
+			s.process(signalled{sig})
 		default:
 			return
 		}

@@ -207,7 +207,6 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 		s.slots[i] = &slot{id: i}
 	}
 	s.startSlots(signals)
-	s.handleOwnEvents()
 	s.armKeepalive()
 	s.armSampling()
 	s.armWatchdog()
@@ -216,14 +215,13 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 	for !s.stopping || s.alive() > 0 {
 		select {
 		case ev := <-s.events:
-			s.handle(ev)
+			s.process(ev)
 		case sig := <-signals:
-			s.handle(signalled{sig})
+			s.process(signalled{sig})
 		case <-done:
 			done = nil
-			s.handle(signalled{syscall.SIGTERM})
+			s.process(signalled{syscall.SIGTERM})
 		}
-		s.handleOwnEvents()
 		s.reportReadiness()
 		s.steer()
 	}

@@ -62,7 +62,7 @@ type DelivererOptions struct {
 	Lease        time.Duration // a lost worker's messages are taken over after at most this long
 	PollInterval time.Duration // how often to look for other workers' messages and expired leases
 	// Retry bounds the attempts (MaxAttempts) and sets the waits between
-	// them (Retry.Backoff); zero fields as in RetryDefaults.
+	// them (Retry.Backoff); zero fields as in provider.RetryPolicy.WithDefaults.
 	Retry provider.RetryPolicy
 	// Draw is the jitter's uniform draw from [0, 1); nil means a source of
 	// this deliverer's own, randomly seeded.

@@ -41,8 +41,8 @@ const (
 //     longer than the lease, and a final status XACKs and XDELs the entry;
 //   - messages waiting for a time (send_at, or the next attempt of a retry)
 //     are not in the stream but in the sorted set sms:due, scored by that
-//     time; each Claim first moves the due ones into the stream
-//     (promoteScript), judging "due" by Redis's clock.
+//     time; Claim first moves the due ones into the stream (promoteScript,
+//     at most every 50 ms per process), judging "due" by Redis's clock.
 //
 // Every move between the two is one script, so a worker that dies at any
 // point leaves each message in exactly one of them: accepting adds to
@@ -61,8 +61,9 @@ type RedisStore struct {
 	url string // without the password
 	rdb *redis.Client
 
-	mu        sync.Mutex
-	lastSweep time.Time // last XAUTOCLAIM pass of this process
+	mu          sync.Mutex
+	lastSweep   time.Time // last XAUTOCLAIM pass of this process
+	lastPromote time.Time // last promoteScript run of this process (monotonic clock)
 }
 
 // OpenRedis connects to rawURL (redis://[user:password@]host:port/db),
@@ -225,24 +226,36 @@ end
 return #ids
 `)
 
-// promoteBatch bounds the messages one promotion moves into the stream.
-const promoteBatch = 1000
+// promoteBatch bounds the messages one promotion moves into the stream;
+// promoteEvery is how often one process runs it at most, so that a busy
+// worker's many claims do not each pay a round trip for it.
+const (
+	promoteBatch = 1000
+	promoteEvery = 50 * time.Millisecond
+)
 
 // Claim implements Store: first the due messages of sms:due move into the
-// stream, then entries whose lease expired are taken over (XAUTOCLAIM, at
-// most every quarter lease per process), then new ones read (XREADGROUP).
+// stream (at most every promoteEvery per process), then entries whose lease
+// expired are taken over (XAUTOCLAIM, at most every quarter lease per
+// process), then new ones read (XREADGROUP).
 func (s *RedisStore) Claim(ctx context.Context, c ClaimRequest) ([]Lease, error) {
-	if err := promoteScript.Run(ctx, s.rdb, []string{redisDue, redisStream}, promoteBatch).Err(); err != nil {
-		return nil, fmt.Errorf("redis store %s: %w", s.url, err)
-	}
-	var entries []redis.XMessage
-	takeovers := map[string]bool{}
 	s.mu.Lock()
 	sweep := c.Now.Sub(s.lastSweep) >= c.Lease/4
 	if sweep {
 		s.lastSweep = c.Now
 	}
+	promote := time.Since(s.lastPromote) >= promoteEvery
+	if promote {
+		s.lastPromote = time.Now()
+	}
 	s.mu.Unlock()
+	if promote {
+		if err := promoteScript.Run(ctx, s.rdb, []string{redisDue, redisStream}, promoteBatch).Err(); err != nil {
+			return nil, fmt.Errorf("redis store %s: %w", s.url, err)
+		}
+	}
+	var entries []redis.XMessage
+	takeovers := map[string]bool{}
 	if sweep {
 		msgs, _, err := s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
 			Stream: redisStream, Group: redisGroup, Consumer: c.Owner,

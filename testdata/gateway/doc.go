@@ -20,7 +20,8 @@
 //	      (committed) before this answer is written
 //	  202 {"id": "…", "status": "queued", "send_at": "…"}: scheduled; kept
 //	      in the store (not in a worker) until send_at, then sent by
-//	      whichever worker is up, within about 100 ms of it
+//	      whichever worker is up, within about 100 ms of it; the per-phone
+//	      limit counts it when it is accepted
 //	  202 again, same id, header Idempotent-Replayed: true: a repeat of a
 //	      request with the same Idempotency-Key (remembered 24 h); nothing
 //	      new is stored or sent

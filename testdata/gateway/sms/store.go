@@ -11,9 +11,9 @@ import (
 // Status is where a message is in its delivery:
 //
 //	queued → sending → sent → delivered | undelivered
-//	   ↑ ↓           ↘ failed
-//	   ↑ └ (retry: queued again until its next attempt is due)
-//	   └→ cancelled
+//	                 ↘ failed
+//	                 ↘ queued (a retry, due at its next_attempt_at)
+//	queued → cancelled
 //
 // queued: accepted and stored, waiting for a worker to claim it once it is
 // due: at once, at its send_at, or after a failed attempt at its
@@ -74,13 +74,13 @@ type Message struct {
 //
 // Leases: Claim hands a worker (owner) queued messages that are due, and
 // messages whose lease has expired, each with a lease of the given
-// duration. The owner
-// keeps it with Renew, records progress with Update, and ends it with a
-// final Update or with Release (hand back, for a graceful stop). Update,
-// Renew and Release act only while the lease is still the owner's: once
-// another worker has taken the message over they report held == false and
-// change nothing, so a worker that was stopped or slow cannot overwrite the
-// newer owner's record.
+// duration. The owner keeps it with Renew, records progress with Update,
+// and ends it with a final Update or with Release (hand back: due at once
+// after a graceful stop, at its next attempt's time after a failed one).
+// Update, Renew and Release act only while the lease is still the owner's:
+// once another worker has taken the message over they report held == false
+// and change nothing, so a worker that was stopped or slow cannot overwrite
+// the newer owner's record.
 type Store interface {
 	// Accept stores a new queued message in one atomic step with the
 	// rate-limit decision and the idempotency key. The message is durable

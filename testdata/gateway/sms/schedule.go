@@ -44,7 +44,7 @@ func (g *Gateway) handleCancel(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrNotFound):
 		writeJSON(w, http.StatusNotFound, ErrorBody{Error: "unknown message id", Field: "id"})
 	case errors.Is(err, ErrNotCancellable):
-		writeJSON(w, http.StatusConflict, ErrorBody{Error: "message is " + string(m.Status) + ": only a queued message can be cancelled", Field: "id"})
+		writeJSON(w, http.StatusConflict, ErrorBody{Error: "too late to cancel: the message is " + string(m.Status) + " (only a queued one can be)", Field: "id"})
 	case err != nil:
 		g.storeError("message not cancelled", err)
 		w.Header().Set("Retry-After", retryAfterSeconds(unavailableRetryAfter))

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -45,7 +46,8 @@ func TestParseSendAt(t *testing.T) {
 // harmlessly), and refuses one that is sending or sent.
 func TestScheduledSendAndCancel(t *testing.T) {
 	p := newBlockingProvider()
-	g := newTestGateway(t, Config{}, Hooks{Provider: p})
+	counts := new(countingMetrics)
+	g := newTestGateway(t, Config{}, Hooks{Provider: p, Metrics: counts})
 	h := g.Handler()
 	at := time.Now().Add(500 * time.Millisecond).UTC().Truncate(time.Millisecond)
 	schedule := func(phone string) SendReply {
@@ -68,6 +70,9 @@ func TestScheduledSendAndCancel(t *testing.T) {
 	}
 	if rec := do(h, "DELETE", "/api/sms/"+dropped.ID, "", ""); rec.Code != http.StatusOK || decode[Message](t, rec).Status != StatusCancelled {
 		t.Fatalf("second cancel: %d %s", rec.Code, rec.Body)
+	}
+	if n := counts.get(MetricCancelled); n != 1 {
+		t.Fatalf("%s = %v after a cancel and its repeat, want 1", MetricCancelled, n)
 	}
 
 	g.deliverer.Start()
@@ -126,4 +131,27 @@ func TestSendAtIsPartOfTheIdempotencyFingerprint(t *testing.T) {
 	if code, _ := send(time.Now().Add(2 * time.Hour).UTC().Format(time.RFC3339)); code != http.StatusUnprocessableEntity {
 		t.Fatalf("same key, other send_at: %d, want 422", code)
 	}
+}
+
+// countingMetrics sums every metric it is given.
+type countingMetrics struct {
+	mu   sync.Mutex
+	sums map[string]float64
+}
+
+func (c *countingMetrics) Add(name string, n float64) { c.Observe(name, n) }
+
+func (c *countingMetrics) Observe(name string, v float64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sums == nil {
+		c.sums = map[string]float64{}
+	}
+	c.sums[name] += v
+}
+
+func (c *countingMetrics) get(name string) float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sums[name]
 }

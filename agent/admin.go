@@ -42,6 +42,9 @@ const maxWorkers = 1024
 // ErrStopped once Run returned, or ctx's error.
 func (s *Supervisor) Notify(ctx context.Context, command string) (string, error) {
 	cmd, data, _ := strings.Cut(strings.TrimSpace(command), " ")
+	if cmd == CmdGraceRestart {
+		return s.graceRestart(ctx)
+	}
 	reply := make(chan adminAnswer, 1)
 	req := adminRequest{cmd: cmd, data: strings.TrimSpace(data), reply: reply, within: s.gatherWithin(ctx)}
 	if err := s.send(ctx, req); err != nil {

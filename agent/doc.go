@@ -139,7 +139,9 @@
 // Notify runs the SPEC §10 commands from any goroutine (the AdminF server,
 // tests): tars.viewversion, tars.setloglevel (the agent's log and every
 // worker), preheatCheck (success iff every slot's worker is ready),
-// agent.status (the Status snapshot as JSON), agent.reload, agent.scale.
+// agent.status (the Status snapshot as JSON), agent.reload, agent.scale,
+// tars.gracerestart (the rolling reload, answered "restart gracefully!"
+// as TarsGo answers it, or "restart failed: …" as an error).
 // Any other command is forwarded to every worker that is not stopping and
 // the reply lists each worker's answer, "WORKER_ID(pid): answer", gathered
 // until the caller's deadline minus a margin (a tenth of the time left, at

@@ -159,6 +159,8 @@ func TestTarsConfigSmallCases(t *testing.T) {
 			}, []any{LevelDebug, DefaultAppLogMaxFiles, InstancesAuto, "svc", DefaultKeepaliveTime, ""}},
 		{"empty lognum does not hide log-files", "", "lognum=\nlog-files=2", func(c *Config) any { return c.AppLogMaxFiles }, 2},
 		{"app alone is no name", "", "app=App", func(c *Config) any { return c.Name }, "svc"},
+		{"escaped values are unescaped as TarsCpp does", "", `script-args=--mode\=prod --sep=\t --dir=C:\\x`,
+			func(c *Config) any { return c.WorkerArgs }, []string{"--mode=prod", "--sep=", "--dir=C:\\x"}},
 		{"report-interval", "report-interval=10000", "", func(c *Config) any { return c.ReportInterval }, 10 * time.Second},
 		{"adapter with servant AdminObj", "", "<Adm>\nservant=AdminObj\nallow=127.0.0.1\n</Adm>", func(c *Config) any { return c.TarsLocalAllow }, "127.0.0.1"},
 		{"empty config", "", "", func(c *Config) any {

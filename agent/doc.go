@@ -142,6 +142,14 @@
 // agent.status (the Status snapshot as JSON), agent.reload, agent.scale,
 // tars.gracerestart (the rolling reload, answered "restart gracefully!"
 // as TarsGo answers it, or "restart failed: …" as an error).
+// The TARS commands of TarsGo and TarsCpp servers are answered for the
+// whole service in their words (admin_tars.go): tars.help, tars.closecore
+// yes|no (RLIMIT_CORE of the agent, so of future workers, and, with
+// prlimit, of the running ones), tars.dumpstack (each worker's goroutines
+// to NAME_stackinfo.log), tars.pprof [PORT [SECONDS [WORKER]]] (loopback
+// only); a command no worker handles is "<command> not support now!"
+// (ErrUnknownCommand). Under a TARS config the AdminF server reports each
+// command to tarsnotify as "AdminServant::notify:<command>".
 // Any other command is forwarded to every worker that is not stopping and
 // the reply lists each worker's answer, "WORKER_ID(pid): answer", gathered
 // until the caller's deadline minus a margin (a tenth of the time left, at

@@ -32,14 +32,33 @@ func (s *Supervisor) openTARS() (*tarsLinks, error) {
 	cfg := s.cfg
 	app, server := notify.SplitName(cfg.Name)
 	logf := notify.Logf(func(format string, args ...any) { s.log.warn(format, args...) })
+	if cfg.TarsConfig != "" {
+		a, err := notify.NewAlarms(notify.AlarmConfig{Notify: cfg.Notify, Locator: cfg.Locator,
+			App: app, Server: server, NodeName: cfg.LocalIP, Logf: logf})
+		if err != nil {
+			s.log.warn("TARS alarms are off: %v", err)
+		} else {
+			l.alarms = a
+			hook := s.Alarm
+			s.Alarm = func(threadID, message string) {
+				a.Report(threadID, message)
+				if hook != nil {
+					hook(threadID, message)
+				}
+			}
+		}
+	}
 	if cfg.TarsLocal != "" {
 		allow, err := tars.ParseAllowList(cfg.TarsLocalAllow)
 		if err != nil {
+			l.close()
 			return nil, fmt.Errorf("the AdminF adapter's allow list: %w", err)
 		}
-		l.admin = tars.NewAdminServer(tars.AdminFuncs{OnShutdown: s.Shutdown, OnNotify: s.Notify},
+		l.admin = tars.NewAdminServer(tars.AdminFuncs{OnShutdown: s.Shutdown, OnNotify: l.reportingNotify(s.Notify)},
 			tars.ServerOptions{Allow: allow, Logf: logf})
 		if err := l.admin.Listen(cfg.TarsLocal); err != nil {
+			l.admin = nil
+			l.close()
 			return nil, fmt.Errorf("--tars-local %q: %w", cfg.TarsLocal, err)
 		}
 		l.served = make(chan struct{})
@@ -59,23 +78,20 @@ func (s *Supervisor) openTARS() (*tarsLinks, error) {
 		l.node = r
 		s.log.info("reporting to tarsnode %s", cfg.TarsNode)
 	}
-	if cfg.TarsConfig != "" {
-		a, err := notify.NewAlarms(notify.AlarmConfig{Notify: cfg.Notify, Locator: cfg.Locator,
-			App: app, Server: server, NodeName: cfg.LocalIP, Logf: logf})
-		if err != nil {
-			s.log.warn("TARS alarms are off: %v", err)
-		} else {
-			l.alarms = a
-			hook := s.Alarm
-			s.Alarm = func(threadID, message string) {
-				a.Report(threadID, message)
-				if hook != nil {
-					hook(threadID, message)
-				}
-			}
-		}
-	}
 	return l, nil
+}
+
+// reportingNotify wraps the AdminF notify handler: as TarsGo does, every
+// command is reported to tarsnotify ("AdminServant::notify:<command>",
+// level NORMAL) when alarms are on, then run.
+func (l *tarsLinks) reportingNotify(notify func(context.Context, string) (string, error)) func(context.Context, string) (string, error) {
+	if l.alarms == nil {
+		return notify
+	}
+	return func(ctx context.Context, command string) (string, error) {
+		l.alarms.Report("", "AdminServant::notify:"+command)
+		return notify(ctx, command)
+	}
 }
 
 // close stops the links: the AdminF server (its last replies sent), the

@@ -1,11 +1,17 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nodeagent/node-agent/tars/tarstest"
 )
 
 // TestGraceRestartUnderLoad: tars.gracerestart, as the admin registry's
@@ -47,4 +53,75 @@ func TestGraceRestartUnderLoad(t *testing.T) {
 		t.Fatalf("%d requests failed during tars.gracerestart, first: %v", len(failures), failures[0])
 	}
 	t.Logf("%d answers from the old workers, %d from the new ones, none failed", load.count(isOld), load.count(isNew))
+}
+
+// TestInteropSetDivision: the gateway under a TARS config with
+// enableset=y, setdivision=sms.sz.1, as tarsnode writes it for a set
+// deployment. From the real @tars/rpc peers' decoded calls: the notify
+// servant is looked up with findObjectByIdInSameSet in the set, with the
+// node_name context; NotifyF carries the set; StatF rows have the set in
+// slaveName and the slaveSet fields; PropertyF rows the set in moduleName
+// and the set fields — as TarsGo reports them.
+func TestInteropSetDivision(t *testing.T) {
+	node := tarstest.StartControlNode(t)
+	stat := tarstest.StartStatPeer(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	conf := filepath.Join(t.TempDir(), "Sms.Gateway.config.conf")
+	err := os.WriteFile(conf, []byte(fmt.Sprintf(`<tars>
+  <application>
+    enableset=Y
+    setdivision=sms.sz.1
+    <client>
+      locator=tars.tarsregistry.QueryObj@tcp -h 127.0.0.1 -p %d -t 3000
+      stat=%s
+      property=%s
+      asyncthread=1
+      modulename=Sms.Gateway
+    </client>
+    <server>
+      app=Sms
+      server=Gateway
+      localip=127.0.0.1
+      node_name=node-7
+      notify=tars.tarsnotify.NotifyObj
+      <Sms.Gateway.HttpAdapter>
+        endpoint=tcp -h 127.0.0.1 -p %s -t 60000
+        protocol=not_tars
+      </Sms.Gateway.HttpAdapter>
+    </server>
+  </application>
+</tars>
+`, node.Ports.Query, stat.Stat, stat.Property, addr[strings.LastIndexByte(addr, ':')+1:])), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := startGateway(t, addr, "--config="+conf)
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	pidsAnswering(t, c, addr, 1)
+
+	q := node.NextOf(t, "tars.tarsregistry.QueryObj", "findObjectByIdInSameSet")
+	if string(q.Args) != `{"id":"tars.tarsnotify.NotifyObj","setId":"sms.sz.1"}` || q.Context["node_name"] != "node-7" {
+		t.Fatalf("locator call %s, context %v", q.Args, q.Context)
+	}
+	var ri struct{ SApp, SSet, SServer, SMessage, SNodeName string }
+	json.Unmarshal(node.NextOf(t, "tars.tarsnotify.NotifyObj", "reportNotifyInfo").Args, &ri)
+	if ri.SSet != "sms.sz.1" || ri.SMessage != "restart" || ri.SNodeName != "node-7" {
+		t.Fatalf("notify %+v", ri)
+	}
+
+	a.cmd.Process.Signal(syscall.SIGTERM)
+	if err := a.waitExit(t, 20*time.Second); err != nil {
+		t.Fatalf("agent exit: %v", err)
+	}
+	stats, props := stat.Collect(t, 1, 1, 10*time.Second)
+	h := stats["/healthz"]
+	if h.Head.SlaveName != "Sms.Gateway.smssz1" || h.Head.SlaveSetName != "sms" || h.Head.SlaveSetArea != "sz" || h.Head.SlaveSetID != "1" ||
+		h.Head.TarsVersion != version || h.Body.Count < 1 {
+		t.Fatalf("StatF /healthz row %+v", h)
+	}
+	for name, p := range props {
+		if p.Head.ModuleName != "Sms.Gateway.smssz1" || p.Head.SetName != "sms" || p.Head.SetArea != "sz" || p.Head.SetID != "1" {
+			t.Fatalf("PropertyF row %s: %+v", name, p.Head)
+		}
+	}
 }

@@ -34,7 +34,7 @@ func (s *Supervisor) openTARS() (*tarsLinks, error) {
 	logf := notify.Logf(func(format string, args ...any) { s.log.warn(format, args...) })
 	if cfg.TarsConfig != "" {
 		a, err := notify.NewAlarms(notify.AlarmConfig{Notify: cfg.Notify, Locator: cfg.Locator,
-			App: app, Server: server, NodeName: cfg.LocalIP, Logf: logf})
+			App: app, Server: server, Set: cfg.SetDivision, NodeName: cfg.NodeName, Logf: logf})
 		if err != nil {
 			s.log.warn("TARS alarms are off: %v", err)
 		} else {

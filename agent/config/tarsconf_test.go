@@ -371,3 +371,31 @@ func TestTarsConfigErrors(t *testing.T) {
 		wantUsageError(t, err, "--config", "secret.conf", "permission denied")
 	}
 }
+
+// TestTarsConfigSetAndConfigObj: the set division (only with enableset=y),
+// node_name, ConfigObj, basepath, datapath and the config-files list.
+func TestTarsConfigSetAndConfigObj(t *testing.T) {
+	conf := func(enable, div string) string {
+		return strings.Replace(tarsConf("", "localip=10.0.0.5\nconfig=tars.tarsconfig.ConfigObj\nbasepath=/srv/bin/\ndatapath=/srv/data/\nconfig-files=a.conf, b.json;c"),
+			"<application>\n", "<application>\nenableset="+enable+"\nsetdivision="+div+"\n", 1)
+	}
+	c, err := loadWithConf(t, conf("y", "sms.sz.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []any{c.SetDivision, c.NodeName, c.ConfigObj, c.BasePath, c.DataPath, c.ConfigFiles}
+	want := []any{"sms.sz.1", "10.0.0.5", "tars.tarsconfig.ConfigObj", "/srv/bin/", "/srv/data/", []string{"a.conf", "b.json", "c"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %#v, want %#v", got, want)
+	}
+	if c, err := loadWithConf(t, conf("n", "sms.sz.1")); err != nil || c.SetDivision != "" {
+		t.Fatalf("enableset=n: %q, %v", c.SetDivision, err)
+	}
+	for _, bad := range []string{"NULL", "sms.sz", "sms..1", "*.sz.1", "a.b.c.d"} {
+		_, err := loadWithConf(t, conf("Y", bad))
+		var ue *UsageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "enableset=y with a bad setdivision") {
+			t.Errorf("setdivision %q: %v", bad, err)
+		}
+	}
+}

@@ -125,3 +125,105 @@ func TestInteropSetDivision(t *testing.T) {
 		}
 	}
 }
+
+// TestInteropConfigPush: a config file pushed from the TARS console
+// reaches the gateway and changes its behaviour without a restart. The
+// ConfigObj of a real @tars/rpc control node serves gateway.conf; the
+// agent pulls it at start (config-files) into basepath, where the gateway
+// reads it (-config); the console's "tars.loadconfig gateway.conf" makes
+// the agent fetch the new version (loadConfigByInfo, found with
+// findObjectByIdInSameSet), write it atomically and announce it to the
+// worker, whose OnConfig callback applies the new rate limit: the same
+// worker now accepts what it refused.
+func TestInteropConfigPush(t *testing.T) {
+	served := t.TempDir()
+	limit := func(n int) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(served, "gateway.conf"), []byte(fmt.Sprintf("[rate_limit]\nper_phone = %d\nwindow = \"10m\"\n", n)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	limit(2)
+	node := tarstest.StartControlNodeWithConfigs(t, served)
+	base := filepath.Join(t.TempDir(), "bin")
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	local := fmt.Sprintf("tcp -h 127.0.0.1 -p %d -t 10000", freePort(t))
+	conf := filepath.Join(t.TempDir(), "Sms.Gateway.config.conf")
+	err := os.WriteFile(conf, []byte(fmt.Sprintf(`<tars>
+  <application>
+    enableset=y
+    setdivision=sms.sz.1
+    <client>
+      locator=tars.tarsregistry.QueryObj@tcp -h 127.0.0.1 -p %d -t 3000
+      asyncthread=1
+    </client>
+    <server>
+      app=Sms
+      server=Gateway
+      localip=127.0.0.1
+      local=%s
+      config=tars.tarsconfig.ConfigObj
+      config-files=gateway.conf
+      basepath=%s
+      script-args=-config\=%s/gateway.conf
+      <Sms.Gateway.HttpAdapter>
+        endpoint=tcp -h 127.0.0.1 -p %s -t 60000
+        protocol=not_tars
+      </Sms.Gateway.HttpAdapter>
+    </server>
+  </application>
+</tars>
+`, node.Ports.Query, local, base, base, addr[strings.LastIndexByte(addr, ':')+1:])), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startGateway(t, addr, "--config="+conf)
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	pids := pidsAnswering(t, c, addr, 1)
+
+	q := node.NextOf(t, "tars.tarsregistry.QueryObj", "findObjectByIdInSameSet")
+	if string(q.Args) != `{"id":"tars.tarsconfig.ConfigObj","setId":"sms.sz.1"}` || q.Context["node_name"] != "127.0.0.1" {
+		t.Fatalf("ConfigObj lookup %s, context %v", q.Args, q.Context)
+	}
+	type configInfo struct {
+		Appname, Servername, Filename, Setdivision, Host string
+		BAppOnly                                         bool
+	}
+	want := configInfo{"Sms", "Gateway", "gateway.conf", "sms.sz.1", "127.0.0.1", false}
+	var got configInfo
+	if json.Unmarshal(node.NextOf(t, "tars.tarsconfig.ConfigObj", "loadConfigByInfo").Args, &got); got != want {
+		t.Fatalf("loadConfigByInfo at start %+v, want %+v", got, want)
+	}
+
+	msg := `{"phone":"+8613800000042","template":"verify_code","params":{"code":"1234"}}`
+	for i, wantCode := range []int{http.StatusAccepted, http.StatusAccepted, http.StatusTooManyRequests} {
+		if code, body := send(t, c, addr, msg); code != wantCode {
+			t.Fatalf("send %d with the pulled limit of 2: %d %s", i+1, code, body)
+		}
+	}
+
+	limit(5) // the console's new version
+	reply, code := ctlReply("--local", local, "tars.loadconfig", "gateway.conf")
+	var pid string
+	for p := range pids {
+		pid = p
+	}
+	if wantReply := fmt.Sprintf("Getconfig Success!: gateway.conf\n0(%s): applied %s", pid, filepath.Join(base, "gateway.conf")); code != 0 || reply != wantReply {
+		t.Fatalf("tars.loadconfig: exit %d, %q, want %q", code, reply, wantReply)
+	}
+	if json.Unmarshal(node.NextOf(t, "tars.tarsconfig.ConfigObj", "loadConfigByInfo").Args, &got); got != want {
+		t.Fatalf("loadConfigByInfo %+v", got)
+	}
+	if b, err := os.ReadFile(filepath.Join(base, "gateway.conf")); err != nil || !strings.Contains(string(b), "per_phone = 5") {
+		t.Fatalf("basepath file: %q %v", b, err)
+	}
+	if code, body := send(t, c, addr, msg); code != http.StatusAccepted {
+		t.Fatalf("send 4 after the push of a limit of 5: %d %s", code, body)
+	}
+	if now := pidsAnswering(t, c, addr, 1); !now[pid] {
+		t.Fatalf("worker %s was restarted: now %v", pid, now)
+	}
+	if reply, code := ctlReply("--local", local, "tars.loadconfig", "nosuch.conf"); code != 1 || !strings.Contains(reply, "Getconfig Error!: nosuch.conf") {
+		t.Fatalf("missing file: exit %d, %q", code, reply)
+	}
+}

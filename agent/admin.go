@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -42,8 +43,11 @@ const maxWorkers = 1024
 // ErrStopped once Run returned, or ctx's error.
 func (s *Supervisor) Notify(ctx context.Context, command string) (string, error) {
 	cmd, data, _ := strings.Cut(strings.TrimSpace(command), " ")
-	if cmd == CmdGraceRestart {
+	switch p := s.configs.Load(); {
+	case cmd == CmdGraceRestart:
 		return s.graceRestart(ctx)
+	case cmd == CmdLoadConfig && p != nil && !filepath.IsAbs(strings.TrimSpace(data)):
+		return s.loadConfig(ctx, p, strings.TrimSpace(data))
 	}
 	reply := make(chan adminAnswer, 1)
 	req := adminRequest{cmd: cmd, data: strings.TrimSpace(data), reply: reply, within: s.gatherWithin(ctx)}

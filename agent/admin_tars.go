@@ -109,6 +109,17 @@ func (s *Supervisor) onTarsAdmin(req adminRequest) {
 		s.forward(req, s.dumpStackSummary)
 	case CmdPProf:
 		s.pprof(req)
+	case CmdLoadConfig:
+		// Workers without a reload callback read the file when they start.
+		s.forward(req, func(answers []*workerAnswer) (string, error) {
+			var applied []*workerAnswer
+			for _, a := range answers {
+				if !noHandler(a) {
+					applied = append(applied, a)
+				}
+			}
+			return listAnswers(applied)
+		})
 	default:
 		full := strings.TrimSpace(req.cmd + " " + req.data)
 		s.forward(req, func(answers []*workerAnswer) (string, error) {

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -80,8 +81,12 @@ type Supervisor struct {
 	readyTimeout time.Duration
 	replyTimeout time.Duration
 
-	links    *tarsLinks // set by Open
-	mon      *monitors  // set by Open
+	links *tarsLinks // set by Open
+	// configs fetches config files for tars.loadconfig (set by Open when
+	// the TARS config names a ConfigObj); Notify reads it from any
+	// goroutine.
+	configs  atomic.Pointer[configPuller]
+	mon      *monitors // set by Open
 	stats    *monitor.Aggregator
 	sd       systemd
 	sdStatus string // the last STATUS= sent

@@ -22,6 +22,8 @@ type tarsLinks struct {
 	served chan struct{}
 	node   *notify.NodeReporter
 	alarms *notify.Alarms
+	// configs is the config center's client, when the config names one.
+	configs *configPuller
 }
 
 // openTARS opens the links cfg asks for. An AdminF endpoint that cannot be
@@ -47,6 +49,13 @@ func (s *Supervisor) openTARS() (*tarsLinks, error) {
 				}
 			}
 		}
+	}
+	if p, err := newConfigPuller(cfg); err != nil {
+		s.log.warn("tars.loadconfig only forwards: %v", err)
+	} else if p != nil {
+		l.configs = p
+		s.configs.Store(p)
+		s.pullAtStart(p)
 	}
 	if cfg.TarsLocal != "" {
 		allow, err := tars.ParseAllowList(cfg.TarsLocalAllow)
@@ -97,6 +106,9 @@ func (l *tarsLinks) reportingNotify(notify func(context.Context, string) (string
 // close stops the links: the AdminF server (its last replies sent), the
 // tarsnode reporter, and the alarms after a bounded flush.
 func (l *tarsLinks) close() {
+	if l.configs != nil {
+		l.configs.close()
+	}
 	if l.admin != nil {
 		l.admin.Close()
 		<-l.served

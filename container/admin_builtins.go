@@ -31,7 +31,40 @@ const (
 	// the worker of that id does, the others answer ""; with WORKER -1
 	// every worker does, worker i on PORT+i.
 	cmdPProf = "tars.pprof"
+	// cmdLoadConfig "PATH": the agent wrote the config file PATH (pushed
+	// from the TARS console, or the -c file changed under --watch); the
+	// callback of OnConfig applies it.
+	cmdLoadConfig = "tars.loadconfig"
 )
+
+// OnConfig registers fn to apply a config file the agent announces with
+// tars.loadconfig: fn gets the file's absolute path (under TARS, in
+// $TARS_BASEPATH: the file the console pushed, already written in full)
+// and returns an error when the file cannot be applied, which the agent
+// reports to the caller. fn runs on its own goroutine, once per
+// announcement; it should swap the new settings in atomically. Without
+// OnConfig the command answers ErrNoHandler, which the agent counts as
+// "read at the next start". A later call replaces fn; HandleFunc for
+// "tars.loadconfig" replaces the whole command.
+func (w *Worker) OnConfig(fn func(ctx context.Context, path string) error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.onConfig = fn
+}
+
+// loadConfig runs the OnConfig callback.
+func (w *Worker) loadConfig(ctx context.Context, path string) (string, error) {
+	w.mu.Lock()
+	fn := w.onConfig
+	w.mu.Unlock()
+	if fn == nil {
+		return "", fmt.Errorf("%w for %q: no OnConfig callback", ErrNoHandler, cmdLoadConfig)
+	}
+	if err := fn(ctx, path); err != nil {
+		return "", fmt.Errorf("config %s not applied: %w", path, err)
+	}
+	return "applied " + path, nil
+}
 
 // help lists the commands this worker answers.
 func (w *Worker) help(context.Context, string) (string, error) {

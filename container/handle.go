@@ -65,6 +65,7 @@ func (w *Worker) registerBuiltins() {
 	w.handlers[cmdHelp] = w.help
 	w.handlers[cmdDumpStack] = w.dumpStack
 	w.handlers[cmdPProf] = w.servePProf
+	w.handlers[cmdLoadConfig] = w.loadConfig
 	w.handlers["tars.viewstatus"] = func(context.Context, string) (string, error) {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)

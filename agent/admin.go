@@ -128,7 +128,7 @@ func (s *Supervisor) onAdmin(req adminRequest) {
 	s.log.info("admin command %q %q", req.cmd, req.data)
 	switch req.cmd {
 	case CmdViewVersion:
-		req.answer(s.Version, nil)
+		req.answer(s.viewVersion(), nil)
 	case CmdSetLogLevel:
 		s.setLogLevel(req)
 	case CmdPreheat:

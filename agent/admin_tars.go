@@ -285,3 +285,15 @@ func (s *Supervisor) pprof(req adminRequest) {
 		return listAnswers(chosen)
 	})
 }
+
+// viewVersion answers tars.viewversion: the agent's version, as TarsGo
+// answers its framework's, then the service's own version from the deploy
+// manifest when there is one: "0.4.0 (service 1.2.3)". reportVersion keeps
+// the agent's version alone: tarsnode stores it as the server's TARS
+// (framework) version, the column TarsGo fills with its own release.
+func (s *Supervisor) viewVersion() string {
+	if v := s.cfg.ServiceVersion; v != "" {
+		return s.Version + " (service " + v + ")"
+	}
+	return s.Version
+}

@@ -116,6 +116,10 @@ func TestTarsAdminCommands(t *testing.T) {
 		r.notifyErr(bad, ErrBadArgument)
 	}
 
+	r.sup.cfg.ServiceVersion = "1.2.3" // from a deploy manifest
+	if got := r.notify("tars.viewversion"); got != r.sup.Version+" (service 1.2.3)" {
+		t.Fatalf("viewversion: %q", got)
+	}
 	if got := r.notify("tars.setloglevel info"); got != "tars.setloglevel INFO succ" {
 		t.Fatalf("setloglevel: %q", got)
 	}
@@ -151,4 +155,29 @@ func coreLimit(t *testing.T, pid int) [2]string {
 	}
 	t.Fatalf("no core limit in /proc/%d/limits", pid)
 	return [2]string{}
+}
+
+// TestFakeStopNoticeWhenShutdownEnds: "stop" goes to tarsnotify once the
+// last worker is gone, not when the shutdown starts (TarsGo reports it on
+// exit).
+func TestFakeStopNoticeWhenShutdownEnds(t *testing.T) {
+	notices := make(chan string, 10)
+	fr := startFakeWith(t, 1, func(s *Supervisor) { s.Alarm = func(_, m string) { notices <- m } })
+	p := fr.started()
+	fr.hello(p)
+	if m := <-notices; m != "restart" {
+		t.Fatalf("first notice %q", m)
+	}
+	fr.sup.Shutdown()
+	fr.sync()
+	select {
+	case m := <-notices:
+		t.Fatalf("notice %q while the worker still runs", m)
+	default:
+	}
+	fr.exit(p, 0)
+	<-fr.sup.quit
+	if m := <-notices; m != "stop" {
+		t.Fatalf("notice %q, want stop", m)
+	}
 }

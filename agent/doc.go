@@ -222,6 +222,24 @@
 // (rebuilt through the reaper, then reloaded; a failed build only logs)
 // and a changed config file (tars.loadconfig to every worker).
 //
+// As a TarsGo server does on the TARS platform (shared/research/
+// tars-platform.md): with enableset=y the set division goes into NotifyF
+// (sSet), StatF (slaveName "App.Server.<set>", slaveSet fields) and
+// PropertyF (moduleName, set fields), and bare servant names are looked up
+// with findObjectByIdInSameSet; locator calls carry the node_name context.
+// "stop" goes to tarsnotify when the shutdown is over. With <server>config
+// (the ConfigObj), "tars.loadconfig FILE" fetches FILE from the config
+// center (ConfigF.loadConfigByInfo, with app, server, file and set), writes
+// it atomically into <server>basepath (else the TARS config's directory),
+// answers TarsGo's "Getconfig Success!: FILE" and announces the path to the
+// workers ("tars.loadconfig PATH", container.Worker.OnConfig); the files
+// of <server>config-files are pulled once before the first workers start.
+// Workers get TARS_BASEPATH and TARS_DATAPATH. A path (as --watch sends)
+// is announced as it is. tars.viewversion answers the agent's version and,
+// with a deploy manifest, the service's: "0.4.0 (service 1.2.3)";
+// reportVersion sends the agent's alone, because tarsnode stores it as the
+// framework ("TARS") version, where a TarsGo server sends its own release.
+//
 // # Sockets
 //
 // The agent binds a listening socket the first time a worker asks for its

@@ -231,6 +231,7 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 		s.steer()
 	}
 	s.finishRequests()
+	s.alarm("", "stop") // once the shutdown is over, as TarsGo reports it
 	s.log.info("all workers stopped, exiting with code %d", s.exitCode)
 	return s.exitCode
 }

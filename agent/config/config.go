@@ -139,6 +139,9 @@ type Config struct {
 	Notify string
 	// LocalIP is <server>localip, the host's address in reports.
 	LocalIP string
+	// ServiceVersion is the service's version from the deploy manifest
+	// ("version"), or "": tars.viewversion adds it to the agent's.
+	ServiceVersion string
 	// NodeName is <server>node_name, else LocalIP: the node_name context
 	// of locator calls and the sNodeName of notify reports (TarsGo's).
 	NodeName string

@@ -239,6 +239,11 @@
 // with a deploy manifest, the service's: "0.4.0 (service 1.2.3)";
 // reportVersion sends the agent's alone, because tarsnode stores it as the
 // framework ("TARS") version, where a TarsGo server sends its own release.
+// A TarsGo server (a binary built with github.com/TarsCloud/TarsGo) is
+// refused as the worker under a TARS config — Open's usage error, exit 2:
+// it would register with tarsnode, serve AdminF on <server>local and bind
+// the not_tars port itself, in every worker. Deploy such a service as a
+// tars_go server directly, or serve it with package container.
 //
 // # Sockets
 //

@@ -147,6 +147,9 @@ func orDefault(d, def time.Duration) time.Duration {
 // usage errors (exit 2). Run calls it unless the caller did, to report the
 // error itself.
 func (s *Supervisor) Open() error {
+	if err := refuseTarsGoWorker(s.cfg.Entry.Path, s.cfg.TarsConfig); err != nil {
+		return err
+	}
 	l, err := s.openTARS()
 	if err != nil {
 		return err

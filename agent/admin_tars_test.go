@@ -181,3 +181,18 @@ func TestFakeStopNoticeWhenShutdownEnds(t *testing.T) {
 		t.Fatalf("notice %q, want stop", m)
 	}
 }
+
+// TestWorkersGetTarsPaths: under a TARS config, workers get <server>basepath
+// and datapath as TARS_BASEPATH and TARS_DATAPATH.
+func TestWorkersGetTarsPaths(t *testing.T) {
+	cfg := testConfig(1, "unused")
+	cfg.TarsConfig, cfg.BasePath, cfg.DataPath = "/srv/App.Svc.config.conf", "/srv/bin/", "/srv/data/"
+	env := strings.Join(baseEnv(cfg, nil), " ")
+	if !strings.Contains(env, " TARS_BASEPATH=/srv/bin/ ") || !strings.Contains(env, " TARS_DATAPATH=/srv/data/ ") {
+		t.Fatalf("env %s", env)
+	}
+	cfg.TarsConfig = ""
+	if env := strings.Join(baseEnv(cfg, nil), " "); strings.Contains(env, "TARS_BASEPATH") {
+		t.Fatalf("without a TARS config: %s", env)
+	}
+}

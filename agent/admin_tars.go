@@ -123,6 +123,9 @@ func (s *Supervisor) onTarsAdmin(req adminRequest) {
 	default:
 		full := strings.TrimSpace(req.cmd + " " + req.data)
 		s.forward(req, func(answers []*workerAnswer) (string, error) {
+			if len(answers) == 0 {
+				return "no workers", nil
+			}
 			if !anyHandled(answers) {
 				return "", errorf(ErrUnknownCommand, "%s not support now!", full)
 			}

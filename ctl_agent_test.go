@@ -56,13 +56,13 @@ func TestCtlExitCodesAgainstTheAgent(t *testing.T) {
 	}{
 		{args: []string{"tars.viewversion"}, out: []string{version}},
 		{args: []string{"agent.status"}, out: []string{`"workers":[`}},
-		{args: []string{"tars.setloglevel", "info"}, out: []string{"ok"}},
-		{args: []string{"tars.setloglevel", "loud"}, code: 1, errIn: []string{`log level "loud"`}},
+		{args: []string{"tars.setloglevel", "info"}, out: []string{"tars.setloglevel INFO succ"}},
+		{args: []string{"tars.setloglevel", "loud"}, code: 1, errIn: []string{`tars.setloglevel failed: unknown log level [loud]!`}},
 		{args: []string{"agent.scale", "x"}, code: 1, errIn: []string{"agent.scale wants a worker count"}},
 		{args: []string{"agent.scale"}, code: 1, errIn: []string{"agent.scale wants a worker count"}},
 		{args: []string{"app.echo", "hi"}, out: []string{"0(", "1(", "): hi"}},
 		{args: []string{"app.fail"}, code: 1, errIn: []string{"app.fail always fails"}},
-		{args: []string{"no.such.command"}, code: 1, errIn: []string{`no handler for "no.such.command"`}},
+		{args: []string{"no.such.command"}, code: 1, errIn: []string{`no.such.command not support now!`}},
 		// One worker answers, the other hangs: the partial reply arrives
 		// before ctl's own timeout.
 		{args: []string{"--timeout", "1500ms", "app.slow"}, code: 1, errIn: []string{"): fast", "): no reply within"}},

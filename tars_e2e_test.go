@@ -72,7 +72,7 @@ func TestCtlAgainstAgent(t *testing.T) {
 			t.Fatalf("tars.viewstatus: %q", got)
 		}
 	}
-	if got, _ := ctlReply("--local", local, "tars.setloglevel", "info"); got != "ok" {
+	if got, _ := ctlReply("--local", local, "tars.setloglevel", "info"); got != "tars.setloglevel INFO succ" {
 		t.Fatalf("setloglevel: %q", got)
 	}
 	if got, code := ctlReply("--local", local, "shutdown"); code != 0 {
@@ -173,6 +173,12 @@ func TestInteropTarsPlatform(t *testing.T) {
 	}
 	if err := a.waitExit(t, 20*time.Second); err != nil {
 		t.Fatalf("agent exit after the node client's shutdown: %v", err)
+	}
+	// Every admin command is reported, as TarsGo reports it.
+	for _, cmd := range []string{"tars.viewversion", "preheatCheck"} {
+		if ri := alarm(); ri != (reportInfo{"Sms", "Gateway", "AdminServant::notify:" + cmd, ""}) {
+			t.Fatalf("notify of %s: %+v", cmd, ri)
+		}
 	}
 	if ri := alarm(); ri != (reportInfo{"Sms", "Gateway", "stop", ""}) {
 		t.Fatalf("last notify %+v", ri)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +43,12 @@ const maxWorkers = 1024
 // ErrStopped once Run returned, or ctx's error.
 func (s *Supervisor) Notify(ctx context.Context, command string) (string, error) {
 	cmd, data, _ := strings.Cut(strings.TrimSpace(command), " ")
+	switch p := s.configs.Load(); {
+	case cmd == CmdGraceRestart:
+		return s.graceRestart(ctx)
+	case cmd == CmdLoadConfig && p != nil && !filepath.IsAbs(strings.TrimSpace(data)):
+		return s.loadConfig(ctx, p, strings.TrimSpace(data))
+	}
 	reply := make(chan adminAnswer, 1)
 	req := adminRequest{cmd: cmd, data: strings.TrimSpace(data), reply: reply, within: s.gatherWithin(ctx)}
 	if err := s.send(ctx, req); err != nil {
@@ -121,7 +128,7 @@ func (s *Supervisor) onAdmin(req adminRequest) {
 	s.log.info("admin command %q %q", req.cmd, req.data)
 	switch req.cmd {
 	case CmdViewVersion:
-		req.answer(s.Version, nil)
+		req.answer(s.viewVersion(), nil)
 	case CmdSetLogLevel:
 		s.setLogLevel(req)
 	case CmdPreheat:
@@ -136,20 +143,27 @@ func (s *Supervisor) onAdmin(req adminRequest) {
 	case "":
 		req.answer("", errorf(ErrUnknownCommand, "empty command"))
 	default:
-		s.forward(req, nil)
+		s.onTarsAdmin(req)
 	}
 }
 
 // setLogLevel applies tars.setloglevel to the agent's service log and to
-// every worker, and answers "ok" once every linked worker applied it; when
-// some did not, the error (ErrWorkers) lists them. New workers start with
-// the level.
+// every worker, and answers as TarsGo does, "tars.setloglevel L succ", once
+// every linked worker applied it; when some did not, the error
+// (ErrWorkers) lists them. New workers start with the level. A missing or
+// unknown level is an ErrBadArgument error with TarsGo's text ("…
+// failed: unknown log level [X]!"); unlike TarsGo, lower case is accepted.
 func (s *Supervisor) setLogLevel(req adminRequest) {
-	lv, err := config.ParseLevel(req.data)
-	if err != nil {
-		req.answer("", errorf(ErrBadArgument, "log level %q: %v", req.data, err))
+	if req.data == "" {
+		req.answer("", errorf(ErrBadArgument, "%s failed: missing loglevel!", CmdSetLogLevel))
 		return
 	}
+	lv, err := config.ParseLevel(req.data)
+	if err != nil {
+		req.answer("", errorf(ErrBadArgument, "%s failed: unknown log level [%s]! (DEBUG, INFO, WARN, ERROR or NONE)", CmdSetLogLevel, req.data))
+		return
+	}
+	succ := fmt.Sprintf("%s %s succ", CmdSetLogLevel, lv)
 	s.level = lv
 	s.out.SetLevel(lv)
 	s.log.info("log level set to %s", lv)
@@ -162,9 +176,9 @@ func (s *Supervisor) setLogLevel(req adminRequest) {
 			}
 		}
 		if len(failed) == 0 {
-			return "ok", nil
+			return succ, nil
 		}
-		return "", errorf(ErrWorkers, "ok in the agent; not in\n%s", strings.Join(failed, "\n"))
+		return "", errorf(ErrWorkers, "%s in the agent; not in\n%s", succ, strings.Join(failed, "\n"))
 	})
 }
 

@@ -111,7 +111,7 @@ func TestFakeAgentCommands(t *testing.T) {
 	if got := fr.notify("preheatCheck"); got != "success" {
 		t.Fatalf("preheatCheck with every worker ready: %q", got)
 	}
-	if got, err := fr.notifyErr("tars.setloglevel loud"); !errors.Is(err, ErrBadArgument) || !strings.Contains(err.Error(), "DEBUG, INFO, WARN, ERROR or NONE") {
+	if got, err := fr.notifyErr("tars.setloglevel loud"); !errors.Is(err, ErrBadArgument) || err.Error() != "tars.setloglevel failed: unknown log level [loud]! (DEBUG, INFO, WARN, ERROR or NONE)" {
 		t.Fatalf("bad level: %q, %v", got, err)
 	}
 	reply := fr.notifyAsync("tars.setloglevel warn")
@@ -122,13 +122,13 @@ func TestFakeAgentCommands(t *testing.T) {
 		}
 		fr.reply(p, c[0].ID, "ok")
 	}
-	if got := <-reply; got != "ok" {
+	if got := <-reply; got != "tars.setloglevel WARN succ" {
 		t.Fatalf("setloglevel: %q", got)
 	}
 	reply = fr.notifyAsync("tars.setloglevel error")
 	fr.reply(a, fr.waitCommands(a, 2)[1].ID, "ok")
 	fr.exit(b, 0) // b dies before it applies the level
-	if got := <-reply; got != "ERR ok in the agent; not in\n1(1002): exited with code 0 before replying" {
+	if got := <-reply; got != "ERR tars.setloglevel ERROR succ in the agent; not in\n1(1002): exited with code 0 before replying" {
 		t.Fatalf("setloglevel with a worker gone: %q", got)
 	}
 	b = fr.started()

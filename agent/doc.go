@@ -139,7 +139,17 @@
 // Notify runs the SPEC §10 commands from any goroutine (the AdminF server,
 // tests): tars.viewversion, tars.setloglevel (the agent's log and every
 // worker), preheatCheck (success iff every slot's worker is ready),
-// agent.status (the Status snapshot as JSON), agent.reload, agent.scale.
+// agent.status (the Status snapshot as JSON), agent.reload, agent.scale,
+// tars.gracerestart (the rolling reload, answered "restart gracefully!"
+// as TarsGo answers it, or "restart failed: …" as an error).
+// The TARS commands of TarsGo and TarsCpp servers are answered for the
+// whole service in their words (admin_tars.go): tars.help, tars.closecore
+// yes|no (RLIMIT_CORE of the agent, so of future workers, and, with
+// prlimit, of the running ones), tars.dumpstack (each worker's goroutines
+// to NAME_stackinfo.log), tars.pprof [PORT [SECONDS [WORKER]]] (loopback
+// only); a command no worker handles is "<command> not support now!"
+// (ErrUnknownCommand). Under a TARS config the AdminF server reports each
+// command to tarsnotify as "AdminServant::notify:<command>".
 // Any other command is forwarded to every worker that is not stopping and
 // the reply lists each worker's answer, "WORKER_ID(pid): answer", gathered
 // until the caller's deadline minus a margin (a tenth of the time left, at
@@ -211,6 +221,29 @@
 // reports a replaced entry (a rolling reload), an edited Go source entry
 // (rebuilt through the reaper, then reloaded; a failed build only logs)
 // and a changed config file (tars.loadconfig to every worker).
+//
+// As a TarsGo server does on the TARS platform (shared/research/
+// tars-platform.md): with enableset=y the set division goes into NotifyF
+// (sSet), StatF (slaveName "App.Server.<set>", slaveSet fields) and
+// PropertyF (moduleName, set fields), and bare servant names are looked up
+// with findObjectByIdInSameSet; locator calls carry the node_name context.
+// "stop" goes to tarsnotify when the shutdown is over. With <server>config
+// (the ConfigObj), "tars.loadconfig FILE" fetches FILE from the config
+// center (ConfigF.loadConfigByInfo, with app, server, file and set), writes
+// it atomically into <server>basepath (else the TARS config's directory),
+// answers TarsGo's "Getconfig Success!: FILE" and announces the path to the
+// workers ("tars.loadconfig PATH", container.Worker.OnConfig); the files
+// of <server>config-files are pulled once before the first workers start.
+// Workers get TARS_BASEPATH and TARS_DATAPATH. A path (as --watch sends)
+// is announced as it is. tars.viewversion answers the agent's version and,
+// with a deploy manifest, the service's: "0.4.0 (service 1.2.3)";
+// reportVersion sends the agent's alone, because tarsnode stores it as the
+// framework ("TARS") version, where a TarsGo server sends its own release.
+// A TarsGo server (a binary built with github.com/TarsCloud/TarsGo) is
+// refused as the worker under a TARS config — Open's usage error, exit 2:
+// it would register with tarsnode, serve AdminF on <server>local and bind
+// the not_tars port itself, in every worker. Deploy such a service as a
+// tars_go server directly, or serve it with package container.
 //
 // # Sockets
 //

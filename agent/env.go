@@ -61,6 +61,12 @@ func baseEnv(cfg *config.Config, inherited []string) []string {
 	if cfg.TarsConfig != "" {
 		set("TARS_CONFIG", cfg.TarsConfig)
 		set("TARS_MONITOR", strconv.FormatBool(cfg.TarsMonitor))
+		if cfg.BasePath != "" {
+			set("TARS_BASEPATH", cfg.BasePath) // where tars.loadconfig writes files
+		}
+		if cfg.DataPath != "" {
+			set("TARS_DATAPATH", cfg.DataPath)
+		}
 	}
 	if c := cfg.RunAs; c != nil && c.User != "" {
 		set("USER", c.User)

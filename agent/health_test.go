@@ -68,7 +68,7 @@ func TestForwardedCommandReachesHandlers(t *testing.T) {
 	if !strings.Contains(got, "("+pids[0]+")") || !strings.Contains(got, "("+pids[1]+")") {
 		t.Fatalf("reply %q does not name pids %v", got, pids)
 	}
-	if err := r.notifyErr("no.such.command", ErrWorkers); !strings.Contains(err.Error(), `no handler for "no.such.command"`) {
+	if err := r.notifyErr("no.such.command x", ErrUnknownCommand); err.Error() != "no.such.command x not support now!" {
 		t.Fatalf("unknown command: %v", err)
 	}
 	if got := r.notify("preheatCheck"); got != "success" {

@@ -15,7 +15,6 @@ func (s *Supervisor) shutdown(code int) {
 	}
 	s.stopping = true
 	s.exitCode = code
-	s.alarm("", "stop")
 	s.sdNotify("STOPPING=1")
 	s.abortReload("the agent is stopping")
 	for _, sl := range s.slots {

@@ -9,6 +9,7 @@ import (
 	"github.com/nodeagent/node-agent/agent/config"
 	"github.com/nodeagent/node-agent/container/wire"
 	"github.com/nodeagent/node-agent/monitor"
+	"github.com/nodeagent/node-agent/tars"
 )
 
 // monitoring reports whether the workers collect statistics: for the
@@ -56,9 +57,9 @@ func (s *Supervisor) openMonitors() (*monitors, error) {
 	m := &monitors{}
 	cfg := s.cfg
 	if tarsReporting(cfg) {
-		m.sender = monitor.NewClientSender(cfg.Locator)
+		m.sender = monitor.NewClientSender(tars.ClientOptions{Locator: cfg.Locator, Set: cfg.SetDivision, NodeName: cfg.NodeName})
 		opts := monitor.TarsOptions{Stat: cfg.Stat, Property: cfg.Property, Interval: cfg.ReportInterval,
-			ModuleName: cfg.ModuleName, LocalIP: cfg.LocalIP}
+			ModuleName: cfg.ModuleName, LocalIP: cfg.LocalIP, Set: cfg.SetDivision, TarsVersion: s.Version}
 		if host, port, err := net.SplitHostPort(cfg.HTTPAddress); err == nil {
 			opts.SlaveIP = host
 			opts.SlavePort, _ = strconv.Atoi(port)

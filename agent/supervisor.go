@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -80,8 +81,12 @@ type Supervisor struct {
 	readyTimeout time.Duration
 	replyTimeout time.Duration
 
-	links    *tarsLinks // set by Open
-	mon      *monitors  // set by Open
+	links *tarsLinks // set by Open
+	// configs fetches config files for tars.loadconfig (set by Open when
+	// the TARS config names a ConfigObj); Notify reads it from any
+	// goroutine.
+	configs  atomic.Pointer[configPuller]
+	mon      *monitors // set by Open
 	stats    *monitor.Aggregator
 	sd       systemd
 	sdStatus string // the last STATUS= sent
@@ -142,6 +147,9 @@ func orDefault(d, def time.Duration) time.Duration {
 // usage errors (exit 2). Run calls it unless the caller did, to report the
 // error itself.
 func (s *Supervisor) Open() error {
+	if err := refuseTarsGoWorker(s.cfg.Entry.Path, s.cfg.TarsConfig); err != nil {
+		return err
+	}
 	l, err := s.openTARS()
 	if err != nil {
 		return err
@@ -226,6 +234,7 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 		s.steer()
 	}
 	s.finishRequests()
+	s.alarm("", "stop") // once the shutdown is over, as TarsGo reports it
 	s.log.info("all workers stopped, exiting with code %d", s.exitCode)
 	return s.exitCode
 }

@@ -22,6 +22,8 @@ type tarsLinks struct {
 	served chan struct{}
 	node   *notify.NodeReporter
 	alarms *notify.Alarms
+	// configs is the config center's client, when the config names one.
+	configs *configPuller
 }
 
 // openTARS opens the links cfg asks for. An AdminF endpoint that cannot be
@@ -32,14 +34,40 @@ func (s *Supervisor) openTARS() (*tarsLinks, error) {
 	cfg := s.cfg
 	app, server := notify.SplitName(cfg.Name)
 	logf := notify.Logf(func(format string, args ...any) { s.log.warn(format, args...) })
+	if cfg.TarsConfig != "" {
+		a, err := notify.NewAlarms(notify.AlarmConfig{Notify: cfg.Notify, Locator: cfg.Locator,
+			App: app, Server: server, Set: cfg.SetDivision, NodeName: cfg.NodeName, Logf: logf})
+		if err != nil {
+			s.log.warn("TARS alarms are off: %v", err)
+		} else {
+			l.alarms = a
+			hook := s.Alarm
+			s.Alarm = func(threadID, message string) {
+				a.Report(threadID, message)
+				if hook != nil {
+					hook(threadID, message)
+				}
+			}
+		}
+	}
+	if p, err := newConfigPuller(cfg); err != nil {
+		s.log.warn("tars.loadconfig only forwards: %v", err)
+	} else if p != nil {
+		l.configs = p
+		s.configs.Store(p)
+		s.pullAtStart(p)
+	}
 	if cfg.TarsLocal != "" {
 		allow, err := tars.ParseAllowList(cfg.TarsLocalAllow)
 		if err != nil {
+			l.close()
 			return nil, fmt.Errorf("the AdminF adapter's allow list: %w", err)
 		}
-		l.admin = tars.NewAdminServer(tars.AdminFuncs{OnShutdown: s.Shutdown, OnNotify: s.Notify},
+		l.admin = tars.NewAdminServer(tars.AdminFuncs{OnShutdown: s.Shutdown, OnNotify: l.reportingNotify(s.Notify)},
 			tars.ServerOptions{Allow: allow, Logf: logf})
 		if err := l.admin.Listen(cfg.TarsLocal); err != nil {
+			l.admin = nil
+			l.close()
 			return nil, fmt.Errorf("--tars-local %q: %w", cfg.TarsLocal, err)
 		}
 		l.served = make(chan struct{})
@@ -59,28 +87,28 @@ func (s *Supervisor) openTARS() (*tarsLinks, error) {
 		l.node = r
 		s.log.info("reporting to tarsnode %s", cfg.TarsNode)
 	}
-	if cfg.TarsConfig != "" {
-		a, err := notify.NewAlarms(notify.AlarmConfig{Notify: cfg.Notify, Locator: cfg.Locator,
-			App: app, Server: server, NodeName: cfg.LocalIP, Logf: logf})
-		if err != nil {
-			s.log.warn("TARS alarms are off: %v", err)
-		} else {
-			l.alarms = a
-			hook := s.Alarm
-			s.Alarm = func(threadID, message string) {
-				a.Report(threadID, message)
-				if hook != nil {
-					hook(threadID, message)
-				}
-			}
-		}
-	}
 	return l, nil
+}
+
+// reportingNotify wraps the AdminF notify handler: as TarsGo does, every
+// command is reported to tarsnotify ("AdminServant::notify:<command>",
+// level NORMAL) when alarms are on, then run.
+func (l *tarsLinks) reportingNotify(notify func(context.Context, string) (string, error)) func(context.Context, string) (string, error) {
+	if l.alarms == nil {
+		return notify
+	}
+	return func(ctx context.Context, command string) (string, error) {
+		l.alarms.Report("", "AdminServant::notify:"+command)
+		return notify(ctx, command)
+	}
 }
 
 // close stops the links: the AdminF server (its last replies sent), the
 // tarsnode reporter, and the alarms after a bounded flush.
 func (l *tarsLinks) close() {
+	if l.configs != nil {
+		l.configs.close()
+	}
 	if l.admin != nil {
 		l.admin.Close()
 		<-l.served

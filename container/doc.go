@@ -44,7 +44,12 @@
 //     notify) whose handler may fail: its error reaches the caller as an
 //     error (AdminF answers non-zero, ctl exits 1). Handle is the form for
 //     handlers that cannot fail. An unknown command answers ErrNoHandler.
-//     tars.setloglevel and tars.viewstatus are built in.
+//     tars.setloglevel, tars.viewstatus, tars.help (the registered
+//     commands), tars.dumpstack (every goroutine's stack, at most
+//     MaxStackDump bytes) and tars.pprof (net/http/pprof on 127.0.0.1 for
+//     a while, as the agent asks) are built in, and tars.loadconfig, which
+//     calls the OnConfig callback with the path of a config file the agent
+//     wrote (pushed from the TARS console into $TARS_BASEPATH).
 //   - MonitorHTTP and Property collect statistics the agent reports to
 //     Prometheus (--metrics-address) and TARS (StatF, PropertyF). They are
 //     on when the agent asks for them, and cost nothing otherwise.

@@ -62,6 +62,10 @@ func (w *Worker) dispatch(cmd, data string) (string, error) {
 // registerBuiltins installs the commands every worker answers.
 func (w *Worker) registerBuiltins() {
 	w.handlers["tars.setloglevel"] = w.setLogLevel
+	w.handlers[cmdHelp] = w.help
+	w.handlers[cmdDumpStack] = w.dumpStack
+	w.handlers[cmdPProf] = w.servePProf
+	w.handlers[cmdLoadConfig] = w.loadConfig
 	w.handlers["tars.viewstatus"] = func(context.Context, string) (string, error) {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)

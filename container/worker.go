@@ -1,6 +1,7 @@
 package container
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -54,6 +55,7 @@ type Worker struct {
 	mu       sync.Mutex
 	pending  map[uint64]chan wire.Message
 	handlers map[string]HandlerFunc
+	onConfig func(ctx context.Context, path string) error // OnConfig
 
 	level   *slog.LevelVar
 	logger  *slog.Logger

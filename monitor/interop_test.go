@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nodeagent/node-agent/container/wire"
+	"github.com/nodeagent/node-agent/tars"
 	"github.com/nodeagent/node-agent/tars/tarstest"
 )
 
@@ -25,7 +26,7 @@ func interopInstalled() bool {
 
 // clientSender is the agent's sender, closed when t ends.
 func clientSender(t *testing.T) *ClientSender {
-	s := NewClientSender("")
+	s := NewClientSender(tars.ClientOptions{})
 	t.Cleanup(s.Close)
 	return s
 }

@@ -11,15 +11,17 @@ import (
 // proxy, made at its first call and kept (connections, locator answers)
 // until Close. A bare servant name is resolved through the locator.
 type ClientSender struct {
-	locator string
+	opts    tars.ClientOptions
 	mu      sync.Mutex
 	clients map[string]*tars.Client
 }
 
-// NewClientSender returns a ClientSender resolving bare servant names
-// through locator (<client>locator; "" when every proxy names endpoints).
-func NewClientSender(locator string) *ClientSender {
-	return &ClientSender{locator: locator, clients: map[string]*tars.Client{}}
+// NewClientSender returns a ClientSender whose clients use opts: bare
+// servant names are resolved through opts.Locator (<client>locator; ""
+// when every proxy names endpoints), in opts.Set when the config enables
+// sets, with opts.NodeName as the locator calls' node_name.
+func NewClientSender(opts tars.ClientOptions) *ClientSender {
+	return &ClientSender{opts: opts, clients: map[string]*tars.Client{}}
 }
 
 // Invoke calls fn on obj; see Sender.
@@ -28,7 +30,7 @@ func (s *ClientSender) Invoke(ctx context.Context, obj, fn string, args tars.Str
 	c, ok := s.clients[obj]
 	if !ok {
 		var err error
-		if c, err = tars.NewClient(obj, tars.ClientOptions{Locator: s.locator}); err != nil {
+		if c, err = tars.NewClient(obj, s.opts); err != nil {
 			s.mu.Unlock()
 			return err
 		}

@@ -55,6 +55,15 @@ type TarsOptions struct {
 	ModuleName string
 	// LocalIP is <server>localip, the ip of property rows.
 	LocalIP string
+	// Set is the set division ("name.area.group") when the config enables
+	// sets, else "". As TarsGo reports it, stat rows then have the
+	// slaveName "App.Server.<name><area><group>" and the slaveSet fields,
+	// and property rows the moduleName "App.Server.<name><area><group>"
+	// and the set fields.
+	Set string
+	// TarsVersion is sent as the tarsVersion of stat rows (the agent's
+	// version: it is the framework end of the service).
+	TarsVersion string
 	// SlaveIP and SlavePort are the service's http address, the slaveIp
 	// and slavePort of stat rows.
 	SlaveIP   string

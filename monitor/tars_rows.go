@@ -32,13 +32,7 @@ func statRows(iv *interval, o TarsOptions) []tars.StatMicMsg {
 		last := tars.StatIntervals[len(tars.StatIntervals)-1]
 		hist[last] = clamp32(t.success.Buckets[wire.LatencyBuckets-2] + t.success.Buckets[wire.LatencyBuckets-1])
 		rows = append(rows, tars.StatMicMsg{
-			Key: tars.StatMicMsgHead{
-				MasterName:    StatMasterName,
-				SlaveName:     o.ModuleName,
-				InterfaceName: name,
-				SlaveIP:       o.SlaveIP,
-				SlavePort:     int32(o.SlavePort),
-			},
+			Key: o.statHead(name),
 			Value: tars.StatMicMsgBody{
 				Count:         clamp32(ok),
 				ExecCount:     clamp32(failed),
@@ -57,8 +51,10 @@ func statRows(iv *interval, o TarsOptions) []tars.StatMicMsg {
 // Min and Avg, then the custom properties by name with their policies.
 // Properties without values are left out.
 func propRows(iv *interval, o TarsOptions) []tars.StatPropMsg {
+	module, setName, setArea, setID := o.setModule()
 	head := func(name string) tars.StatPropMsgHead {
-		return tars.StatPropMsgHead{ModuleName: o.ModuleName, IP: o.LocalIP, PropertyName: name, IPropertyVer: PropertyVersion}
+		return tars.StatPropMsgHead{ModuleName: module, IP: o.LocalIP, PropertyName: name,
+			SetName: setName, SetArea: setArea, SetID: setID, IPropertyVer: PropertyVersion}
 	}
 	var rows []tars.StatPropMsg
 	for _, n := range usageNames {
@@ -154,4 +150,31 @@ func split[K, V any, PK interface {
 		out = append(out, rows[from:])
 	}
 	return out
+}
+
+// setModule returns the module name with the set suffix TarsGo adds
+// ("App.Server.<name><area><group>") and the set's parts, or the module
+// name alone without a set.
+func (o TarsOptions) setModule() (module, name, area, group string) {
+	parts := strings.Split(o.Set, ".")
+	if o.Set == "" || len(parts) != 3 {
+		return o.ModuleName, "", "", ""
+	}
+	return o.ModuleName + "." + parts[0] + parts[1] + parts[2], parts[0], parts[1], parts[2]
+}
+
+// statHead is the head of the stat row of interface name.
+func (o TarsOptions) statHead(name string) tars.StatMicMsgHead {
+	module, setName, setArea, setID := o.setModule()
+	return tars.StatMicMsgHead{
+		MasterName:    StatMasterName,
+		SlaveName:     module,
+		InterfaceName: name,
+		SlaveIP:       o.SlaveIP,
+		SlavePort:     int32(o.SlavePort),
+		SlaveSetName:  setName,
+		SlaveSetArea:  setArea,
+		SlaveSetID:    setID,
+		TarsVersion:   o.TarsVersion,
+	}
 }

@@ -72,7 +72,7 @@ func NewAlarms(cfg AlarmConfig) (*Alarms, error) {
 	if cfg.QueueSize <= 0 {
 		cfg.QueueSize = DefaultAlarmQueue
 	}
-	client, err := tars.NewClient(cfg.Notify, tars.ClientOptions{Locator: cfg.Locator})
+	client, err := tars.NewClient(cfg.Notify, tars.ClientOptions{Locator: cfg.Locator, Set: cfg.Set, NodeName: cfg.NodeName})
 	if err != nil {
 		return nil, fmt.Errorf("notify: alarms to %s: %w", cfg.Notify, err)
 	}

@@ -30,7 +30,7 @@ func TestInteropControlNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, err := NewAlarms(AlarmConfig{Locator: tars.ServantQuery + "@" + endpoint(p.Ports.Query),
-		App: "Sms", Server: "Gateway", Set: "sz.a.1"})
+		App: "Sms", Server: "Gateway", Set: "sz.a.1", NodeName: "10.0.0.5"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,10 +64,10 @@ func TestInteropControlNode(t *testing.T) {
 				t.Fatalf("keepAlive %s", c.Args)
 			}
 			alive = append(alive, c.T)
-		case "tars.tarsregistry.QueryObj.findObjectById":
+		case "tars.tarsregistry.QueryObj.findObjectByIdInSameSet":
 			lookups++
-			if string(c.Args) != `{"id":"tars.tarsnotify.NotifyObj"}` {
-				t.Fatalf("findObjectById %s", c.Args)
+			if string(c.Args) != `{"id":"tars.tarsnotify.NotifyObj","setId":"sz.a.1"}` || c.Context["node_name"] != "10.0.0.5" {
+				t.Fatalf("findObjectByIdInSameSet %s, context %v", c.Args, c.Context)
 			}
 		case "tars.tarsnotify.NotifyObj.reportNotifyInfo":
 			var ri reportInfo
@@ -87,8 +87,8 @@ func TestInteropControlNode(t *testing.T) {
 		t.Errorf("%d reportVersion, %d lookups", versions, lookups)
 	}
 	want := []reportInfo{
-		{SApp: "Sms", SSet: "sz.a.1", SServer: "Gateway", SMessage: "restart"},
-		{SApp: "Sms", SSet: "sz.a.1", SServer: "Gateway", SMessage: "[alarm] detected zombie worker.", SThreadId: "777", ELevel: 2},
+		{SApp: "Sms", SSet: "sz.a.1", SServer: "Gateway", SMessage: "restart", SNodeName: "10.0.0.5"},
+		{SApp: "Sms", SSet: "sz.a.1", SServer: "Gateway", SMessage: "[alarm] detected zombie worker.", SThreadId: "777", ELevel: 2, SNodeName: "10.0.0.5"},
 	}
 	if !slices.Equal(alarms, want) {
 		t.Errorf("alarms as @tars/rpc decoded them:\n got %+v\nwant %+v", alarms, want)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,8 +42,15 @@ type ClientOptions struct {
 	// MinBackoff and MaxBackoff bound the reconnect backoff of an endpoint
 	// (0: DefaultMinBackoff, DefaultMaxBackoff).
 	MinBackoff, MaxBackoff time.Duration
-	// Context is sent with every request (e.g. {"node_name": ip}).
+	// Context is sent with every request.
 	Context map[string]string
+	// Set is the caller's set division ("name.area.group") when its
+	// config enables sets: a bare servant name is then resolved with
+	// QueryF.findObjectByIdInSameSet, as TarsGo and TarsCpp do.
+	Set string
+	// NodeName is sent as the "node_name" context of locator calls, as
+	// TarsGo sends it; "" sends none.
+	NodeName string
 	// MaxPacketSize bounds a reply frame (0: DefaultMaxPacketSize).
 	MaxPacketSize int
 }
@@ -112,6 +120,13 @@ func NewClient(proxy string, opts ClientOptions) (*Client, error) {
 	}
 	lopts := opts
 	lopts.Locator = ""
+	if opts.NodeName != "" {
+		lopts.Context = maps.Clone(opts.Context)
+		if lopts.Context == nil {
+			lopts.Context = map[string]string{}
+		}
+		lopts.Context["node_name"] = opts.NodeName
+	}
 	if c.locator, err = NewClient(opts.Locator, lopts); err != nil {
 		return nil, fmt.Errorf("tars: locator: %w", err)
 	}
@@ -263,9 +278,8 @@ func (c *Client) resolve(ctx context.Context) {
 	if !due {
 		return
 	}
-	var res FindObjectByIDResult
-	err := c.locator.Invoke(ctx, FuncFindObjectByID, &FindObjectByIDArgs{ID: c.servant}, &res)
-	if err == nil && len(res.Ret) == 0 {
+	found, err := c.lookup(ctx)
+	if err == nil && len(found) == 0 {
 		err = fmt.Errorf("the locator knows no active endpoint of %s", c.servant)
 	}
 	if err != nil {
@@ -276,8 +290,8 @@ func (c *Client) resolve(ctx context.Context) {
 		c.mu.Unlock()
 		return
 	}
-	eps := make([]Endpoint, len(res.Ret))
-	for i, f := range res.Ret {
+	eps := make([]Endpoint, len(found))
+	for i, f := range found {
 		eps[i] = EndpointFromF(f)
 	}
 	c.mu.Lock()
@@ -285,6 +299,22 @@ func (c *Client) resolve(ctx context.Context) {
 	c.nextResolve = time.Now().Add(c.opts.RefreshInterval)
 	c.mu.Unlock()
 	c.setEndpoints(eps)
+}
+
+// lookup asks the locator for the servant's active endpoints: with
+// findObjectByIdInSameSet when a set is configured, else findObjectById.
+func (c *Client) lookup(ctx context.Context) ([]EndpointF, error) {
+	if c.opts.Set == "" {
+		var res FindObjectByIDResult
+		err := c.locator.Invoke(ctx, FuncFindObjectByID, &FindObjectByIDArgs{ID: c.servant}, &res)
+		return res.Ret, err
+	}
+	res := FindObjectsResult{OutTag: 3}
+	err := c.locator.Invoke(ctx, FuncFindObjectByIDInSameSet, &FindObjectByIDInSameSetArgs{ID: c.servant, SetID: c.opts.Set}, &res)
+	if err == nil && res.Ret < 0 {
+		err = fmt.Errorf("the locator answered %d to findObjectByIdInSameSet(%s, %s)", res.Ret, c.servant, c.opts.Set)
+	}
+	return res.ActiveEp, err
 }
 
 // setEndpoints replaces the endpoint list, keeping the connections of the

@@ -15,10 +15,17 @@ const MaxConfigSize = 16 << 20
 // Syntax (TarsCpp TC_Config, TarsGo util/conf): every line is trimmed; empty
 // lines and lines starting with '#' are skipped (there are no trailing
 // comments: "a=1 #x" has the value "1 #x"); "<name>" opens a domain and
-// "</name>" closes it; any other line is a parameter split at the first '=',
-// key and value trimmed, and a line without '=' is a key with an empty value
-// (e.g. "allow"). The last duplicate key wins; re-opening a domain merges
-// into it. Escapes are not interpreted.
+// "</name>" closes it; any other line is a parameter split at the first '='
+// that is not escaped, key and value trimmed, and a line without '=' is a
+// key with an empty value (e.g. "allow"). The last duplicate key wins;
+// re-opening a domain merges into it.
+//
+// Keys and values are unescaped as TarsCpp does (tarsnode writes them
+// escaped): \\ \r \n \t \= are a backslash, CR, LF, tab and '='; any other
+// backslash is a syntax error, as TarsCpp refuses the file. So
+// "script-args=--mode\=prod" is the value "--mode=prod". (TarsGo does not
+// unescape; a value with a backslash that is not an escape works there and
+// is refused here and by TarsCpp.)
 type Config struct {
 	Root *ConfigDomain
 }
@@ -122,13 +129,19 @@ func ParseConfig(data []byte) (*Config, error) {
 			stack = append(stack, d)
 			continue
 		}
-		key, val, _ := strings.Cut(line, "=")
-		key, val = strings.TrimSpace(key), strings.TrimSpace(val)
+		key, val := splitParam(line)
 		if key == "" {
 			return nil, &ConfigError{Line: ln, Msg: fmt.Sprintf("%q: parameter without a key", line)}
 		}
 		if !validKey(key) {
 			return nil, &ConfigError{Line: ln, Msg: fmt.Sprintf("%q: not a key=value line, a <section> tag or a # comment", line)}
+		}
+		var err error
+		if key, err = unescape(key); err != nil {
+			return nil, &ConfigError{Line: ln, Msg: "key " + err.Error()}
+		}
+		if val, err = unescape(val); err != nil {
+			return nil, &ConfigError{Line: ln, Msg: "value " + err.Error()}
 		}
 		cur.set(key, val)
 	}

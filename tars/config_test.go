@@ -143,3 +143,34 @@ func TestLoadConfigErrors(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestParseConfigEscapes: keys and values are unescaped as TarsCpp's
+// TC_ConfigDomain::parse does; an escaped '=' does not split; a backslash
+// that is no escape is a syntax error naming the line.
+func TestParseConfigEscapes(t *testing.T) {
+	c, err := ParseConfig([]byte(`<s>
+script-args=--mode\=prod
+path = C:\\dir\\ 
+multi=a\nb\r\tc
+a\=b=c
+only\=key
+</s>
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{
+		"script-args": "--mode=prod", "path": `C:\dir\`, "multi": "a\nb\r\tc", "a=b": "c", "only=key": "",
+	} {
+		if got, ok := c.Get("/s", key); !ok || got != want {
+			t.Errorf("<%s>: %q %v, want %q", key, got, ok, want)
+		}
+	}
+	for _, bad := range []string{"k=a\\x", "k=trailing\\", "k\\q=v"} {
+		_, err := ParseConfig([]byte("# c\n" + bad + "\n"))
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Line != 2 || !strings.Contains(ce.Msg, "\\") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

@@ -136,7 +136,9 @@
 // a per-call timeout (ctx or ClientOptions.Timeout, 3 s by default), round
 // robin over the endpoints with failover, a doubling reconnect backoff per
 // endpoint, and, for a bare servant name, resolution through the locator
-// (QueryF.findObjectById, cached for a minute; a failed lookup keeps the
+// (QueryF.findObjectById, or findObjectByIdInSameSet with ClientOptions.Set
+// for a set deployment; ClientOptions.NodeName goes with it as the
+// "node_name" context; cached for a minute; a failed lookup keeps the
 // previous answer). Errors: *RemoteError (the server answered an error
 // code), ErrUnavailable (nothing sent), ErrConnLost (sent, outcome
 // unknown), the context's error, ErrClosed.

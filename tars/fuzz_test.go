@@ -144,6 +144,15 @@ func FuzzParseConfig(f *testing.F) {
 				if got, ok := c.Get(path, k); !ok || got != want {
 					t.Fatalf("%s<%s>: %q %v, want %q", path, k, got, ok, want)
 				}
+				// Escaped as tarsnode writes it, the value reads back
+				// the same (when trimming does not change it).
+				if want != strings.TrimSpace(want) || strings.ContainsAny(want, "<>") {
+					continue
+				}
+				back, err := ParseConfig([]byte("k=" + escapeTarsValue(want)))
+				if got, _ := back.Get("/", "k"); err != nil || got != want {
+					t.Fatalf("value %q escaped: %q, %v", want, got, err)
+				}
 			}
 			for _, ch := range d.Children() {
 				walk(path+"/"+ch.Name, ch)
@@ -179,4 +188,10 @@ func FuzzParseEndpoint(f *testing.F) {
 			t.Fatalf("%q: %v", s, err)
 		}
 	})
+}
+
+// escapeTarsValue escapes s as tarsnode writes values (TarsCpp
+// TC_ConfigDomain::reverse_parse).
+func escapeTarsValue(s string) string {
+	return strings.NewReplacer("\\", "\\\\", "\r", "\\r", "\n", "\\n", "\t", "\\t", "=", "\\=").Replace(s)
 }

@@ -76,6 +76,8 @@ func TestIDLRoundTrips(t *testing.T) {
 		GroupRealID: 3, SetID: "s.a.1", Qos: 4, BakFlag: 5, Weight: 100, WeightType: 1, AuthType: 1, NodeName: "node"}
 	roundTrip(t, ep)
 	roundTrip(t, FindObjectByIDArgs{ID: ServantNotify})
+	roundTrip(t, LoadConfigByInfoArgs{ConfigInfo{AppName: "Sms", ServerName: "Gateway", FileName: "gateway.conf", SetDivision: "sms.sz.1", Host: "10.0.0.5"}})
+	roundTrip(t, LoadConfigByInfoResult{Ret: 0, Config: "a=1\n"})
 	roundTrip(t, FindObjectByIDInSameSetArgs{ID: ServantNotify, SetID: "s.a.1"})
 	roundTrip(t, FindObjectByIDResult{Ret: []EndpointF{ep, {Host: "h"}}})
 	roundTrip(t, FindObjectsResult{Ret: 0, ActiveEp: []EndpointF{ep}, InactiveEp: []EndpointF{}})

@@ -139,6 +139,25 @@ type Config struct {
 	Notify string
 	// LocalIP is <server>localip, the host's address in reports.
 	LocalIP string
+	// ServiceVersion is the service's version from the deploy manifest
+	// ("version"), or "": tars.viewversion adds it to the agent's.
+	ServiceVersion string
+	// NodeName is <server>node_name, else LocalIP: the node_name context
+	// of locator calls and the sNodeName of notify reports (TarsGo's).
+	NodeName string
+	// SetDivision is /tars/application<setdivision> ("name.area.group")
+	// when <enableset> is y, else "": sent as the set in notify, stat and
+	// property reports, and locator lookups ask findObjectByIdInSameSet.
+	SetDivision string
+	// ConfigObj is <server>config, the ConfigObj proxy tars.loadconfig
+	// fetches files from; BasePath and DataPath are <server>basepath and
+	// <server>datapath, where fetched files go and the service's data
+	// directory (exported to workers as TARS_BASEPATH, TARS_DATAPATH).
+	ConfigObj, BasePath, DataPath string
+	// ConfigFiles are the files pulled from ConfigObj at start:
+	// <server>config-files, TarsGo's list (files separated by spaces,
+	// commas or semicolons).
+	ConfigFiles []string
 
 	// MetricsAddress serves Prometheus metrics when not "".
 	MetricsAddress string

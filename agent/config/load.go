@@ -109,6 +109,9 @@ func Load(args []string, opts LoadOptions) (*Config, error) {
 	// The TARS config file comes from the command line or the manifest and
 	// slots in between them: command line > TARS config > manifest > default.
 	b := &builder{cfg: defaultConfig()}
+	if res.manifest != nil {
+		b.cfg.ServiceVersion = res.manifest.version
+	}
 	srcs := layers{cliSrc}
 	if v, ok := (layers{cliSrc, manifestSrc}).lookup("config"); ok {
 		if err := applyConfigFile(b, v); err != nil {

@@ -23,6 +23,9 @@ type manifest struct {
 	path, dir string
 	// main is the "main" key: the entry, relative to dir; "" when absent.
 	main string
+	// version is the "version" key the packager writes: the service's
+	// version; "" when absent.
+	version string
 	// options holds the option keys ("name" included) as a source.
 	options mapSource
 }
@@ -60,6 +63,9 @@ func parseManifest(path string, data []byte) (*manifest, error) {
 		return nil, usagef("%s:%d:%d: unexpected data after the JSON object", path, line, col)
 	}
 	for key, rv := range raw {
+		if key == nodeagentjson.KeyVersion {
+			m.version, _, _ = manifestScalar(rv)
+		}
 		if key != nodeagentjson.KeyName && key != nodeagentjson.KeyMain && nodeagentjson.IsMetadata(key) {
 			continue // written by the packager for people and `deploy verify`
 		}

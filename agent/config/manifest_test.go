@@ -27,8 +27,8 @@ func TestParseManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.main != "app/svc" || m.dir != "/srv/svc" || m.path != path {
-		t.Errorf("main %q dir %q path %q", m.main, m.dir, m.path)
+	if m.main != "app/svc" || m.dir != "/srv/svc" || m.path != path || m.version != "1.2.3" {
+		t.Errorf("main %q dir %q path %q version %q", m.main, m.dir, m.path, m.version)
 	}
 	texts := map[string]string{}
 	for k, v := range m.options {

@@ -13,6 +13,7 @@ import (
 
 // The sections of a TARS config file Load reads (SPEC §3).
 const (
+	tarsAppPath    = "/tars/application"
 	tarsServerPath = "/tars/application/server"
 	tarsClientPath = "/tars/application/client"
 )
@@ -51,6 +52,9 @@ type tarsSettings struct {
 	locator, stat, property, moduleName string
 	reportInterval                      time.Duration
 	notify, localIP, adminAllow         string
+	nodeName, setDivision               string
+	configObj, basePath, dataPath       string
+	configFiles                         []string
 }
 
 // store copies the settings into cfg.
@@ -58,6 +62,8 @@ func (s tarsSettings) store(cfg *Config) {
 	cfg.Locator, cfg.Stat, cfg.Property, cfg.ModuleName = s.locator, s.stat, s.property, s.moduleName
 	cfg.ReportInterval = s.reportInterval
 	cfg.Notify, cfg.LocalIP, cfg.TarsLocalAllow = s.notify, s.localIP, s.adminAllow
+	cfg.NodeName, cfg.SetDivision = s.nodeName, s.setDivision
+	cfg.ConfigObj, cfg.BasePath, cfg.DataPath, cfg.ConfigFiles = s.configObj, s.basePath, s.dataPath, s.configFiles
 }
 
 // readTarsConfig reads the TARS config file path (absolute) into a source of
@@ -172,6 +178,24 @@ func readTarsConfig(path, where string) (mapSource, tarsSettings, error) {
 	set.moduleName, _ = get(client, "modulename")
 	set.notify, _ = get(server, "notify")
 	set.localIP, _ = get(server, "localip")
+	set.nodeName = set.localIP
+	if v, ok := get(server, "node_name"); ok {
+		set.nodeName = v
+	}
+	set.configObj, _ = get(server, "config")
+	set.basePath, _ = get(server, "basepath")
+	set.dataPath, _ = get(server, "datapath")
+	if v, ok := get(server, "config-files"); ok {
+		set.configFiles = strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == ',' || r == ';' || r == '\t' })
+	}
+	appDomain := c.Domain(tarsAppPath)
+	if on, _ := get(appDomain, "enableset"); strings.EqualFold(on, "y") {
+		div, _ := get(appDomain, "setdivision")
+		if !ValidSetDivision(div) {
+			return nil, set, usageWrap(fmt.Errorf("%q is not NAME.AREA.GROUP", div), "%s: enableset=y with a bad setdivision", where3(tarsAppPath, "setdivision"))
+		}
+		set.setDivision = div
+	}
 	if t, ok := get(client, "report-interval"); ok {
 		d, err := parseMillis(t)
 		if err != nil {
@@ -180,4 +204,20 @@ func readTarsConfig(path, where string) (mapSource, tarsSettings, error) {
 		set.reportInterval = d
 	}
 	return src, set, nil
+}
+
+// ValidSetDivision reports whether s is a set division TARS accepts:
+// "name.area.group", three dot-separated parts, name and area not empty
+// and without '*' (the group may be "*", every group of the area).
+func ValidSetDivision(s string) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 || parts[2] == "" {
+		return false
+	}
+	for _, p := range parts[:2] {
+		if p == "" || strings.Contains(p, "*") {
+			return false
+		}
+	}
+	return true
 }

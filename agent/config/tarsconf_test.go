@@ -159,6 +159,8 @@ func TestTarsConfigSmallCases(t *testing.T) {
 			}, []any{LevelDebug, DefaultAppLogMaxFiles, InstancesAuto, "svc", DefaultKeepaliveTime, ""}},
 		{"empty lognum does not hide log-files", "", "lognum=\nlog-files=2", func(c *Config) any { return c.AppLogMaxFiles }, 2},
 		{"app alone is no name", "", "app=App", func(c *Config) any { return c.Name }, "svc"},
+		{"escaped values are unescaped as TarsCpp does", "", `script-args=--mode\=prod --sep=\t --dir=C:\\x`,
+			func(c *Config) any { return c.WorkerArgs }, []string{"--mode=prod", "--sep=", "--dir=C:\\x"}},
 		{"report-interval", "report-interval=10000", "", func(c *Config) any { return c.ReportInterval }, 10 * time.Second},
 		{"adapter with servant AdminObj", "", "<Adm>\nservant=AdminObj\nallow=127.0.0.1\n</Adm>", func(c *Config) any { return c.TarsLocalAllow }, "127.0.0.1"},
 		{"empty config", "", "", func(c *Config) any {
@@ -367,5 +369,33 @@ func TestTarsConfigErrors(t *testing.T) {
 		writeFile(t, filepath.Join(dir, "secret.conf"), "<tars>\n</tars>\n", 0o000)
 		_, err = Load([]string{"svc.bin", "-c", "secret.conf"}, opts)
 		wantUsageError(t, err, "--config", "secret.conf", "permission denied")
+	}
+}
+
+// TestTarsConfigSetAndConfigObj: the set division (only with enableset=y),
+// node_name, ConfigObj, basepath, datapath and the config-files list.
+func TestTarsConfigSetAndConfigObj(t *testing.T) {
+	conf := func(enable, div string) string {
+		return strings.Replace(tarsConf("", "localip=10.0.0.5\nconfig=tars.tarsconfig.ConfigObj\nbasepath=/srv/bin/\ndatapath=/srv/data/\nconfig-files=a.conf, b.json;c"),
+			"<application>\n", "<application>\nenableset="+enable+"\nsetdivision="+div+"\n", 1)
+	}
+	c, err := loadWithConf(t, conf("y", "sms.sz.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []any{c.SetDivision, c.NodeName, c.ConfigObj, c.BasePath, c.DataPath, c.ConfigFiles}
+	want := []any{"sms.sz.1", "10.0.0.5", "tars.tarsconfig.ConfigObj", "/srv/bin/", "/srv/data/", []string{"a.conf", "b.json", "c"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %#v, want %#v", got, want)
+	}
+	if c, err := loadWithConf(t, conf("n", "sms.sz.1")); err != nil || c.SetDivision != "" {
+		t.Fatalf("enableset=n: %q, %v", c.SetDivision, err)
+	}
+	for _, bad := range []string{"NULL", "sms.sz", "sms..1", "*.sz.1", "a.b.c.d"} {
+		_, err := loadWithConf(t, conf("Y", bad))
+		var ue *UsageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "enableset=y with a bad setdivision") {
+			t.Errorf("setdivision %q: %v", bad, err)
+		}
 	}
 }

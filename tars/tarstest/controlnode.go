@@ -40,27 +40,39 @@ func Node(t testing.TB) string {
 
 // Call is one call a control node received.
 type Call struct {
-	Servant string          `json:"servant"`
-	Fn      string          `json:"fn"`
-	T       int64           `json:"t"` // ms since the epoch
-	Args    json.RawMessage `json:"args"`
+	Servant string            `json:"servant"`
+	Fn      string            `json:"fn"`
+	T       int64             `json:"t"` // ms since the epoch
+	Args    json.RawMessage   `json:"args"`
+	Context map[string]string `json:"context"` // the request's context (QueryF, ConfigF calls)
 }
 
 // ControlNode is tarsnode.js: a fake TARS control node made of real
-// @tars/rpc servers for tars.tarsnode.ServerObj, tars.tarsnotify.NotifyObj
-// and tars.tarsregistry.QueryObj, each on its own loopback port.
+// @tars/rpc servers for tars.tarsnode.ServerObj, tars.tarsnotify.NotifyObj,
+// tars.tarsconfig.ConfigObj and tars.tarsregistry.QueryObj, each on its own
+// loopback port.
 type ControlNode struct {
-	Ports struct{ Node, Notify, Query int }
+	Ports struct{ Node, Notify, Config, Query int }
 	Calls <-chan Call
 	held  []Call // received, not returned yet by NextOf
 }
 
-// StartControlNode runs a control node until t ends.
-func StartControlNode(t testing.TB) *ControlNode {
+// StartControlNode runs a control node until t ends; its ConfigObj has no
+// files.
+func StartControlNode(t testing.TB) *ControlNode { return StartControlNodeWithConfigs(t, "") }
+
+// StartControlNodeWithConfigs runs a control node until t ends whose
+// ConfigObj serves the files of dir (read at each call, so a test may
+// change them), by name.
+func StartControlNodeWithConfigs(t testing.TB, dir string) *ControlNode {
 	t.Helper()
 	node := Node(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	cmd := exec.CommandContext(ctx, node, "tarsnode.js")
+	args := []string{"tarsnode.js"}
+	if dir != "" {
+		args = append(args, dir)
+	}
+	cmd := exec.CommandContext(ctx, node, args...)
 	cmd.Dir = InteropDir()
 	cmd.Stderr = io.Discard // @tars/rpc prints warnings
 	stdin, err := cmd.StdinPipe()

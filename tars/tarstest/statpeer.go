@@ -36,6 +36,10 @@ type StatRow struct {
 		InterfaceName string `json:"interfaceName"`
 		SlaveIP       string `json:"slaveIp"`
 		SlavePort     int    `json:"slavePort"`
+		SlaveSetName  string `json:"slaveSetName"`
+		SlaveSetArea  string `json:"slaveSetArea"`
+		SlaveSetID    string `json:"slaveSetID"`
+		TarsVersion   string `json:"tarsVersion"`
 	} `json:"head"`
 	Body struct {
 		Count         int            `json:"count"`
@@ -56,6 +60,9 @@ type PropRow struct {
 		IP           string `json:"ip"`
 		PropertyName string `json:"propertyName"`
 		IPropertyVer int    `json:"iPropertyVer"`
+		SetName      string `json:"setName"`
+		SetArea      string `json:"setArea"`
+		SetID        string `json:"setID"`
 	} `json:"head"`
 	Body struct {
 		VInfo []struct {

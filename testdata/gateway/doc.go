@@ -177,6 +177,14 @@
 // Admin command sms.providers replies with each provider's counters and
 // breaker state and the receipt counters.
 //
+// When the agent announces a new version of the config file (tars.loadconfig:
+// pushed from the TARS console into $TARS_BASEPATH, with the gateway run as
+// -config=$TARS_BASEPATH/FILE; or the file changed under --watch), the
+// gateway parses it and applies its rate limit at once, without a restart;
+// a file that does not parse is refused with its error and the running
+// limit stays. Providers, templates and the retry policy are read at start
+// (tars.gracerestart applies them without losing a request).
+//
 // # Tests
 //
 // Go's ./... skips testdata directories; name the package explicitly:

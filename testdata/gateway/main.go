@@ -79,7 +79,7 @@ func run(args []string, stderr io.Writer) int {
 			return string(b)
 		})
 	}
-	return serve(w, cfg, *addr, hooks)
+	return serve(w, cfg, *addr, hooks, *configFile)
 }
 
 // describeProviders is the start log line's provider list: the configured
@@ -106,7 +106,7 @@ func processHooks() sms.Hooks {
 // serve runs the gateway as worker w until w.Done closes and the gateway has
 // drained, and returns the exit code. addr is the listen address used when w
 // has none (standalone without PORT).
-func serve(w *container.Worker, cfg sms.Config, addr string, hooks sms.Hooks) int {
+func serve(w *container.Worker, cfg sms.Config, addr string, hooks sms.Hooks, configFile string) int {
 	log := w.Logger()
 	cfg.WorkerID = w.WorkerID()
 	hooks.Middleware = w.MonitorHTTP // request stats for the agent, when it asks for them
@@ -124,6 +124,9 @@ func serve(w *container.Worker, cfg sms.Config, addr string, hooks sms.Hooks) in
 		}
 	}
 	log.Info("gateway: providers: " + describeProviders(ps, cfg))
+	if configFile != "" {
+		reloadConfigOn(w, configFile, g, log)
+	}
 	w.Handle("sms.stats", func(string) string {
 		b, _ := json.Marshal(g.Stats())
 		return string(b)

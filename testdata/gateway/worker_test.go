@@ -18,7 +18,7 @@ func TestServeUnderAgent(t *testing.T) {
 	a := containertest.New(t, containertest.Options{WorkerID: 2})
 	cfg := sms.Config{DataDir: t.TempDir(), ProviderLatency: -1}
 	code := make(chan int, 1)
-	go func() { code <- serve(a.Worker(), cfg, "127.0.0.1:1", sms.Hooks{}) }()
+	go func() { code <- serve(a.Worker(), cfg, "127.0.0.1:1", sms.Hooks{}, "") }()
 	a.WaitReady()
 
 	listening := regexp.MustCompile(`sms gateway listening.*addr=(127\.0\.0\.1:\d+)`)

@@ -1,12 +1,19 @@
 // A fake TARS control node made of real @tars/rpc servers (notify/interop_test.go):
-//   node tarsnode.js
+//   node tarsnode.js [CONFIG_DIR]
 // serves, each on its own free loopback port,
 //   tars.tarsnode.ServerObj     (NodeF ServerF: keepAlive, reportVersion → 0)
 //   tars.tarsnotify.NotifyObj   (Notify: reportNotifyInfo)
-//   tars.tarsregistry.QueryObj  (QueryF: findObjectById → the NotifyObj endpoint)
-// prints {"ports": {"node": N, "notify": N, "query": N}} on its first line,
-// then one JSON line per call received: {"servant", "fn", "t" (ms), "args"},
-// and exits when its standard input closes.
+//   tars.tarsconfig.ConfigObj   (ConfigF: loadConfigByInfo → the file of that
+//                                name in CONFIG_DIR, read at each call; -1
+//                                when there is none)
+//   tars.tarsregistry.QueryObj  (QueryF: findObjectById,
+//                                findObjectByIdInSameGroup and
+//                                findObjectByIdInSameSet → the NotifyObj or
+//                                ConfigObj endpoint)
+// prints {"ports": {"node": N, "notify": N, "config": N, "query": N}} on its
+// first line, then one JSON line per call received: {"servant", "fn", "t"
+// (ms), "args", "context" (the request's context, when not empty)}, and
+// exits when its standard input closes.
 'use strict';
 const T = require('@tars/stream');
 const HeroServer = require('@tars/rpc').server;
@@ -44,9 +51,16 @@ const EndpointF = struct('tars.EndpointF', [[0, 'host', T.String, true], [1, 'po
   [2, 'timeout', T.Int32, true], [3, 'istcp', T.Int32, true], [4, 'grid', T.Int32, true]]);
 
 const ports = {};
+const configDir = process.argv[2];
 
-function record(servant, fn, args) {
-  process.stdout.write(JSON.stringify({ servant, fn, t: Date.now(), args }) + '\n');
+function record(servant, fn, args, current) {
+  const line = { servant, fn, t: Date.now(), args };
+  const ctx = current && current.getContext();
+  if (ctx && ctx.size && ctx.size() > 0) {
+    line.context = {};
+    ctx.forEach((k, v) => { line.context[k] = v; });
+  }
+  process.stdout.write(JSON.stringify(line) + '\n');
 }
 
 function reply(current, write) {
@@ -87,24 +101,58 @@ const NotifyObj = imp('tars.tarsnotify.NotifyObj', (current, fn, is) => {
   return 0;
 });
 
-function notifyEndpoints() {
+// ConfigInfo (ConfigF.tars): appname 0, servername 1, filename 2, bAppOnly 3
+// (bool), host 4, setdivision 5, containername 6.
+function readConfigInfo(is) {
+  const C = function () {};
+  C._classname = 'tars.ConfigInfo';
+  C._readFrom = (s) => ({
+    appname: s.readString(0, true, ''), servername: s.readString(1, true, ''), filename: s.readString(2, true, ''),
+    bAppOnly: s.readBoolean(3, true, false), host: s.readString(4, false, ''), setdivision: s.readString(5, false, ''),
+    containername: s.readString(6, false, ''),
+  });
+  return is.readStruct(1, true, C);
+}
+
+const ConfigObj = imp('tars.tarsconfig.ConfigObj', (current, fn, is) => {
+  if (fn !== 'loadConfigByInfo') return -3;
+  const info = readConfigInfo(is);
+  record('tars.tarsconfig.ConfigObj', fn, info, current);
+  let text = null;
+  const name = require('path').basename(info.filename);
+  if (configDir && name === info.filename) {
+    try { text = require('fs').readFileSync(require('path').join(configDir, name), 'utf8'); } catch (e) { text = null; }
+  }
+  reply(current, (os) => { os.writeInt32(0, text === null ? -1 : 0); os.writeString(2, text === null ? '' : text); });
+  return 0;
+});
+
+function endpointsOf(id) {
   const l = T.List(EndpointF);
-  const ep = new EndpointF();
-  Object.assign(ep, { host: '127.0.0.1', port: ports.notify, timeout: 60000, istcp: 1 });
-  l.push(ep);
+  const port = { 'tars.tarsnotify.NotifyObj': ports.notify, 'tars.tarsconfig.ConfigObj': ports.config }[id];
+  if (port) {
+    const ep = new EndpointF();
+    Object.assign(ep, { host: '127.0.0.1', port, timeout: 60000, istcp: 1 });
+    l.push(ep);
+  }
   return l;
 }
 
 const QueryObj = imp('tars.tarsregistry.QueryObj', (current, fn, is) => {
   const id = is.readString(1, true, '');
-  record('tars.tarsregistry.QueryObj', fn, { id });
-  const eps = id === 'tars.tarsnotify.NotifyObj' ? notifyEndpoints() : T.List(EndpointF);
+  const args = { id };
+  if (fn === 'findObjectByIdInSameSet') args.setId = is.readString(2, true, '');
+  record('tars.tarsregistry.QueryObj', fn, args, current);
+  const eps = endpointsOf(id);
   switch (fn) {
     case 'findObjectById':
       reply(current, (os) => os.writeList(0, eps));
       return 0;
     case 'findObjectByIdInSameGroup':
       reply(current, (os) => { os.writeInt32(0, 0); os.writeList(2, eps); os.writeList(3, T.List(EndpointF)); });
+      return 0;
+    case 'findObjectByIdInSameSet':
+      reply(current, (os) => { os.writeInt32(0, 0); os.writeList(3, eps); os.writeList(4, T.List(EndpointF)); });
       return 0;
   }
   return -3;
@@ -125,6 +173,7 @@ async function main() {
   const servers = [
     await serve('node', 'tars.tarsnode.ServerObj', ServerObj),
     await serve('notify', 'tars.tarsnotify.NotifyObj', NotifyObj),
+    await serve('config', 'tars.tarsconfig.ConfigObj', ConfigObj),
     await serve('query', 'tars.tarsregistry.QueryObj', QueryObj),
   ];
   process.stdout.write(JSON.stringify({ ports }) + '\n');

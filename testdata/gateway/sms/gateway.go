@@ -49,9 +49,10 @@ type Gateway struct {
 	deliverer *Deliverer
 	handler   http.Handler
 
-	inFlight       atomic.Int64 // HTTP requests being served
-	ignoreShutdown atomic.Bool  // set by /debug/fault/ignore-shutdown
-	lastStoreLog   atomic.Int64 // when a store failure was last logged (Unix ns)
+	limit          atomic.Pointer[rateLimit] // SetRateLimit's, else cfg's
+	inFlight       atomic.Int64              // HTTP requests being served
+	ignoreShutdown atomic.Bool               // set by /debug/fault/ignore-shutdown
+	lastStoreLog   atomic.Int64              // when a store failure was last logged (Unix ns)
 
 	ballastMu sync.Mutex
 	ballast   [][]byte // memory held by /debug/fault/grow

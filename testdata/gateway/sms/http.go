@@ -132,9 +132,10 @@ func (g *Gateway) handleSend(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), acceptTimeout)
 	defer cancel()
+	limit := g.rateLimit()
 	res, err := g.store.Accept(ctx, AcceptRequest{
 		Message: m, PhoneKey: v.phoneKey, IdempotencyKey: key, Fingerprint: fingerprint(m),
-		RateLimit: g.cfg.RateLimit, RateWindow: g.cfg.RateWindow, KeyTTL: g.cfg.KeyTTL, MaxDepth: g.cfg.QueueSize,
+		RateLimit: limit.perPhone, RateWindow: limit.window, KeyTTL: g.cfg.KeyTTL, MaxDepth: g.cfg.QueueSize,
 	})
 	switch {
 	case errors.Is(err, ErrIdempotencyConflict):
@@ -149,7 +150,7 @@ func (g *Gateway) handleSend(w http.ResponseWriter, r *http.Request) {
 	case res.RetryAfter > 0:
 		w.Header().Set("Retry-After", retryAfterSeconds(res.RetryAfter))
 		writeJSON(w, http.StatusTooManyRequests, ErrorBody{
-			Error: fmt.Sprintf("rate limit: at most %d messages per %v to one phone", g.cfg.RateLimit, g.cfg.RateWindow),
+			Error: fmt.Sprintf("rate limit: at most %d messages per %v to one phone", limit.perPhone, limit.window),
 			Field: "phone",
 		})
 	case res.Replayed:

@@ -115,7 +115,7 @@ func (g *Gateway) sample(stop <-chan struct{}) {
 		}
 		if p, ok := g.store.(pruner); ok && time.Since(lastPrune) >= pruneInterval {
 			lastPrune = time.Now()
-			if err := p.Prune(ctx, g.hooks.Now(), g.cfg.RateWindow); err != nil {
+			if err := p.Prune(ctx, g.hooks.Now(), g.rateLimit().window); err != nil {
 				g.log.Warn("pruning the store", "err", err)
 			}
 		}

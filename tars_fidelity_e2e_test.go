@@ -1,0 +1,229 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nodeagent/node-agent/tars/tarstest"
+)
+
+// TestGraceRestartUnderLoad: tars.gracerestart, as the admin registry's
+// grace-restart task sends it over AdminF, runs the rolling reload of the
+// gateway while keep-alive clients send without pause: TarsGo's reply,
+// every worker replaced, no request lost.
+func TestGraceRestartUnderLoad(t *testing.T) {
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	local := fmt.Sprintf("tcp -h 127.0.0.1 -p %d -t 60000", freePort(t))
+	a := startGateway(t, addr, "-i", "2", "--http-address", addr, "--tars-local", local)
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	old := pidsAnswering(t, c, addr, 2)
+
+	load := startKeepAliveLoad(addr, 8)
+	defer load.finish()
+	isOld := func(p string) bool { return old[p] }
+	isNew := func(p string) bool { return !old[p] }
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		if !poll(60*time.Second, cond) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+	waitFor("the load to reach the old workers", func() bool { return load.count(isOld) >= 200 })
+
+	if got, code := ctlReply("--local", local, "tars.gracerestart"); code != 0 || got != "restart gracefully!" {
+		t.Fatalf("tars.gracerestart: exit %d, %q", code, got)
+	}
+	a.waitOutput(t, `reloaded 2 workers`, 5*time.Second)
+	for p := range old {
+		var pid int
+		fmt.Sscan(p, &pid)
+		waitFor("old worker "+p+" to exit", func() bool { return syscall.Kill(pid, 0) == syscall.ESRCH })
+	}
+	base := load.count(isNew)
+	waitFor("the load to reach the new workers", func() bool { return load.count(isNew) >= base+200 })
+	failures := load.finish()
+	if len(failures) > 0 {
+		t.Fatalf("%d requests failed during tars.gracerestart, first: %v", len(failures), failures[0])
+	}
+	t.Logf("%d answers from the old workers, %d from the new ones, none failed", load.count(isOld), load.count(isNew))
+}
+
+// TestInteropSetDivision: the gateway under a TARS config with
+// enableset=y, setdivision=sms.sz.1, as tarsnode writes it for a set
+// deployment. From the real @tars/rpc peers' decoded calls: the notify
+// servant is looked up with findObjectByIdInSameSet in the set, with the
+// node_name context; NotifyF carries the set; StatF rows have the set in
+// slaveName and the slaveSet fields; PropertyF rows the set in moduleName
+// and the set fields — as TarsGo reports them.
+func TestInteropSetDivision(t *testing.T) {
+	node := tarstest.StartControlNode(t)
+	stat := tarstest.StartStatPeer(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	conf := filepath.Join(t.TempDir(), "Sms.Gateway.config.conf")
+	err := os.WriteFile(conf, []byte(fmt.Sprintf(`<tars>
+  <application>
+    enableset=Y
+    setdivision=sms.sz.1
+    <client>
+      locator=tars.tarsregistry.QueryObj@tcp -h 127.0.0.1 -p %d -t 3000
+      stat=%s
+      property=%s
+      asyncthread=1
+      modulename=Sms.Gateway
+    </client>
+    <server>
+      app=Sms
+      server=Gateway
+      localip=127.0.0.1
+      node_name=node-7
+      notify=tars.tarsnotify.NotifyObj
+      <Sms.Gateway.HttpAdapter>
+        endpoint=tcp -h 127.0.0.1 -p %s -t 60000
+        protocol=not_tars
+      </Sms.Gateway.HttpAdapter>
+    </server>
+  </application>
+</tars>
+`, node.Ports.Query, stat.Stat, stat.Property, addr[strings.LastIndexByte(addr, ':')+1:])), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := startGateway(t, addr, "--config="+conf)
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	pidsAnswering(t, c, addr, 1)
+
+	q := node.NextOf(t, "tars.tarsregistry.QueryObj", "findObjectByIdInSameSet")
+	if string(q.Args) != `{"id":"tars.tarsnotify.NotifyObj","setId":"sms.sz.1"}` || q.Context["node_name"] != "node-7" {
+		t.Fatalf("locator call %s, context %v", q.Args, q.Context)
+	}
+	var ri struct{ SApp, SSet, SServer, SMessage, SNodeName string }
+	json.Unmarshal(node.NextOf(t, "tars.tarsnotify.NotifyObj", "reportNotifyInfo").Args, &ri)
+	if ri.SSet != "sms.sz.1" || ri.SMessage != "restart" || ri.SNodeName != "node-7" {
+		t.Fatalf("notify %+v", ri)
+	}
+
+	a.cmd.Process.Signal(syscall.SIGTERM)
+	if err := a.waitExit(t, 20*time.Second); err != nil {
+		t.Fatalf("agent exit: %v", err)
+	}
+	stats, props := stat.Collect(t, 1, 1, 10*time.Second)
+	h := stats["/healthz"]
+	if h.Head.SlaveName != "Sms.Gateway.smssz1" || h.Head.SlaveSetName != "sms" || h.Head.SlaveSetArea != "sz" || h.Head.SlaveSetID != "1" ||
+		h.Head.TarsVersion != version || h.Body.Count < 1 {
+		t.Fatalf("StatF /healthz row %+v", h)
+	}
+	for name, p := range props {
+		if p.Head.ModuleName != "Sms.Gateway.smssz1" || p.Head.SetName != "sms" || p.Head.SetArea != "sz" || p.Head.SetID != "1" {
+			t.Fatalf("PropertyF row %s: %+v", name, p.Head)
+		}
+	}
+}
+
+// TestInteropConfigPush: a config file pushed from the TARS console
+// reaches the gateway and changes its behaviour without a restart. The
+// ConfigObj of a real @tars/rpc control node serves gateway.conf; the
+// agent pulls it at start (config-files) into basepath, where the gateway
+// reads it (-config); the console's "tars.loadconfig gateway.conf" makes
+// the agent fetch the new version (loadConfigByInfo, found with
+// findObjectByIdInSameSet), write it atomically and announce it to the
+// worker, whose OnConfig callback applies the new rate limit: the same
+// worker now accepts what it refused.
+func TestInteropConfigPush(t *testing.T) {
+	served := t.TempDir()
+	limit := func(n int) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(served, "gateway.conf"), []byte(fmt.Sprintf("[rate_limit]\nper_phone = %d\nwindow = \"10m\"\n", n)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	limit(2)
+	node := tarstest.StartControlNodeWithConfigs(t, served)
+	base := filepath.Join(t.TempDir(), "bin")
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	local := fmt.Sprintf("tcp -h 127.0.0.1 -p %d -t 10000", freePort(t))
+	conf := filepath.Join(t.TempDir(), "Sms.Gateway.config.conf")
+	err := os.WriteFile(conf, []byte(fmt.Sprintf(`<tars>
+  <application>
+    enableset=y
+    setdivision=sms.sz.1
+    <client>
+      locator=tars.tarsregistry.QueryObj@tcp -h 127.0.0.1 -p %d -t 3000
+      asyncthread=1
+    </client>
+    <server>
+      app=Sms
+      server=Gateway
+      localip=127.0.0.1
+      local=%s
+      config=tars.tarsconfig.ConfigObj
+      config-files=gateway.conf
+      basepath=%s
+      script-args=-config\=%s/gateway.conf
+      <Sms.Gateway.HttpAdapter>
+        endpoint=tcp -h 127.0.0.1 -p %s -t 60000
+        protocol=not_tars
+      </Sms.Gateway.HttpAdapter>
+    </server>
+  </application>
+</tars>
+`, node.Ports.Query, local, base, base, addr[strings.LastIndexByte(addr, ':')+1:])), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startGateway(t, addr, "--config="+conf)
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	pids := pidsAnswering(t, c, addr, 1)
+
+	q := node.NextOf(t, "tars.tarsregistry.QueryObj", "findObjectByIdInSameSet")
+	if string(q.Args) != `{"id":"tars.tarsconfig.ConfigObj","setId":"sms.sz.1"}` || q.Context["node_name"] != "127.0.0.1" {
+		t.Fatalf("ConfigObj lookup %s, context %v", q.Args, q.Context)
+	}
+	type configInfo struct {
+		Appname, Servername, Filename, Setdivision, Host string
+		BAppOnly                                         bool
+	}
+	want := configInfo{"Sms", "Gateway", "gateway.conf", "sms.sz.1", "127.0.0.1", false}
+	var got configInfo
+	if json.Unmarshal(node.NextOf(t, "tars.tarsconfig.ConfigObj", "loadConfigByInfo").Args, &got); got != want {
+		t.Fatalf("loadConfigByInfo at start %+v, want %+v", got, want)
+	}
+
+	msg := `{"phone":"+8613800000042","template":"verify_code","params":{"code":"1234"}}`
+	for i, wantCode := range []int{http.StatusAccepted, http.StatusAccepted, http.StatusTooManyRequests} {
+		if code, body := send(t, c, addr, msg); code != wantCode {
+			t.Fatalf("send %d with the pulled limit of 2: %d %s", i+1, code, body)
+		}
+	}
+
+	limit(5) // the console's new version
+	reply, code := ctlReply("--local", local, "tars.loadconfig", "gateway.conf")
+	var pid string
+	for p := range pids {
+		pid = p
+	}
+	if wantReply := fmt.Sprintf("Getconfig Success!: gateway.conf\n0(%s): applied %s", pid, filepath.Join(base, "gateway.conf")); code != 0 || reply != wantReply {
+		t.Fatalf("tars.loadconfig: exit %d, %q, want %q", code, reply, wantReply)
+	}
+	if json.Unmarshal(node.NextOf(t, "tars.tarsconfig.ConfigObj", "loadConfigByInfo").Args, &got); got != want {
+		t.Fatalf("loadConfigByInfo %+v", got)
+	}
+	if b, err := os.ReadFile(filepath.Join(base, "gateway.conf")); err != nil || !strings.Contains(string(b), "per_phone = 5") {
+		t.Fatalf("basepath file: %q %v", b, err)
+	}
+	if code, body := send(t, c, addr, msg); code != http.StatusAccepted {
+		t.Fatalf("send 4 after the push of a limit of 5: %d %s", code, body)
+	}
+	if now := pidsAnswering(t, c, addr, 1); !now[pid] {
+		t.Fatalf("worker %s was restarted: now %v", pid, now)
+	}
+	if reply, code := ctlReply("--local", local, "tars.loadconfig", "nosuch.conf"); code != 1 || !strings.Contains(reply, "Getconfig Error!: nosuch.conf") {
+		t.Fatalf("missing file: exit %d, %q", code, reply)
+	}
+}

@@ -1,0 +1,172 @@
+package agent
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// handOver freezes the agent and execs the checked binary with the
+// hand-over document. It returns only when the exec failed, after thawing
+// everything: the old program then stays in charge. See the package doc
+// for the commit point.
+func (s *Supervisor) handOver(ev upgradeChecked) error {
+	r := s.up.reaper
+	// No exit is reaped from now on: a worker that exits during the
+	// hand-over stays a zombie for the new program's reaper.
+	r.mu.Lock()
+	procs := s.workerProcs()
+	for _, p := range procs {
+		if p.exited.Load() {
+			r.mu.Unlock()
+			return refused("worker pid %d exited during the check", p.pid)
+		}
+	}
+	for _, p := range procs {
+		p.pauseReads()
+	}
+	thaw := func() {
+		for _, p := range procs {
+			p.resumeReads(s.up.starter)
+		}
+		r.mu.Unlock()
+	}
+	// Frames read before the pause are handled now: the new program
+	// reads from the next byte on.
+	later := s.drainMessages()
+	if err := s.upgradable(); err != nil {
+		thaw()
+		s.queued = append(s.queued, later...)
+		return err
+	}
+	var fds handoverFDs
+	doc := s.snapshotForHandover(&fds)
+	doc.Asked, doc.Frozen = ev.req.asked, time.Now()
+	if ev.req.client != nil {
+		doc.Client = fds.add(rawFD(ev.req.client))
+	}
+	var toClose []*os.File
+	if ln := s.up.control; ln != nil {
+		socket, lock, err := ln.Files()
+		if err != nil {
+			thaw()
+			return refused("%v", err)
+		}
+		toClose = append(toClose, socket)
+		doc.Control = &controlState{Path: ln.Path(), Socket: fds.add(rawFD(socket)), Lock: fds.add(rawFD(lock))}
+	}
+	b, err := doc.encode()
+	var memfd *os.File
+	if err == nil {
+		memfd, err = memfdWith("node-agent-handover", b)
+	}
+	if err != nil {
+		closeAll(toClose)
+		thaw()
+		return refused("%v", err)
+	}
+	toClose = append(toClose, memfd)
+	s.log.info("upgrade in place: handing over to %s (%s) with %d workers, pid %d", ev.req.path, ev.version, len(procs), os.Getpid())
+	s.out.flush()
+	env := append(withoutVar(os.Environ(), handoverEnv), handoverEnv+"="+strconv.Itoa(rawFD(memfd)))
+	err = execKeeping(ev.req.path, append(fds, rawFD(memfd)), env)
+	// The exec failed: nothing changed.
+	closeAll(toClose)
+	thaw()
+	s.queued = append(s.queued, later...)
+	return refused("exec %s: %v", ev.req.path, err)
+}
+
+// workerProcs returns the process of every slot's worker (upgradable
+// checked they are all *osProc).
+func (s *Supervisor) workerProcs() []*osProc {
+	var procs []*osProc
+	for _, sl := range s.slots {
+		procs = append(procs, sl.w.p.(*osProc))
+	}
+	return procs
+}
+
+// drainMessages handles the workers' messages already posted, and
+// returns the other events posted meanwhile, for the run loop to handle
+// later if the hand-over fails (after it, they are gone with this
+// program: their callers see their connection close).
+func (s *Supervisor) drainMessages() []event {
+	var others []event
+	for {
+		select {
+		case ev := <-s.events:
+			if m, ok := ev.(procMessage); ok {
+				s.handle(m)
+				continue
+			}
+			others = append(others, ev)
+		default:
+			return others
+		}
+	}
+}
+
+// execKeeping execs path with env and the agent's own arguments, passing
+// fds: it clears their close-on-exec flag, under the fork lock so that no
+// worker started meanwhile inherits them, and sets it again if the exec
+// fails. execve keeps the pid, the children and every descriptor without
+// the flag; it ends every thread but the caller's.
+func execKeeping(path string, fds []int, env []string) error {
+	syscall.ForkLock.Lock()
+	defer syscall.ForkLock.Unlock()
+	for i, fd := range fds {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
+			setCloseOnExec(fds[:i])
+			return fmt.Errorf("descriptor %d: %w", fd, err)
+		}
+	}
+	err := syscall.Exec(path, os.Args, env)
+	setCloseOnExec(fds)
+	return err
+}
+
+func setCloseOnExec(fds []int) {
+	for _, fd := range fds {
+		unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC)
+	}
+}
+
+// pauseReads stops p's readers at the byte they reached and waits for
+// them: what the channel buffered stays in p.conn (Pending), the rest in
+// the kernel. resumeReads starts them again.
+func (p *osProc) pauseReads() {
+	now := time.Now()
+	p.conn.SetReadDeadline(now)
+	p.streams.Lock()
+	for _, f := range []*os.File{p.stdout, p.stderr} {
+		if f != nil {
+			f.SetReadDeadline(now)
+		}
+	}
+	p.streams.Unlock()
+	p.running.Wait()
+}
+
+// resumeReads undoes pauseReads.
+func (p *osProc) resumeReads(st *osStarter) {
+	p.conn.SetReadDeadline(time.Time{})
+	for _, f := range []*os.File{p.stdout, p.stderr} {
+		if f != nil {
+			f.SetReadDeadline(time.Time{})
+		}
+	}
+	st.read(p)
+}
+
+// flush writes out what the logs buffer, before an exec: records written
+// later (if the exec fails) reopen the files or go to stdout directly.
+func (o *Output) flush() {
+	for _, d := range o.dests {
+		d.Close()
+	}
+}

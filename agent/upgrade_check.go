@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -63,6 +64,9 @@ func runProbe(ctx context.Context, r *reaper, path string, stdin *os.File, args 
 	cmd.Stdin = stdin
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.Env = withoutVar(os.Environ(), handoverEnv)
+	// It goes if the agent dies while it runs (it holds nothing of the
+	// workers, so the guardian would not know it).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	err := r.run(ctx, cmd)
 	switch {
 	case ctx.Err() != nil:

@@ -1,0 +1,359 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nodeagent/node-agent/agent"
+	"github.com/nodeagent/node-agent/internal/control"
+)
+
+// upgradeRig is an agent of upgradeworker workers run by one build of
+// node-agent, with a private control dir and log dir.
+type upgradeRig struct {
+	t      *testing.T
+	name   string
+	addr   string
+	env    []string
+	ctlDir string
+	logDir string
+	a      *agentProcess
+}
+
+// buildAgentVersion builds node-agent stamped with version into out, with
+// extra -X stamps.
+func buildAgentVersion(t *testing.T, out, version string, stamps ...string) {
+	t.Helper()
+	ldflags := "-X main.version=" + version
+	for _, s := range stamps {
+		ldflags += " -X " + s
+	}
+	cmd := exec.Command("go", "build", "-ldflags", ldflags, "-o", out, ".")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build node-agent %s: %v\n%s", version, err, b)
+	}
+}
+
+// startUpgradeRig runs bin with instances upgradeworker workers (built
+// into dir) and waits until every worker is ready.
+func startUpgradeRig(t *testing.T, bin, dir string, instances int) *upgradeRig {
+	t.Helper()
+	worker := filepath.Join(dir, "worker")
+	if _, err := os.Stat(worker); err != nil {
+		buildBinary(t, "./testdata/upgradeworker", worker)
+	}
+	rt, err := os.MkdirTemp("", "rt") // short: a unix socket path holds 107 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(rt) })
+	r := &upgradeRig{t: t, name: "upg", addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		env: []string{"XDG_RUNTIME_DIR=" + rt}, ctlDir: filepath.Join(rt, "node-agent"), logDir: filepath.Join(dir, "logs")}
+	r.a = startAgent(t, bin, r.addr, []string{worker, "-n", r.name, "-i", strconv.Itoa(instances),
+		"--http-address", r.addr, "-l", r.logDir}, r.env...)
+	if !poll(30*time.Second, func() bool { return r.status().Ready() == instances }) {
+		t.Fatalf("%d of %d workers ready after 30 s", r.status().Ready(), instances)
+	}
+	return r
+}
+
+// status asks the agent for its status (the zero Status when it does not
+// answer).
+func (r *upgradeRig) status() agent.Status {
+	var st agent.Status
+	text, err := r.call(control.Request{Op: control.OpStatus})
+	if err == nil {
+		json.Unmarshal([]byte(text), &st)
+	}
+	return st
+}
+
+func (r *upgradeRig) call(req control.Request) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return control.Call(ctx, control.Path(r.ctlDir, r.name), req)
+}
+
+// upgrade runs `bin upgrade NAME --binary to` and returns its output and
+// exit code.
+func (r *upgradeRig) upgrade(bin, to string) (string, int) {
+	r.t.Helper()
+	cmd := exec.Command(bin, "upgrade", r.name, "--binary", to)
+	cmd.Env = append(os.Environ(), r.env...)
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if exit, ok := err.(*exec.ExitError); ok {
+		code = exit.ExitCode()
+	} else if err != nil {
+		r.t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out)), code
+}
+
+// workerPIDs returns the pid of each slot's worker.
+func workerPIDs(st agent.Status) map[int]int {
+	pids := map[int]int{}
+	for _, w := range st.Workers {
+		pids[w.ID] = w.PID
+	}
+	return pids
+}
+
+// startClosingLoad is n clients sending GET / on a new connection each
+// time, counted in l like the keep-alive clients.
+func startClosingLoad(l *keepAliveLoad, addr string, n int) {
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for range n {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for {
+				select {
+				case <-l.stop:
+					return
+				default:
+				}
+				resp, err := c.Get("http://" + addr + "/")
+				if err == nil {
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						err = fmt.Errorf("status %d", resp.StatusCode)
+					}
+				}
+				if err != nil {
+					l.record("", err)
+					continue
+				}
+				l.record(resp.Header.Get("X-Worker-Pid"), nil)
+				time.Sleep(2 * time.Millisecond)
+			}
+		}()
+	}
+}
+
+// TestUpgradeInPlaceUnderLoad is the proof of the upgrade in place: three
+// upgrades in a row between two builds of different versions under
+// keep-alive and close-per-request load. No request fails, the agent and
+// its workers keep their pids, the restart counters do not move, the
+// agent answers with the new version, and the service log has every line
+// the workers wrote, once.
+func TestUpgradeInPlaceUnderLoad(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "node-agent-a"), filepath.Join(dir, "node-agent-b")
+	var builds sync.WaitGroup
+	for bin, v := range map[string]string{a: "9.0.0-a", b: "9.0.0-b"} {
+		builds.Add(1)
+		go func() { defer builds.Done(); buildAgentVersion(t, bin, v) }()
+	}
+	builds.Wait()
+	r := startUpgradeRig(t, a, dir, 4)
+	before := r.status()
+	if before.Version != "9.0.0-a" {
+		t.Fatalf("version %q before the upgrades, want 9.0.0-a", before.Version)
+	}
+	pids := workerPIDs(before)
+
+	load := startKeepAliveLoad(r.addr, 4)
+	startClosingLoad(load, r.addr, 2)
+	defer load.finish()
+	answered := func(min int) {
+		t.Helper()
+		base := load.count(func(string) bool { return true })
+		if !poll(30*time.Second, func() bool { return load.count(func(string) bool { return true }) >= base+min }) {
+			t.Fatalf("the load got fewer than %d answers in 30 s", min)
+		}
+	}
+	answered(200)
+	from, to := "9.0.0-a", "9.0.0-b"
+	for i, bin := range []string{b, a, b} {
+		out, code := r.upgrade(a, bin)
+		want := fmt.Sprintf("upgraded in place: %s → %s, pid %d unchanged, 4 workers adopted", from, to, r.a.cmd.Process.Pid)
+		if code != 0 || !strings.Contains(out, want) {
+			t.Fatalf("upgrade %d to %s: exit %d, %q; want %q", i+1, to, code, out, want)
+		}
+		t.Logf("upgrade %d: %s", i+1, out)
+		st := r.status()
+		switch {
+		case st.Version != to:
+			t.Fatalf("after upgrade %d: version %q, want %q", i+1, st.Version, to)
+		case st.PID != r.a.cmd.Process.Pid:
+			t.Fatalf("after upgrade %d: agent pid %d, want %d", i+1, st.PID, r.a.cmd.Process.Pid)
+		case fmt.Sprint(workerPIDs(st)) != fmt.Sprint(pids):
+			t.Fatalf("after upgrade %d: worker pids %v, want %v", i+1, workerPIDs(st), pids)
+		case fmt.Sprint(st.Restarts) != fmt.Sprint(before.Restarts) || st.Exceptions != before.Exceptions:
+			t.Fatalf("after upgrade %d: restarts %v exceptions %d, want %v and %d", i+1, st.Restarts, st.Exceptions, before.Restarts, before.Exceptions)
+		case st.Ready() != 4:
+			t.Fatalf("after upgrade %d: %d workers ready", i+1, st.Ready())
+		}
+		if v, err := r.call(control.Request{Op: control.OpCommand, Command: "tars.viewversion"}); err != nil || !strings.Contains(v, to) {
+			t.Fatalf("after upgrade %d: tars.viewversion answered %q, %v; want %s", i+1, v, err, to)
+		}
+		answered(200)
+		from, to = to, from
+	}
+	if failures := load.finish(); len(failures) > 0 {
+		t.Fatalf("%d requests failed across the upgrades, first: %v", len(failures), failures[0])
+	}
+	t.Logf("%d answers, none failed", load.count(func(string) bool { return true }))
+
+	r.a.cmd.Process.Signal(syscall.SIGTERM)
+	if code := waitExit(t, r.a, 30*time.Second); code != 0 {
+		t.Fatalf("the agent exited with %d after SIGTERM", code)
+	}
+	checkEveryLineOnce(t, filepath.Join(r.logDir, r.name, r.name+".log"), 4)
+}
+
+// numbered matches the workers' numbered lines ("out ID N", "rec ID N").
+var numbered = regexp.MustCompile(`\|(out|rec) (\d+) (\d+)$`)
+
+// checkEveryLineOnce checks the service log at path holds, for each of
+// the workers' numbered streams, every number from 1 to the last, once.
+func checkEveryLineOnce(t *testing.T, path string, workers int) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string][]int{} // "out 0" → count per number
+	for _, line := range strings.Split(string(b), "\n") {
+		m := numbered.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		n, _ := strconv.Atoi(m[3])
+		key := m[1] + " " + m[2]
+		for len(seen[key]) <= n {
+			seen[key] = append(seen[key], 0)
+		}
+		seen[key][n]++
+	}
+	if len(seen) != 2*workers {
+		t.Fatalf("%d numbered streams in %s, want %d", len(seen), path, 2*workers)
+	}
+	total := 0
+	for key, counts := range seen {
+		for n := 1; n < len(counts); n++ {
+			if counts[n] != 1 {
+				t.Fatalf("%s: line %q %d is there %d times (of %d lines)", path, key, n, counts[n], len(counts)-1)
+			}
+		}
+		total += len(counts) - 1
+	}
+	t.Logf("%d numbered lines in the service log, each once", total)
+}
+
+// TestUpgradeRefusals: a new binary that exits at start, one that hangs,
+// one that hangs in the hand-over check and one of another hand-over
+// protocol are refused with the reason, and the old program keeps
+// serving without a failed request; so is an upgrade to a file that is
+// not an executable.
+func TestUpgradeRefusals(t *testing.T) {
+	dir := t.TempDir()
+	a, other := filepath.Join(dir, "node-agent-a"), filepath.Join(dir, "node-agent-p2")
+	var builds sync.WaitGroup
+	builds.Add(2)
+	go func() { defer builds.Done(); buildAgentVersion(t, a, "9.0.0-a") }()
+	go func() {
+		defer builds.Done()
+		buildAgentVersion(t, other, "9.0.0-p2", "github.com/nodeagent/node-agent/agent.handoverProtocol=2")
+	}()
+	builds.Wait()
+	bad := map[string]string{}
+	for _, mode := range []string{"exit", "hang", "hang-check"} {
+		bad[mode] = filepath.Join(dir, "bad-"+mode)
+		cmd := exec.Command("go", "build", "-ldflags", "-X main.mode="+mode, "-o", bad[mode], "./testdata/upgradebad")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build upgradebad: %v\n%s", err, out)
+		}
+	}
+	r := startUpgradeRig(t, a, dir, 2)
+	before := r.status()
+	load := startKeepAliveLoad(r.addr, 2)
+	defer load.finish()
+	cases := []struct{ to, want string }{
+		{bad["exit"], "--version: bad-exit: code 3: upgradebad: failing at start"},
+		{bad["hang"], "--version: no answer within 5s (killed)"},
+		{bad["hang-check"], "(9.9.9-hangs) cannot adopt this agent: no answer within 5s (killed)"},
+		{other, `(9.0.0-p2) cannot adopt this agent: node-agent-p2: code 1: node-agent 9.0.0-p2: hand-over protocol "1", this program reads protocol "2" only`},
+		{filepath.Join(dir, "logs"), "is not an executable file"},
+	}
+	for _, c := range cases {
+		out, code := r.upgrade(a, c.to)
+		if code != 1 || !strings.Contains(out, "upgrade refused") || !strings.Contains(out, c.want) {
+			t.Fatalf("upgrade to %s: exit %d, %q; want exit 1, refused: %q", filepath.Base(c.to), code, out, c.want)
+		}
+		t.Logf("%s: %s", filepath.Base(c.to), out)
+		st := r.status()
+		if st.Version != "9.0.0-a" || fmt.Sprint(workerPIDs(st)) != fmt.Sprint(workerPIDs(before)) || st.Ready() != 2 {
+			t.Fatalf("after the refused upgrade to %s: version %q, workers %v (%d ready), want 9.0.0-a, %v", filepath.Base(c.to), st.Version, workerPIDs(st), st.Ready(), workerPIDs(before))
+		}
+	}
+	if failures := load.finish(); len(failures) > 0 {
+		t.Fatalf("%d requests failed, first: %v", len(failures), failures[0])
+	}
+}
+
+// TestKillDuringUpgrade: kill -9 of the agent while it hands over (its new
+// binary hangs in the hand-over check) leaves no worker behind: they are
+// gone within 1 s, as after any kill -9 of the agent.
+func TestKillDuringUpgrade(t *testing.T) {
+	dir := t.TempDir()
+	a, hang := filepath.Join(dir, "node-agent-a"), filepath.Join(dir, "bad-hang-check")
+	buildAgentVersion(t, a, "9.0.0-a")
+	if out, err := exec.Command("go", "build", "-ldflags", "-X main.mode=hang-check", "-o", hang, "./testdata/upgradebad").CombinedOutput(); err != nil {
+		t.Fatalf("go build upgradebad: %v\n%s", err, out)
+	}
+	r := startUpgradeRig(t, a, dir, 2)
+	pids := workerPIDs(r.status())
+	go r.upgrade(a, hang)
+	agentLog := filepath.Join(r.logDir, r.name, r.name+"_agent.log")
+	if !poll(30*time.Second, func() bool {
+		b, _ := os.ReadFile(agentLog)
+		return strings.Contains(string(b), "checking the new binary") && pgrepExact(hang)
+	}) {
+		t.Fatal("the agent never ran the new binary's hand-over check")
+	}
+	r.a.cmd.Process.Kill()
+	killed := time.Now()
+	for _, pid := range pids {
+		if !poll(time.Second-time.Since(killed), func() bool { return exited(pid) }) {
+			t.Fatalf("worker pid %d still runs %v after kill -9 of the agent during the upgrade", pid, time.Since(killed).Round(time.Millisecond))
+		}
+	}
+	t.Logf("the workers were gone %v after kill -9 of the agent", time.Since(killed).Round(time.Millisecond))
+}
+
+// pgrepExact reports whether a process runs the executable path.
+func pgrepExact(path string) bool {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if exe, err := os.Readlink("/proc/" + e.Name() + "/exe"); err == nil && exe == path {
+			return true
+		}
+	}
+	return false
+}
+
+// exited reports whether pid ended: gone, or a zombie its new parent has
+// not reaped yet.
+func exited(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i > 0 && i+2 < len(s) && s[i+2] == 'Z'
+}

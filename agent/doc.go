@@ -288,11 +288,20 @@
 // beside the old one, rename its node-agent over the old binary (or name it
 // with --binary), and upgrade:
 //
-//	tar -xzf gateway-2.tgz -C /srv/new && node-agent upgrade gateway --binary /srv/new/gateway/node-agent
+//	tar -xzf gateway-2.tgz -C /srv/new  # gateway/gateway/gateway is its node-agent
+//	node-agent upgrade gateway --binary /srv/new/gateway/gateway/gateway
+//	node-agent reload gateway           # then the workers
+//
+// A packaged agent runs the service beside its own binary, so after the
+// upgrade the workers started from then on (restarts, the reload) run the
+// new tarball's service; the adopted ones run the old one until replaced.
 //
 // The answer comes from the new program once it adopted every worker:
 // "agent gateway upgraded in place: 1.4.0 → 1.5.0, pid 4242 unchanged, 4
-// workers adopted (none restarted), hand-over 150ms". Measured here with
+// workers adopted (none restarted), hand-over 150ms". (Over TARS AdminF,
+// `ctl --local EP agent.upgrade`, a refusal is answered but success shows
+// as the connection closing at the exec: check with tars.viewversion.)
+// Measured here with
 // 4 workers: 150-500 ms from the freeze to the adoption, on a loaded 2-core
 // host; the workers serve throughout (they accept on their own sockets).
 //

@@ -43,12 +43,7 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	case isCommand(args):
 		return runCommands(self, args, stdout, stderr)
 	}
-	opts := config.LoadOptions{Version: version, Stdout: stdout}
-	if dir, ok := packagedServiceDir(self); ok {
-		// A binary renamed by deploy runs the service packaged beside it.
-		opts.DefaultEntry = dir
-	}
-	cfg, err := config.Load(args, opts)
+	cfg, err := config.Load(args, loadOptions(self, stdout))
 	switch {
 	case errors.Is(err, config.ErrHelp):
 		printCommands(stdout)
@@ -125,6 +120,16 @@ func supervise(cfg *config.Config, stderr io.Writer) int {
 		return agent.ExitUsage
 	}
 	return sup.Run(context.Background(), signals)
+}
+
+// loadOptions are the options of config.Load for this binary run as self.
+func loadOptions(self string, stdout io.Writer) config.LoadOptions {
+	opts := config.LoadOptions{Version: version, Stdout: stdout}
+	if dir, ok := packagedServiceDir(self); ok {
+		// A binary renamed by deploy runs the service packaged beside it.
+		opts.DefaultEntry = dir
+	}
+	return opts
 }
 
 // packagedServiceDir reports the directory of a service packaged by deploy

@@ -18,8 +18,8 @@ import (
 // and the agent's options as this version reads them — else the reason,
 // with exit code 1.
 func handoverCheck(stdin io.Reader, stdout io.Writer) int {
-	err := agent.CheckHandover(stdin, stdout, version, func(args []string) error {
-		_, err := config.Load(args, config.LoadOptions{Version: version, Stdout: io.Discard})
+	err := agent.CheckHandover(stdin, stdout, version, func(argv []string) error {
+		_, err := config.Load(argv[1:], loadOptions(filepath.Base(argv[0]), io.Discard))
 		return err
 	})
 	if err != nil {

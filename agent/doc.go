@@ -354,7 +354,9 @@
 // rebound by the new program: for the ~100 ms of the exec a connection to
 // them is refused, and the requests in flight on them, like other control
 // clients, see their connection close. Sampling, keepalive and watchdog
-// timers start again; a signal that arrived during the freeze is lost, and
+// timers start again, and so do the workers' statistics (the metrics'
+// counters reset, which Prometheus' rate() handles; the TARS stat
+// interval in progress is not reported); a signal that arrived during the freeze is lost, and
 // between the exec and the new program's signal setup SIGTERM has its
 // default effect (the agent dies, the guardian stops the workers).
 //

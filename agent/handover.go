@@ -195,7 +195,8 @@ func (h *Handover) heldPIDs() []int {
 }
 
 // CheckHandover reads a hand-over document from r, as the new program
-// will after the exec, and checks its command line with load. It answers
+// will after the exec, and checks its command line (argv, with argv[0])
+// with load. It answers
 // "ok" (and this program's version) on w, or returns why it cannot adopt
 // it. It is the new binary's side of the check before the exec
 // (HandoverCheckFlag).
@@ -204,7 +205,7 @@ func CheckHandover(r io.Reader, w io.Writer, version string, load func(args []st
 	if err != nil {
 		return err
 	}
-	if err := load(d.Args[1:]); err != nil {
+	if err := load(d.Args); err != nil {
 		return fmt.Errorf("the agent's options: %w", err)
 	}
 	_, err = fmt.Fprintf(w, "ok %s protocol %s\n", version, handoverProtocol)

@@ -204,7 +204,9 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 	if len(s.cfg.NodeArgs) > 0 {
 		s.log.warn("--node-args %q ignored: a native entry has no runtime to take them", s.cfg.NodeArgs)
 	}
-	s.alarm("", "restart")
+	if s.up.adopted == nil { // an upgrade in place is no restart
+		s.alarm("", "restart")
+	}
 	s.slots = make([]*slot, s.cfg.Instances)
 	for i := range s.slots {
 		s.slots[i] = &slot{id: i}

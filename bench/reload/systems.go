@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -125,6 +126,9 @@ func upgradeAgent(ctx context.Context, bin, to string, env []string, log *os.Fil
 	if err != nil {
 		return fmt.Errorf("upgrade to %s: %w: %s", to, err, out)
 	}
+	// The agent's answer names the hand-over time proper (from the freeze
+	// to the new program's adoption; the command's time adds the checks).
+	fmt.Printf("    (%s)\n", strings.TrimSpace(string(out)))
 	return nil
 }
 

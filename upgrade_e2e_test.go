@@ -48,7 +48,7 @@ func buildAgentVersion(t *testing.T, out, version string, stamps ...string) {
 
 // startUpgradeRig runs bin with instances upgradeworker workers (built
 // into dir) and waits until every worker is ready.
-func startUpgradeRig(t *testing.T, bin, dir string, instances int) *upgradeRig {
+func startUpgradeRig(t *testing.T, bin, dir string, instances int, env ...string) *upgradeRig {
 	t.Helper()
 	worker := filepath.Join(dir, "worker")
 	if _, err := os.Stat(worker); err != nil {
@@ -62,7 +62,7 @@ func startUpgradeRig(t *testing.T, bin, dir string, instances int) *upgradeRig {
 	r := &upgradeRig{t: t, name: "upg", addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 		env: []string{"XDG_RUNTIME_DIR=" + rt}, ctlDir: filepath.Join(rt, "node-agent"), logDir: filepath.Join(dir, "logs")}
 	r.a = startAgent(t, bin, r.addr, []string{worker, "-n", r.name, "-i", strconv.Itoa(instances),
-		"--http-address", r.addr, "-l", r.logDir}, r.env...)
+		"--http-address", r.addr, "-l", r.logDir}, append(r.env, env...)...)
 	if !poll(30*time.Second, func() bool { return r.status().Ready() == instances }) {
 		t.Fatalf("%d of %d workers ready after 30 s", r.status().Ready(), instances)
 	}
@@ -257,8 +257,10 @@ func checkEveryLineOnce(t *testing.T, path string, workers int) {
 // TestUpgradeRefusals: a new binary that exits at start, one that hangs,
 // one that hangs in the hand-over check and one of another hand-over
 // protocol are refused with the reason, and the old program keeps
-// serving without a failed request; so is an upgrade to a file that is
-// not an executable.
+// serving without a failed request; so are an upgrade to a file that is
+// not an executable, a second upgrade while one is being checked and an
+// upgrade during a reload. Then SIGUSR2 and `ctl agent.upgrade PATH` (a
+// relative PATH) upgrade the agent.
 func TestUpgradeRefusals(t *testing.T) {
 	dir := t.TempDir()
 	a, other := filepath.Join(dir, "node-agent-a"), filepath.Join(dir, "node-agent-p2")
@@ -278,30 +280,78 @@ func TestUpgradeRefusals(t *testing.T) {
 			t.Fatalf("go build upgradebad: %v\n%s", err, out)
 		}
 	}
-	r := startUpgradeRig(t, a, dir, 2)
+	// Workers slow to listen make a reload last.
+	r := startUpgradeRig(t, a, dir, 2, "UPGRADEWORKER_DELAY=1500ms")
 	before := r.status()
 	load := startKeepAliveLoad(r.addr, 2)
 	defer load.finish()
-	cases := []struct{ to, want string }{
-		{bad["exit"], "--version: bad-exit: code 3: upgradebad: failing at start"},
-		{bad["hang"], "--version: no answer within 5s (killed)"},
-		{bad["hang-check"], "(9.9.9-hangs) cannot adopt this agent: no answer within 5s (killed)"},
-		{other, `(9.0.0-p2) cannot adopt this agent: node-agent-p2: code 1: node-agent 9.0.0-p2: hand-over protocol "1", this program reads protocol "2" only`},
-		{filepath.Join(dir, "logs"), "is not an executable file"},
-	}
-	for _, c := range cases {
-		out, code := r.upgrade(a, c.to)
-		if code != 1 || !strings.Contains(out, "upgrade refused") || !strings.Contains(out, c.want) {
-			t.Fatalf("upgrade to %s: exit %d, %q; want exit 1, refused: %q", filepath.Base(c.to), code, out, c.want)
+	refused := func(to, want string) {
+		t.Helper()
+		out, code := r.upgrade(a, to)
+		if code != 1 || !strings.Contains(out, "upgrade refused") || !strings.Contains(out, want) {
+			t.Fatalf("upgrade to %s: exit %d, %q; want exit 1, refused: %q", filepath.Base(to), code, out, want)
 		}
-		t.Logf("%s: %s", filepath.Base(c.to), out)
+		t.Logf("%s: %s", filepath.Base(to), out)
 		st := r.status()
 		if st.Version != "9.0.0-a" || fmt.Sprint(workerPIDs(st)) != fmt.Sprint(workerPIDs(before)) || st.Ready() != 2 {
-			t.Fatalf("after the refused upgrade to %s: version %q, workers %v (%d ready), want 9.0.0-a, %v", filepath.Base(c.to), st.Version, workerPIDs(st), st.Ready(), workerPIDs(before))
+			t.Fatalf("after the refused upgrade to %s: version %q, workers %v (%d ready), want 9.0.0-a, %v", filepath.Base(to), st.Version, workerPIDs(st), st.Ready(), workerPIDs(before))
 		}
+	}
+	refused(bad["exit"], "--version: bad-exit: code 3: upgradebad: failing at start")
+	refused(bad["hang"], "--version: no answer within 5s (killed)")
+	refused(other, `(9.0.0-p2) cannot adopt this agent: node-agent-p2: code 1: node-agent 9.0.0-p2: hand-over protocol "1", this program reads protocol "2" only`)
+	refused(filepath.Join(dir, "logs"), "is not an executable file")
+
+	// A second upgrade while one is being checked is refused.
+	first := make(chan string, 1)
+	go func() { out, _ := r.upgrade(a, bad["hang-check"]); first <- out }()
+	if !poll(30*time.Second, func() bool { return pgrepExact(bad["hang-check"]) }) {
+		t.Fatal("the first upgrade never ran its check")
+	}
+	if out, code := r.upgrade(a, a); code != 1 || !strings.Contains(out, "an upgrade is already in progress") {
+		t.Fatalf("overlapping upgrade: exit %d, %q", code, out)
+	}
+	if out := <-first; !strings.Contains(out, "(9.9.9-hangs) cannot adopt this agent: no answer within 5s (killed)") {
+		t.Fatalf("upgrade to a binary hanging in its check: %q", out)
+	}
+
+	// During a reload: refused, saying so.
+	r.a.cmd.Process.Signal(syscall.SIGHUP)
+	if !poll(10*time.Second, func() bool { return r.status().Reloading }) {
+		t.Fatal("the reload never started")
+	}
+	if out, code := r.upgrade(a, a); code != 1 || !strings.Contains(out, "a reload is in progress") {
+		t.Fatalf("upgrade during a reload: exit %d, %q", code, out)
+	}
+	if !poll(60*time.Second, func() bool { st := r.status(); return !st.Reloading && st.Ready() == 2 }) {
+		t.Fatal("the reload never ended")
 	}
 	if failures := load.finish(); len(failures) > 0 {
 		t.Fatalf("%d requests failed, first: %v", len(failures), failures[0])
+	}
+
+	// SIGUSR2 and ctl agent.upgrade (a relative path) upgrade too.
+	pids := workerPIDs(r.status())
+	r.a.cmd.Process.Signal(syscall.SIGUSR2)
+	agentLog := filepath.Join(r.logDir, r.name, r.name+"_agent.log")
+	if !poll(30*time.Second, func() bool {
+		b, _ := os.ReadFile(agentLog)
+		return strings.Contains(string(b), "upgraded in place: 9.0.0-a → 9.0.0-a")
+	}) {
+		t.Fatal("SIGUSR2 did not upgrade the agent")
+	}
+	rel, err := filepath.Rel(".", a)
+	if err != nil {
+		rel = a
+	}
+	cmd := exec.Command(a, "ctl", "agent.upgrade", rel)
+	cmd.Env = append(os.Environ(), r.env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "upgraded in place: 9.0.0-a → 9.0.0-a") {
+		t.Fatalf("ctl agent.upgrade %s: %v, %s", rel, err, out)
+	}
+	if st := r.status(); fmt.Sprint(workerPIDs(st)) != fmt.Sprint(pids) || st.PID != r.a.cmd.Process.Pid {
+		t.Fatalf("after SIGUSR2 and ctl: agent pid %d, workers %v; want %d, %v", st.PID, workerPIDs(st), r.a.cmd.Process.Pid, pids)
 	}
 }
 

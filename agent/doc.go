@@ -356,9 +356,11 @@
 // clients, see their connection close. Sampling, keepalive and watchdog
 // timers start again, and so do the workers' statistics (the metrics'
 // counters reset, which Prometheus' rate() handles; the TARS stat
-// interval in progress is not reported); a signal that arrived during the freeze is lost, and
-// between the exec and the new program's signal setup SIGTERM has its
-// default effect (the agent dies, the guardian stops the workers).
+// interval in progress is not reported). A signal that arrived during the
+// freeze is lost, and one arriving between the exec and the new program's
+// signal setup (a few milliseconds) has its default effect: SIGTERM,
+// SIGHUP, SIGUSR1 or SIGUSR2 then end the agent, and the guardian stops
+// the workers.
 //
 // The commit point is the exec. Before it, any failure leaves the old
 // program in charge. After it there is no old program to go back to: if

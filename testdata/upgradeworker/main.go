@@ -4,6 +4,8 @@
 // numbered line to stdout ("out WORKER_ID N") and a numbered record
 // through the container logger, on its channel ("rec WORKER_ID N"), so
 // that a test can tell a lost or repeated line across the hand-over.
+// UPGRADEWORKER_DELAY (a duration) delays its listening, so that a reload
+// lasts.
 package main
 
 import (
@@ -23,6 +25,9 @@ func main() {
 		log.Fatal(err)
 	}
 	defer w.Close()
+	if d, err := time.ParseDuration(os.Getenv("UPGRADEWORKER_DELAY")); err == nil {
+		time.Sleep(d)
+	}
 	ln, err := w.Listen("tcp", "")
 	if err != nil {
 		log.Fatal(err)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -26,6 +27,8 @@ type upgradeRig struct {
 	t      *testing.T
 	name   string
 	addr   string
+	// metrics is the --metrics-address, local the --tars-local endpoint.
+	metrics, local string
 	env    []string
 	ctlDir string
 	logDir string
@@ -60,9 +63,10 @@ func startUpgradeRig(t *testing.T, bin, dir string, instances int, env ...string
 	}
 	t.Cleanup(func() { os.RemoveAll(rt) })
 	r := &upgradeRig{t: t, name: "upg", addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
-		env: []string{"XDG_RUNTIME_DIR=" + rt}, ctlDir: filepath.Join(rt, "node-agent"), logDir: filepath.Join(dir, "logs")}
+		env: []string{"XDG_RUNTIME_DIR=" + rt}, ctlDir: filepath.Join(rt, "node-agent"), logDir: filepath.Join(dir, "logs"),
+		metrics: fmt.Sprintf("127.0.0.1:%d", freePort(t)), local: fmt.Sprintf("tcp -h 127.0.0.1 -p %d -t 3000", freePort(t))}
 	r.a = startAgent(t, bin, r.addr, []string{worker, "-n", r.name, "-i", strconv.Itoa(instances),
-		"--http-address", r.addr, "-l", r.logDir}, append(r.env, env...)...)
+		"--http-address", r.addr, "-l", r.logDir, "--metrics-address", r.metrics, "--tars-local", r.local}, append(r.env, env...)...)
 	if !poll(30*time.Second, func() bool { return r.status().Ready() == instances }) {
 		t.Fatalf("%d of %d workers ready after 30 s", r.status().Ready(), instances)
 	}
@@ -143,6 +147,33 @@ func startClosingLoad(l *keepAliveLoad, addr string, n int) {
 	}
 }
 
+// scrapeMetrics scrapes /metrics at addr back to back until finish,
+// counting the failures in the returned load.
+func scrapeMetrics(addr string) *keepAliveLoad {
+	l := &keepAliveLoad{stop: make(chan struct{}), answers: map[string]int{}}
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		for {
+			select {
+			case <-l.stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			resp, err := c.Get("http://" + addr + "/metrics")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					err = fmt.Errorf("status %d", resp.StatusCode)
+				}
+			}
+			l.record("metrics", err)
+		}
+	}()
+	return l
+}
+
 // TestUpgradeInPlaceUnderLoad is the proof of the upgrade in place: three
 // upgrades in a row between two builds of different versions under
 // keep-alive and close-per-request load. No request fails, the agent and
@@ -168,6 +199,8 @@ func TestUpgradeInPlaceUnderLoad(t *testing.T) {
 	load := startKeepAliveLoad(r.addr, 4)
 	startClosingLoad(load, r.addr, 2)
 	defer load.finish()
+	scrapes := scrapeMetrics(r.metrics)
+	defer scrapes.finish()
 	answered := func(min int) {
 		t.Helper()
 		base := load.count(func(string) bool { return true })
@@ -200,6 +233,10 @@ func TestUpgradeInPlaceUnderLoad(t *testing.T) {
 		if v, err := r.call(control.Request{Op: control.OpCommand, Command: "tars.viewversion"}); err != nil || !strings.Contains(v, to) {
 			t.Fatalf("after upgrade %d: tars.viewversion answered %q, %v; want %s", i+1, v, err, to)
 		}
+		// AdminF and the metrics, on the listeners handed over.
+		if v, code := ctlReply("--local", r.local, "tars.viewversion"); code != 0 || v != to {
+			t.Fatalf("after upgrade %d: AdminF tars.viewversion answered %q (exit %d), want %s", i+1, v, code, to)
+		}
 		answered(200)
 		from, to = to, from
 	}
@@ -207,6 +244,16 @@ func TestUpgradeInPlaceUnderLoad(t *testing.T) {
 		t.Fatalf("%d requests failed across the upgrades, first: %v", len(failures), failures[0])
 	}
 	t.Logf("%d answers, none failed", load.count(func(string) bool { return true }))
+	// A scrape in flight at an exec may see its connection close; none
+	// may be refused: the listener never closed.
+	if failures := scrapes.finish(); len(failures) > 0 {
+		for _, err := range failures {
+			if errors.Is(err, syscall.ECONNREFUSED) {
+				t.Fatalf("a metrics scrape was refused during the upgrades: %v", err)
+			}
+		}
+		t.Logf("%d metrics scrapes failed (in flight at an exec), first: %v", len(failures), failures[0])
+	}
 
 	r.a.cmd.Process.Signal(syscall.SIGTERM)
 	if code := waitExit(t, r.a, 30*time.Second); code != 0 {

@@ -332,10 +332,11 @@
 //     maps, or the shared socket), each worker's channel with the bytes
 //     and descriptors read past its last whole frame, its stdout and
 //     stderr pipes, the guardian's pipe, the control socket and its flock,
-//     the requesting client's connection — and the run loop's state: each
-//     slot's worker (pid, linked, start time, last heartbeat, tag and
-//     cgroup) and restart counts, the restart counters, the exception
-//     count and window, the log level, the start time;
+//     the AdminF and metrics listeners, the requesting client's
+//     connection — and the run loop's state: each slot's worker (pid,
+//     linked, start time, last heartbeat, tag and cgroup) and restart
+//     counts, the restart counters, the exception count and window, the
+//     log level, the start time;
 //  5. clears close-on-exec on exactly those descriptors, under the fork
 //     lock so no worker started meanwhile could inherit one, and execs the
 //     new binary with its own command line and NODE_AGENT_HANDOVER_FD. If
@@ -351,9 +352,10 @@
 // the pipes: none is lost or written twice (a line longer than 64 KiB
 // being read at the freeze is the exception: it is split in two records).
 // The admin (--tars-local) and metrics (--metrics-address) listeners are
-// rebound by the new program: for the ~100 ms of the exec a connection to
-// them is refused, and the requests in flight on them, like other control
-// clients, see their connection close. Sampling, keepalive and watchdog
+// handed over too: a connection made during the hand-over waits in their
+// backlog for the new program; a request in flight on them at the exec,
+// like one on the control socket (but the upgrade's own), sees its
+// connection close. Sampling, keepalive and watchdog
 // timers start again, and so do the workers' statistics (the metrics'
 // counters reset, which Prometheus' rate() handles; the TARS stat
 // interval in progress is not reported). A signal that arrived during the

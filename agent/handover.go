@@ -45,7 +45,11 @@ type handoverDoc struct {
 	Sockets socketsState  `json:"sockets"`
 	Contain containState  `json:"contain"`
 	Control *controlState `json:"control,omitempty"`
-	Client  int           `json:"client"` // the requesting control client's connection, -1: none
+	// Admin and Metrics are the AdminF (--tars-local) and metrics
+	// (--metrics-address) listeners, nil when not served.
+	Admin   *int `json:"admin,omitempty"`
+	Metrics *int `json:"metrics,omitempty"`
+	Client  int  `json:"client"` // the requesting control client's connection, -1: none
 }
 
 type windowState struct {

@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"fmt"
+	"net"
 	"os"
 	"syscall"
 	"time"
@@ -79,4 +81,21 @@ func (s *Supervisor) adoptHandover() bool {
 		c.Close()
 	}
 	return true
+}
+
+// adoptedListener returns the listener the previous program handed over
+// in the field of its document that which picks (Admin, Metrics), or nil
+// when there is none: the caller binds its address then.
+func (s *Supervisor) adoptedListener(which func(*handoverDoc) *int) (net.Listener, error) {
+	h := s.up.adopted
+	if h == nil || which(h.doc) == nil {
+		return nil, nil
+	}
+	f := os.NewFile(uintptr(*which(h.doc)), "listener")
+	defer f.Close()
+	ln, err := net.FileListener(f)
+	if err != nil {
+		return nil, fmt.Errorf("upgrade in place: adopting a listener: %w", err)
+	}
+	return ln, nil
 }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"syscall"
@@ -58,6 +59,23 @@ func (s *Supervisor) handOver(ev upgradeChecked) error {
 		}
 		toClose = append(toClose, socket)
 		doc.Control = &controlState{Path: ln.Path(), Socket: fds.add(rawFD(socket)), Lock: fds.add(rawFD(lock))}
+	}
+	for _, l := range []struct {
+		ln  net.Listener
+		doc **int
+	}{{s.adminListener(), &doc.Admin}, {s.metricsListener(), &doc.Metrics}} {
+		if l.ln == nil {
+			continue
+		}
+		f, err := l.ln.(*net.TCPListener).File() // a duplicate, close-on-exec
+		if err != nil {
+			closeAll(toClose)
+			thaw()
+			return refused("%v", err)
+		}
+		toClose = append(toClose, f)
+		fd := fds.add(rawFD(f))
+		*l.doc = &fd
 	}
 	b, err := doc.encode()
 	var memfd *os.File
@@ -169,4 +187,20 @@ func (o *Output) flush() {
 	for _, d := range o.dests {
 		d.Close()
 	}
+}
+
+// adminListener is the AdminF listener, or nil.
+func (s *Supervisor) adminListener() net.Listener {
+	if s.links == nil || s.links.admin == nil {
+		return nil
+	}
+	return s.links.admin.Listener()
+}
+
+// metricsListener is the metrics listener, or nil.
+func (s *Supervisor) metricsListener() net.Listener {
+	if s.mon == nil || s.mon.metrics == nil {
+		return nil
+	}
+	return s.mon.metrics.Listener()
 }

@@ -24,15 +24,15 @@ import (
 // upgradeRig is an agent of upgradeworker workers run by one build of
 // node-agent, with a private control dir and log dir.
 type upgradeRig struct {
-	t      *testing.T
-	name   string
-	addr   string
+	t    *testing.T
+	name string
+	addr string
 	// metrics is the --metrics-address, local the --tars-local endpoint.
 	metrics, local string
-	env    []string
-	ctlDir string
-	logDir string
-	a      *agentProcess
+	env            []string
+	ctlDir         string
+	logDir         string
+	a              *agentProcess
 }
 
 // buildAgentVersion builds node-agent stamped with version into out, with

@@ -29,10 +29,10 @@ const handoverEnv = "NODE_AGENT_HANDOVER_FD"
 // loop's state. Fields are only added within one protocol version.
 type handoverDoc struct {
 	Protocol string    `json:"protocol"`
-	From     string    `json:"from"` // the old program's version
-	Args     []string  `json:"args"` // the agent's command line
-	Frozen   time.Time `json:"frozen"`
-	Asked    time.Time `json:"asked"` // when the upgrade was asked for
+	From     string    `json:"from"`   // the old program's version
+	Args     []string  `json:"args"`   // the agent's command line
+	Frozen   time.Time `json:"frozen"` // when the old program began to freeze
+	Asked    time.Time `json:"asked"`  // when the upgrade was asked for
 
 	Began      time.Time      `json:"began"`
 	Level      config.Level   `json:"level"`

@@ -16,6 +16,7 @@ import (
 // everything: the old program then stays in charge. See the package doc
 // for the commit point.
 func (s *Supervisor) handOver(ev upgradeChecked) error {
+	frozen := time.Now()
 	r := s.up.reaper
 	// No exit is reaped from now on: a worker that exits during the
 	// hand-over stays a zombie for the new program's reaper.
@@ -46,7 +47,7 @@ func (s *Supervisor) handOver(ev upgradeChecked) error {
 	}
 	var fds handoverFDs
 	doc := s.snapshotForHandover(&fds)
-	doc.Asked, doc.Frozen = ev.req.asked, time.Now()
+	doc.Asked, doc.Frozen = ev.req.asked, frozen
 	if ev.req.client != nil {
 		doc.Client = fds.add(rawFD(ev.req.client))
 	}

@@ -259,15 +259,17 @@ func TestUpgradeInPlaceUnderLoad(t *testing.T) {
 	if code := waitExit(t, r.a, 30*time.Second); code != 0 {
 		t.Fatalf("the agent exited with %d after SIGTERM", code)
 	}
-	checkEveryLineOnce(t, filepath.Join(r.logDir, r.name, r.name+".log"), 4)
+	checkEveryLineOnce(t, filepath.Join(r.logDir, r.name, r.name+".log"), 2*4)
 }
 
-// numbered matches the workers' numbered lines ("out ID N", "rec ID N").
-var numbered = regexp.MustCompile(`\|(out|rec) (\d+) (\d+)$`)
+// numbered matches the workers' numbered lines ("out ID N", "rec ID N")
+// with the worker's pid.
+var numbered = regexp.MustCompile(`^[^|]*\|(\d+)\|.*\|(out|rec) (\d+) (\d+)$`)
 
 // checkEveryLineOnce checks the service log at path holds, for each of
-// the workers' numbered streams, every number from 1 to the last, once.
-func checkEveryLineOnce(t *testing.T, path string, workers int) {
+// the workers' numbered streams (two per worker process, at least
+// streams), every number from 1 to the last, once.
+func checkEveryLineOnce(t *testing.T, path string, streams int) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -279,15 +281,15 @@ func checkEveryLineOnce(t *testing.T, path string, workers int) {
 		if m == nil {
 			continue
 		}
-		n, _ := strconv.Atoi(m[3])
-		key := m[1] + " " + m[2]
+		n, _ := strconv.Atoi(m[4])
+		key := "pid " + m[1] + " " + m[2] + " " + m[3]
 		for len(seen[key]) <= n {
 			seen[key] = append(seen[key], 0)
 		}
 		seen[key][n]++
 	}
-	if len(seen) != 2*workers {
-		t.Fatalf("%d numbered streams in %s, want %d", len(seen), path, 2*workers)
+	if len(seen) < streams {
+		t.Fatalf("%d numbered streams in %s, want at least %d", len(seen), path, streams)
 	}
 	total := 0
 	for key, counts := range seen {
@@ -305,8 +307,9 @@ func checkEveryLineOnce(t *testing.T, path string, workers int) {
 // one that hangs in the hand-over check and one of another hand-over
 // protocol are refused with the reason, and the old program keeps
 // serving without a failed request; so are an upgrade to a file that is
-// not an executable, a second upgrade while one is being checked and an
-// upgrade during a reload. Then SIGUSR2 and `ctl agent.upgrade PATH` (a
+// not an executable, one whose exec fails after the checks (the frozen
+// agent thaws, losing no log line), a second upgrade while one is being
+// checked and an upgrade during a reload. Then SIGUSR2 and `ctl agent.upgrade PATH` (a
 // relative PATH) upgrade the agent.
 func TestUpgradeRefusals(t *testing.T) {
 	dir := t.TempDir()
@@ -320,7 +323,7 @@ func TestUpgradeRefusals(t *testing.T) {
 	}()
 	builds.Wait()
 	bad := map[string]string{}
-	for _, mode := range []string{"exit", "hang", "hang-check"} {
+	for _, mode := range []string{"exit", "hang", "hang-check", "vanish"} {
 		bad[mode] = filepath.Join(dir, "bad-"+mode)
 		cmd := exec.Command("go", "build", "-ldflags", "-X main.mode="+mode, "-o", bad[mode], "./testdata/upgradebad")
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -348,6 +351,8 @@ func TestUpgradeRefusals(t *testing.T) {
 	refused(bad["hang"], "--version: no answer within 5s (killed)")
 	refused(other, `(9.0.0-p2) cannot adopt this agent: node-agent-p2: code 1: node-agent 9.0.0-p2: hand-over protocol "1", this program reads protocol "2" only`)
 	refused(filepath.Join(dir, "logs"), "is not an executable file")
+	// Checked, then the exec fails: the frozen agent thaws.
+	refused(bad["vanish"], "exec "+bad["vanish"]+": no such file or directory")
 
 	// A second upgrade while one is being checked is refused.
 	first := make(chan string, 1)
@@ -370,7 +375,8 @@ func TestUpgradeRefusals(t *testing.T) {
 	if out, code := r.upgrade(a, a); code != 1 || !strings.Contains(out, "a reload is in progress") {
 		t.Fatalf("upgrade during a reload: exit %d, %q", code, out)
 	}
-	if !poll(60*time.Second, func() bool { st := r.status(); return !st.Reloading && st.Ready() == 2 }) {
+	// Over once the old workers are gone too (an upgrade waits for them).
+	if !poll(60*time.Second, func() bool { st := r.status(); return !st.Reloading && st.Ready() == 2 && len(st.Workers) == 2 }) {
 		t.Fatal("the reload never ended")
 	}
 	if failures := load.finish(); len(failures) > 0 {
@@ -400,6 +406,12 @@ func TestUpgradeRefusals(t *testing.T) {
 	if st := r.status(); fmt.Sprint(workerPIDs(st)) != fmt.Sprint(pids) || st.PID != r.a.cmd.Process.Pid {
 		t.Fatalf("after SIGUSR2 and ctl: agent pid %d, workers %v; want %d, %v", st.PID, workerPIDs(st), r.a.cmd.Process.Pid, pids)
 	}
+	r.a.cmd.Process.Signal(syscall.SIGTERM)
+	if code := waitExit(t, r.a, 30*time.Second); code != 0 {
+		t.Fatalf("the agent exited with %d after SIGTERM", code)
+	}
+	// Two workers, then their two replacements by the reload.
+	checkEveryLineOnce(t, filepath.Join(r.logDir, r.name, r.name+".log"), 2*2*2)
 }
 
 // TestKillDuringUpgrade: kill -9 of the agent while it hands over (its new

@@ -4,11 +4,14 @@
 //   - exit: exits with code 3 at start, whatever it is asked;
 //   - hang: never answers anything;
 //   - hang-check: answers --version like node-agent, then hangs in the
-//     hand-over check.
+//     hand-over check;
+//   - vanish: passes both checks, then removes itself, so that the
+//     agent's exec fails (the hand-over's last refusal).
 package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"time"
 )
@@ -24,6 +27,14 @@ func main() {
 		return
 	case mode == "hang-check":
 		hang()
+	case mode == "vanish" && len(os.Args) > 1 && os.Args[1] == "--version":
+		fmt.Println("node-agent 9.9.9-vanish")
+		return
+	case mode == "vanish":
+		io.Copy(io.Discard, os.Stdin)
+		os.Remove(os.Args[0])
+		fmt.Println("ok 9.9.9-vanish")
+		return
 	}
 	fmt.Fprintln(os.Stderr, "upgradebad: failing at start")
 	os.Exit(3)

@@ -35,28 +35,56 @@ type upgradeRig struct {
 	a              *agentProcess
 }
 
-// buildAgentVersion builds node-agent stamped with version into out, with
-// extra -X stamps.
-func buildAgentVersion(t *testing.T, out, version string, stamps ...string) {
-	t.Helper()
+// goBuild is one `go build -ldflags LDFLAGS -o OUT PKG`.
+type goBuild struct{ pkg, out, ldflags string }
+
+// agentBuild builds node-agent stamped with version (and extra -X stamps)
+// into out.
+func agentBuild(out, version string, stamps ...string) goBuild {
 	ldflags := "-X main.version=" + version
 	for _, s := range stamps {
 		ldflags += " -X " + s
 	}
-	cmd := exec.Command("go", "build", "-ldflags", ldflags, "-o", out, ".")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build node-agent %s: %v\n%s", version, err, b)
+	return goBuild{pkg: ".", out: out, ldflags: ldflags}
+}
+
+// buildAll runs the builds at once (the links are the slow part).
+func buildAll(t *testing.T, builds ...goBuild) {
+	t.Helper()
+	errs := make([]error, len(builds))
+	var wg sync.WaitGroup
+	for i, b := range builds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if out, err := exec.Command("go", "build", "-ldflags", b.ldflags, "-o", b.out, b.pkg).CombinedOutput(); err != nil {
+				errs[i] = fmt.Errorf("go build %s %s: %v\n%s", b.ldflags, b.pkg, err, out)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
+// workerBuild builds the upgradeworker into dir (see startUpgradeRig).
+func workerBuild(dir string) goBuild {
+	return goBuild{pkg: "./testdata/upgradeworker", out: filepath.Join(dir, "worker")}
+}
+
+// badBuild builds upgradebad failing as mode into out.
+func badBuild(out, mode string) goBuild {
+	return goBuild{pkg: "./testdata/upgradebad", out: out, ldflags: "-X main.mode=" + mode}
+}
+
 // startUpgradeRig runs bin with instances upgradeworker workers (built
-// into dir) and waits until every worker is ready.
+// into dir by workerBuild) and waits until every worker is ready.
 func startUpgradeRig(t *testing.T, bin, dir string, instances int, env ...string) *upgradeRig {
 	t.Helper()
 	worker := filepath.Join(dir, "worker")
-	if _, err := os.Stat(worker); err != nil {
-		buildBinary(t, "./testdata/upgradeworker", worker)
-	}
 	rt, err := os.MkdirTemp("", "rt") // short: a unix socket path holds 107 bytes
 	if err != nil {
 		t.Fatal(err)
@@ -183,12 +211,7 @@ func scrapeMetrics(addr string) *keepAliveLoad {
 func TestUpgradeInPlaceUnderLoad(t *testing.T) {
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "node-agent-a"), filepath.Join(dir, "node-agent-b")
-	var builds sync.WaitGroup
-	for bin, v := range map[string]string{a: "9.0.0-a", b: "9.0.0-b"} {
-		builds.Add(1)
-		go func() { defer builds.Done(); buildAgentVersion(t, bin, v) }()
-	}
-	builds.Wait()
+	buildAll(t, agentBuild(a, "9.0.0-a"), agentBuild(b, "9.0.0-b"), workerBuild(dir))
 	r := startUpgradeRig(t, a, dir, 4)
 	before := r.status()
 	if before.Version != "9.0.0-a" {
@@ -314,22 +337,14 @@ func checkEveryLineOnce(t *testing.T, path string, streams int) {
 func TestUpgradeRefusals(t *testing.T) {
 	dir := t.TempDir()
 	a, other := filepath.Join(dir, "node-agent-a"), filepath.Join(dir, "node-agent-p2")
-	var builds sync.WaitGroup
-	builds.Add(2)
-	go func() { defer builds.Done(); buildAgentVersion(t, a, "9.0.0-a") }()
-	go func() {
-		defer builds.Done()
-		buildAgentVersion(t, other, "9.0.0-p2", "github.com/nodeagent/node-agent/agent.handoverProtocol=2")
-	}()
-	builds.Wait()
+	builds := []goBuild{agentBuild(a, "9.0.0-a"), workerBuild(dir),
+		agentBuild(other, "9.0.0-p2", "github.com/nodeagent/node-agent/agent.handoverProtocol=2")}
 	bad := map[string]string{}
 	for _, mode := range []string{"exit", "hang", "hang-check", "vanish"} {
 		bad[mode] = filepath.Join(dir, "bad-"+mode)
-		cmd := exec.Command("go", "build", "-ldflags", "-X main.mode="+mode, "-o", bad[mode], "./testdata/upgradebad")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build upgradebad: %v\n%s", err, out)
-		}
+		builds = append(builds, badBuild(bad[mode], mode))
 	}
+	buildAll(t, builds...)
 	// Workers slow to listen make a reload last.
 	r := startUpgradeRig(t, a, dir, 2, "UPGRADEWORKER_DELAY=1500ms")
 	before := r.status()
@@ -420,10 +435,7 @@ func TestUpgradeRefusals(t *testing.T) {
 func TestKillDuringUpgrade(t *testing.T) {
 	dir := t.TempDir()
 	a, hang := filepath.Join(dir, "node-agent-a"), filepath.Join(dir, "bad-hang-check")
-	buildAgentVersion(t, a, "9.0.0-a")
-	if out, err := exec.Command("go", "build", "-ldflags", "-X main.mode=hang-check", "-o", hang, "./testdata/upgradebad").CombinedOutput(); err != nil {
-		t.Fatalf("go build upgradebad: %v\n%s", err, out)
-	}
+	buildAll(t, agentBuild(a, "9.0.0-a"), badBuild(hang, "hang-check"), workerBuild(dir))
 	r := startUpgradeRig(t, a, dir, 2)
 	pids := workerPIDs(r.status())
 	go r.upgrade(a, hang)

@@ -91,7 +91,7 @@ func startUpgradeRig(t *testing.T, bin, dir string, instances int, env ...string
 	}
 	t.Cleanup(func() { os.RemoveAll(rt) })
 	r := &upgradeRig{t: t, name: "upg", addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
-		env: []string{"XDG_RUNTIME_DIR=" + rt}, ctlDir: filepath.Join(rt, "node-agent"), logDir: filepath.Join(dir, "logs"),
+		env: []string{"XDG_RUNTIME_DIR=" + rt}, ctlDir: filepath.Join(rt, "node-agent"), logDir: t.TempDir(),
 		metrics: fmt.Sprintf("127.0.0.1:%d", freePort(t)), local: fmt.Sprintf("tcp -h 127.0.0.1 -p %d -t 3000", freePort(t))}
 	r.a = startAgent(t, bin, r.addr, []string{worker, "-n", r.name, "-i", strconv.Itoa(instances),
 		"--http-address", r.addr, "-l", r.logDir, "--metrics-address", r.metrics, "--tars-local", r.local}, append(r.env, env...)...)
@@ -365,7 +365,7 @@ func TestUpgradeRefusals(t *testing.T) {
 	refused(bad["exit"], "--version: bad-exit: code 3: upgradebad: failing at start")
 	refused(bad["hang"], "--version: no answer within 5s (killed)")
 	refused(other, `(9.0.0-p2) cannot adopt this agent: node-agent-p2: code 1: node-agent 9.0.0-p2: hand-over protocol "1", this program reads protocol "2" only`)
-	refused(filepath.Join(dir, "logs"), "is not an executable file")
+	refused(r.logDir, "is not an executable file")
 	// Checked, then the exec fails: the frozen agent thaws.
 	refused(bad["vanish"], "exec "+bad["vanish"]+": no such file or directory")
 
@@ -429,31 +429,50 @@ func TestUpgradeRefusals(t *testing.T) {
 	checkEveryLineOnce(t, filepath.Join(r.logDir, r.name, r.name+".log"), 2*2*2)
 }
 
-// TestKillDuringUpgrade: kill -9 of the agent while it hands over (its new
-// binary hangs in the hand-over check) leaves no worker behind: they are
-// gone within 1 s, as after any kill -9 of the agent.
+// TestKillDuringUpgrade: kill -9 of the agent in the middle of a
+// hand-over leaves no worker behind: they are gone within 1 s, as after
+// any kill -9 of the agent. Twice: while the new binary hangs in its
+// hand-over check, and as soon as the agent logs that it execs the new
+// program (the kill lands at the exec or in the new program's start).
 func TestKillDuringUpgrade(t *testing.T) {
 	dir := t.TempDir()
 	a, hang := filepath.Join(dir, "node-agent-a"), filepath.Join(dir, "bad-hang-check")
 	buildAll(t, agentBuild(a, "9.0.0-a"), badBuild(hang, "hang-check"), workerBuild(dir))
-	r := startUpgradeRig(t, a, dir, 2)
-	pids := workerPIDs(r.status())
-	go r.upgrade(a, hang)
-	agentLog := filepath.Join(r.logDir, r.name, r.name+"_agent.log")
-	if !poll(30*time.Second, func() bool {
-		b, _ := os.ReadFile(agentLog)
-		return strings.Contains(string(b), "checking the new binary") && pgrepExact(hang)
-	}) {
-		t.Fatal("the agent never ran the new binary's hand-over check")
+	for _, phase := range []struct{ name, to, logged string }{
+		{"during the check", hang, "checking the new binary"},
+		{"at the exec", a, "handing over to"},
+	} {
+		t.Run(phase.name, func(t *testing.T) {
+			r := startUpgradeRig(t, a, dir, 2)
+			pids := workerPIDs(r.status())
+			cmd := exec.Command(a, "upgrade", r.name, "--binary", phase.to)
+			cmd.Env = append(os.Environ(), r.env...)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Wait()
+			agentLog := filepath.Join(r.logDir, r.name, r.name+"_agent.log")
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				b, _ := os.ReadFile(agentLog)
+				if strings.Contains(string(b), phase.logged) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the agent never logged %q", phase.logged)
+				}
+				time.Sleep(time.Millisecond) // the exec is a few ms away
+			}
+			r.a.cmd.Process.Kill()
+			killed := time.Now()
+			for _, pid := range pids {
+				if !poll(time.Second-time.Since(killed), func() bool { return exited(pid) }) {
+					t.Fatalf("worker pid %d still runs %v after kill -9 of the agent during the upgrade", pid, time.Since(killed).Round(time.Millisecond))
+				}
+			}
+			t.Logf("the workers were gone %v after kill -9 of the agent", time.Since(killed).Round(time.Millisecond))
+		})
 	}
-	r.a.cmd.Process.Kill()
-	killed := time.Now()
-	for _, pid := range pids {
-		if !poll(time.Second-time.Since(killed), func() bool { return exited(pid) }) {
-			t.Fatalf("worker pid %d still runs %v after kill -9 of the agent during the upgrade", pid, time.Since(killed).Round(time.Millisecond))
-		}
-	}
-	t.Logf("the workers were gone %v after kill -9 of the agent", time.Since(killed).Round(time.Millisecond))
 }
 
 // pgrepExact reports whether a process runs the executable path.

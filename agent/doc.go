@@ -343,11 +343,13 @@
 //     the exec fails, everything is thawed and the old program goes on.
 //
 // The new program reads the document before anything else, re-parses the
-// same options, adopts the control socket (the lock stays held: same open
+// same options, opens the log files again by name (appending, as SIGUSR1
+// does), adopts the control socket (the lock stays held: same open
 // file description), the sockets and steerers (the kernel never stopped
 // steering), the guardian and containment, and every worker: it registers
 // their pids with its reaper before its first reap, so an exit during the
-// hand-over is seen, resumes each channel where the old program stopped
+// hand-over is seen (the agent waits by pid and holds no pidfd, so there
+// is none to pass), resumes each channel where the old program stopped
 // and pumps the pipes on. Log lines written during the hand-over wait in
 // the pipes: none is lost or written twice (a line longer than 64 KiB
 // being read at the freeze is the exception: it is split in two records).

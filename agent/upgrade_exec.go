@@ -28,14 +28,19 @@ func (s *Supervisor) handOver(ev upgradeChecked) error {
 			return refused("worker pid %d exited during the check", p.pid)
 		}
 	}
-	for _, p := range procs {
-		p.pauseReads()
-	}
+	var paused []*osProc
 	thaw := func() {
-		for _, p := range procs {
+		for _, p := range paused {
 			p.resumeReads(s.up.starter)
 		}
 		r.mu.Unlock()
+	}
+	for _, p := range procs {
+		if err := p.pauseReads(); err != nil {
+			thaw()
+			return refused("worker pid %d: %v", p.pid, err)
+		}
+		paused = append(paused, p)
 	}
 	// Frames read before the pause are handled now: the new program
 	// reads from the next byte on.
@@ -157,29 +162,43 @@ func setCloseOnExec(fds []int) {
 
 // pauseReads stops p's readers at the byte they reached and waits for
 // them: what the channel buffered stays in p.conn (Pending), the rest in
-// the kernel. resumeReads starts them again.
-func (p *osProc) pauseReads() {
-	now := time.Now()
-	p.conn.SetReadDeadline(now)
-	p.streams.Lock()
-	for _, f := range []*os.File{p.stdout, p.stderr} {
-		if f != nil {
-			f.SetReadDeadline(now)
-		}
+// the kernel. resumeReads starts them again. It fails, pausing nothing,
+// when a stream takes no read deadline (not pollable).
+func (p *osProc) pauseReads() error {
+	if err := p.setReadDeadlines(time.Now()); err != nil {
+		return fmt.Errorf("cannot pause its reader: %w", err)
 	}
-	p.streams.Unlock()
 	p.running.Wait()
+	return nil
 }
 
 // resumeReads undoes pauseReads.
 func (p *osProc) resumeReads(st *osStarter) {
-	p.conn.SetReadDeadline(time.Time{})
+	p.setReadDeadlines(time.Time{})
+	st.read(p)
+}
+
+// setReadDeadlines sets the read deadline of p's channel and open output
+// streams, or of none when one fails. A stream read to its end is closed
+// under p.streams, so none is closed meanwhile.
+func (p *osProc) setReadDeadlines(t time.Time) error {
+	p.streams.Lock()
+	defer p.streams.Unlock()
+	streams := []interface{ SetReadDeadline(time.Time) error }{p.conn}
 	for _, f := range []*os.File{p.stdout, p.stderr} {
 		if f != nil {
-			f.SetReadDeadline(time.Time{})
+			streams = append(streams, f)
 		}
 	}
-	st.read(p)
+	for i, st := range streams {
+		if err := st.SetReadDeadline(t); err != nil {
+			for _, set := range streams[:i] {
+				set.SetReadDeadline(time.Time{})
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // flush writes out what the logs buffer, before an exec: records written

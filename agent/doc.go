@@ -284,9 +284,8 @@
 // agent's own program without touching a worker: same pid (tarsnode,
 // systemd's MAINPID and pid files see nothing change), same workers, same
 // sockets, no failed request. PATH defaults to the agent's executable as
-// it is on disk now, so the recipe for a deploy tarball is: unpack it
-// beside the old one, rename its node-agent over the old binary (or name it
-// with --binary), and upgrade:
+// it is on disk now (a new build renamed over it); for a deploy tarball,
+// unpack it beside the old one and name its agent:
 //
 //	tar -xzf gateway-2.tgz -C /srv/new  # gateway/gateway/gateway is its node-agent
 //	node-agent upgrade gateway --binary /srv/new/gateway/gateway/gateway
@@ -301,9 +300,10 @@
 // workers adopted (none restarted), hand-over 150ms". (Over TARS AdminF,
 // `ctl --local EP agent.upgrade`, a refusal is answered but success shows
 // as the connection closing at the exec: check with tars.viewversion.)
-// Measured here with
-// 4 workers: 150-500 ms from the freeze to the adoption, on a loaded 2-core
-// host; the workers serve throughout (they accept on their own sockets).
+// Measured on a 2-core host at load average 35-100 (BENCHMARKS.md): a
+// median of 350 ms with 4 workers and 700 ms with 32 from the freeze to
+// the adoption, most of it the new program's start; the workers serve
+// throughout (they accept on their own sockets): 0 failed requests.
 //
 // How: execve keeps the pid, the children and every descriptor that is not
 // close-on-exec. The old program

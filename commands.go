@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nodeagent/node-agent/agent"
 	"github.com/nodeagent/node-agent/internal/control"
 	"github.com/urfave/cli/v2"
 )
@@ -54,6 +55,7 @@ func commands(version string) []*cli.Command {
 		reloadCommand(),
 		scaleCommand(),
 		stopCommand(),
+		upgradeCommand(),
 		logsCommand(),
 		monitCommand(),
 		unitCommand(),
@@ -276,6 +278,14 @@ func ctlCommand() *cli.Command {
 			t, err := findTarget("ctl", "")
 			if err != nil {
 				return err
+			}
+			if args[0] == agent.CmdUpgrade && len(args) == 2 {
+				// The agent runs elsewhere: a relative PATH is the caller's.
+				cmd, err := upgradeAdmin(args[1])
+				if err != nil {
+					return usagef("ctl", "%v", err)
+				}
+				args = strings.Fields(cmd)
 			}
 			req := control.Request{Op: control.OpCommand, Command: strings.Join(args, " ")}
 			if req.Command == "shutdown" {

@@ -36,17 +36,14 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	switch {
 	case self == "tars-deploy":
 		return runDeployApp(self, append([]string{"deploy"}, args...), stdout, stderr)
+	case len(args) == 1 && args[0] == agent.HandoverCheckFlag:
+		return handoverCheck(os.Stdin, stdout)
 	case len(args) == 1 && args[0] == "help":
 		args = nil // the agent's help, then the commands
 	case isCommand(args):
 		return runCommands(self, args, stdout, stderr)
 	}
-	opts := config.LoadOptions{Version: version, Stdout: stdout}
-	if dir, ok := packagedServiceDir(self); ok {
-		// A binary renamed by deploy runs the service packaged beside it.
-		opts.DefaultEntry = dir
-	}
-	cfg, err := config.Load(args, opts)
+	cfg, err := config.Load(args, loadOptions(self, stdout))
 	switch {
 	case errors.Is(err, config.ErrHelp):
 		printCommands(stdout)
@@ -66,7 +63,14 @@ func run(argv []string, stdout, stderr io.Writer) int {
 
 // supervise runs the workers of cfg until the agent stops.
 func supervise(cfg *config.Config, stderr io.Writer) int {
-	if cfg.HTTPAddress != "" {
+	// An agent upgrading in place execed this program (same pid) with
+	// what it holds: its sockets are ours already.
+	handover, err := agent.TakeHandover()
+	if err != nil {
+		fmt.Fprintf(stderr, "node-agent: upgrade in place: %v\n", err)
+		return agent.ExitInternal
+	}
+	if cfg.HTTPAddress != "" && handover == nil {
 		if err := agent.CheckAddress(cfg.HTTPAddress); err != nil {
 			fmt.Fprintf(stderr, "node-agent: --http-address %s cannot be bound: %v\n", cfg.HTTPAddress, err)
 			return agent.ExitUsage
@@ -78,7 +82,12 @@ func supervise(cfg *config.Config, stderr io.Writer) int {
 	}
 	// The control socket first: its lock keeps a second agent of the
 	// same name away from the log files.
-	ln, err := control.Listen(control.Dir(), cfg.Name)
+	var ln *control.Listener
+	if handover != nil {
+		ln, err = handover.ControlListener()
+	} else {
+		ln, err = control.Listen(control.Dir(), cfg.Name)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "node-agent: %v\n", err)
 		return agent.ExitUsage
@@ -91,7 +100,7 @@ func supervise(cfg *config.Config, stderr io.Writer) int {
 	}
 	defer out.Close()
 	signals := make(chan os.Signal, 4)
-	handled := []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1}
+	handled := []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2}
 	if os.Getpid() == 1 {
 		// As PID 1 (a container's init) the kernel drops signals nobody
 		// handles; SIGQUIT then stops the workers at once instead of
@@ -102,12 +111,25 @@ func supervise(cfg *config.Config, stderr io.Writer) int {
 	defer signal.Stop(signals)
 	sup := agent.New(cfg, out)
 	sup.Version = version
+	if handover != nil {
+		sup.Adopt(handover)
+	}
 	defer sup.ServeControl(ln)()
 	if err := sup.Open(); err != nil {
 		fmt.Fprintf(stderr, "node-agent: %v\n", err)
 		return agent.ExitUsage
 	}
 	return sup.Run(context.Background(), signals)
+}
+
+// loadOptions are the options of config.Load for this binary run as self.
+func loadOptions(self string, stdout io.Writer) config.LoadOptions {
+	opts := config.LoadOptions{Version: version, Stdout: stdout}
+	if dir, ok := packagedServiceDir(self); ok {
+		// A binary renamed by deploy runs the service packaged beside it.
+		opts.DefaultEntry = dir
+	}
+	return opts
 }
 
 // packagedServiceDir reports the directory of a service packaged by deploy

@@ -140,6 +140,10 @@ func (s *Supervisor) onAdmin(req adminRequest) {
 		s.startReload(req)
 	case CmdScale:
 		req.answer(s.scale(req.data))
+	case CmdUpgrade:
+		// Over AdminF, success shows as the connection closing at the
+		// exec (upgrade.go): only the control socket's client crosses it.
+		s.onUpgrade(upgradeRequest{path: strings.TrimSpace(req.data), reply: req.reply, asked: time.Now()})
 	case "":
 		req.answer("", errorf(ErrUnknownCommand, "empty command"))
 	default:

@@ -40,6 +40,7 @@ func (s *Supervisor) ServeControl(ln *control.Listener) (stop func()) {
 		}
 		s.log.warn("control socket %s: took over the stale one of %s", ln.Path(), who)
 	}
+	s.up.control = ln
 	srv := control.Serve(ln, controlHandler{s: s, tap: tap})
 	return func() {
 		ln.Close()
@@ -58,6 +59,16 @@ type controlHandler struct {
 func (h controlHandler) Command(ctx context.Context, command string) (string, error) {
 	if strings.TrimSpace(command) == CmdReload {
 		return h.s.Reload(ctx)
+	}
+	if args := strings.Fields(command); len(args) > 0 && args[0] == CmdUpgrade {
+		if len(args) > 2 {
+			return "", fmt.Errorf("%s takes at most one PATH, got %q", CmdUpgrade, command)
+		}
+		path := ""
+		if len(args) == 2 {
+			path = args[1]
+		}
+		return h.s.Upgrade(ctx, path)
 	}
 	return h.s.Notify(ctx, command)
 }

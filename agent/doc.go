@@ -20,10 +20,11 @@
 //
 // # Workers
 //
-// Each worker runs in its own process group with Pdeathsig=SIGKILL. All
-// starts happen on one goroutine locked to its OS thread for the agent's
-// lifetime, because the parent-death signal follows the forking thread, not
-// the process. Workers linking package container also watch their channel:
+// Each worker runs in its own process group. It gets Pdeathsig=SIGKILL
+// only when no guardian runs (see "Upgrading the agent in place"): the
+// guardian kills it when the agent dies. Starts happen on goroutines
+// locked to their OS threads for the agent's lifetime, because the
+// parent-death signal follows the forking thread, not the process. Workers linking package container also watch their channel:
 // its end means the agent died. A worker's stdout lines are logged as INFO,
 // stderr as ERROR, library records with their own level.
 //
@@ -308,6 +309,110 @@
 // without it, and fails as net.Listen would if anything holds it.
 //
 // A plain binary never asks: it binds its own port, as before.
+//
+// # Upgrading the agent in place
+//
+// `node-agent upgrade [NAME] [--binary PATH]`, `node-agent ctl agent.upgrade
+// [PATH]` (the control socket's agent.upgrade) or SIGUSR2 replace the
+// agent's own program without touching a worker: same pid (tarsnode,
+// systemd's MAINPID and pid files see nothing change), same workers, same
+// sockets, no failed request. PATH defaults to the agent's executable as
+// it is on disk now (a new build renamed over it); for a deploy tarball,
+// unpack it beside the old one and name its agent:
+//
+//	tar -xzf gateway-2.tgz -C /srv/new  # gateway/gateway/gateway is its node-agent
+//	node-agent upgrade gateway --binary /srv/new/gateway/gateway/gateway
+//	node-agent reload gateway           # then the workers
+//
+// A packaged agent runs the service beside its own binary, so after the
+// upgrade the workers started from then on (restarts, the reload) run the
+// new tarball's service; the adopted ones run the old one until replaced.
+//
+// The answer comes from the new program once it adopted every worker:
+// "agent gateway upgraded in place: 1.4.0 → 1.5.0, pid 4242 unchanged, 4
+// workers adopted (none restarted), hand-over 150ms". (Over TARS AdminF,
+// `ctl --local EP agent.upgrade`, a refusal is answered but success shows
+// as the connection closing at the exec: check with tars.viewversion.)
+// Measured on a 2-core host at load average 35-100 (BENCHMARKS.md): a
+// median of 350 ms with 4 workers and 700 ms with 32 from the freeze to
+// the adoption, most of it the new program's start; the workers serve
+// throughout (they accept on their own sockets): 0 failed requests.
+//
+// How: execve keeps the pid, the children and every descriptor that is not
+// close-on-exec. The old program
+//
+//  1. refuses at once, saying why, when it cannot hand over: not Linux,
+//     PID 1 (a container's init: a new program failing after the exec
+//     would stop the container; replace the image instead), no guardian
+//     (see below), another upgrade in progress, a reload in progress or
+//     being built, the agent stopping, a worker not ready (starting,
+//     restarting, being replaced, old ones stopping) or a command forwarded
+//     to the workers still waiting for replies;
+//  2. checks the new binary off the run loop, each step bounded by 5 s: an
+//     ELF executable for this machine; `PATH --version` answers
+//     "node-agent V"; `PATH --handover-check` reads a preview of the
+//     hand-over document on its stdin — its protocol version, and the
+//     agent's options as the new version reads them — and answers "ok". A
+//     binary that exits, hangs or speaks another protocol is refused here,
+//     with an error reply and an alarm, and the old program runs on;
+//  3. freezes: it stops reaping (a worker exiting now stays a zombie for
+//     the new program), stops each worker's channel reader and output
+//     pumps at the byte they reached (read deadlines), handles the frames
+//     already read, flushes the logs;
+//  4. writes the hand-over document (JSON, protocol "1") into a memfd:
+//     every descriptor by number — the listening sockets of each address
+//     (per-slot SO_REUSEPORT groups with their BPF steering program and
+//     maps, or the shared socket), each worker's channel with the bytes
+//     and descriptors read past its last whole frame, its stdout and
+//     stderr pipes, the guardian's pipe, the control socket and its flock,
+//     the AdminF and metrics listeners, the requesting client's
+//     connection — and the run loop's state: each slot's worker (pid,
+//     linked, start time, last heartbeat, tag and cgroup) and restart
+//     counts, the restart counters, the exception count and window, the
+//     log level, the start time;
+//  5. clears close-on-exec on exactly those descriptors, under the fork
+//     lock so no worker started meanwhile could inherit one, and execs the
+//     new binary with its own command line and NODE_AGENT_HANDOVER_FD. If
+//     the exec fails, everything is thawed and the old program goes on.
+//
+// The new program reads the document before anything else, re-parses the
+// same options, opens the log files again by name (appending, as SIGUSR1
+// does), adopts the control socket (the lock stays held: same open
+// file description), the sockets and steerers (the kernel never stopped
+// steering), the guardian and containment, and every worker: it registers
+// their pids with its reaper before its first reap, so an exit during the
+// hand-over is seen (the agent waits by pid and holds no pidfd, so there
+// is none to pass), resumes each channel where the old program stopped
+// and pumps the pipes on. Log lines written during the hand-over wait in
+// the pipes: none is lost or written twice (a line longer than 64 KiB
+// being read at the freeze is the exception: it is split in two records).
+// The admin (--tars-local) and metrics (--metrics-address) listeners are
+// handed over too: a connection made during the hand-over waits in their
+// backlog for the new program; a request in flight on them at the exec,
+// like one on the control socket (but the upgrade's own), sees its
+// connection close. Sampling, keepalive and watchdog
+// timers start again, and so do the workers' statistics (the metrics'
+// counters reset, which Prometheus' rate() handles; the TARS stat
+// interval in progress is not reported). A signal that arrived during the
+// freeze is lost, and one arriving between the exec and the new program's
+// signal setup (a few milliseconds) has its default effect: SIGTERM,
+// SIGHUP, SIGUSR1 or SIGUSR2 then end the agent, and the guardian stops
+// the workers.
+//
+// The commit point is the exec. Before it, any failure leaves the old
+// program in charge. After it there is no old program to go back to: if
+// the new program cannot read the document (which its check just read),
+// crashes or is killed, the agent process is gone as after any crash — the
+// guardian sees its pipe close and kills every worker within a second, the
+// service manager restarts the agent (systemd Restart=on-failure). That is
+// why workers are started without Pdeathsig while a guardian runs: the
+// kernel sends the parent-death signal when the thread that forked the
+// worker ends, and an execve ends every thread but the caller's, so
+// Pdeathsig would kill the workers at every upgrade; the guardian kills
+// them as surely when the agent dies and survives the exec. Without a
+// guardian (it could not be started) workers get Pdeathsig and upgrades
+// are refused. A kill -9 of the agent at any point of a hand-over leaves
+// no worker behind (tested).
 //
 // # systemd
 //

@@ -77,13 +77,14 @@ func (s *Supervisor) workerRecord(pid int, m wire.Message) {
 }
 
 // workerOutput writes what a worker writes to stdout (level "INFO") or
-// stderr ("ERROR") to the service log, line by line, until r ends.
-func (s *Supervisor) workerOutput(pid int, level string, r io.Reader) {
+// stderr ("ERROR") to the service log, line by line, until r ends (nil)
+// or fails.
+func (s *Supervisor) workerOutput(pid int, level string, r io.Reader) error {
 	sink, lv := s.out.App, logs.LevelInfo
 	if level == "ERROR" {
 		sink, lv = s.starts.tap(pid, s.out.App), logs.LevelError
 	}
-	logs.Pump(sink, r, pid, lv)
+	return logs.Pump(sink, r, pid, lv)
 }
 
 func (s *Supervisor) onListen(w *worker, m wire.Message) {

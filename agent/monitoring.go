@@ -74,8 +74,15 @@ func (s *Supervisor) openMonitors() (*monitors, error) {
 		s.log.info("reporting stats and properties to TARS every %v", m.reporter.Interval())
 	}
 	if cfg.MetricsAddress != "" {
-		srv, err := monitor.ListenMetrics(cfg.MetricsAddress, monitor.MetricsOptions{
-			Source: s.snapshot, Aggregator: s.stats, Reporter: m.reporter})
+		opts := monitor.MetricsOptions{Source: s.snapshot, Aggregator: s.stats, Reporter: m.reporter}
+		ln, err := s.adoptedListener(func(d *handoverDoc) *int { return d.Metrics })
+		var srv *monitor.Server
+		switch {
+		case err == nil && ln != nil:
+			srv = monitor.ServeMetrics(ln, opts)
+		case err == nil:
+			srv, err = monitor.ListenMetrics(cfg.MetricsAddress, opts)
+		}
 		if err != nil {
 			m.close()
 			return nil, fmt.Errorf("--metrics-address: %w", err)

@@ -1,12 +1,14 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -66,7 +68,7 @@ type osStarter struct {
 	requests chan func()
 	quit     chan struct{}
 	done     sync.WaitGroup
-	output   func(pid int, level string, stream io.Reader)
+	output   func(pid int, level string, stream io.Reader) error
 	// record writes a worker's logger record (KindLog) off the run loop.
 	record func(pid int, m wire.Message)
 	// stats adds a worker's monitoring frame (wire.Kind.IsMonitoring) to
@@ -80,7 +82,7 @@ type osStarter struct {
 // startThreads is the number of threads that fork workers.
 const startThreads = 4
 
-func newOSStarter(r *reaper, output func(pid int, level string, stream io.Reader), record func(pid int, m wire.Message), stats func(slot, pid int, m wire.Message)) *osStarter {
+func newOSStarter(r *reaper, output func(pid int, level string, stream io.Reader) error, record func(pid int, m wire.Message), stats func(slot, pid int, m wire.Message)) *osStarter {
 	s := &osStarter{reaper: r, requests: make(chan func()), quit: make(chan struct{}), output: output, record: record, stats: stats}
 	s.done.Add(startThreads)
 	for range startThreads {
@@ -107,6 +109,19 @@ func (s *osStarter) loop() {
 func (s *osStarter) close() {
 	close(s.quit)
 	s.done.Wait()
+}
+
+// parentDeathSignal is the Pdeathsig of the workers: none while a guardian
+// runs, SIGKILL otherwise. The kernel sends it when the thread that forked
+// the worker ends, and an execve ends every thread but the caller's, so
+// workers with it would not survive an in-place upgrade (upgrade.go); the
+// guardian kills them as surely when the agent dies, and, unlike it,
+// carries over an execve.
+func (s *osStarter) parentDeathSignal() syscall.Signal {
+	if s.contain != nil && s.contain.guard != nil {
+		return 0
+	}
+	return syscall.SIGKILL
 }
 
 // start starts a worker; events of the process go to post.
@@ -180,8 +195,6 @@ type starting struct {
 	conn               *wire.Conn
 	theirs, outW, errW *os.File // the worker's ends, closed once forked
 	outR, errR         *os.File
-	outputs            *sync.WaitGroup
-	received           chan struct{}
 	exited             func(syscall.WaitStatus)
 	post               func(event)
 }
@@ -210,7 +223,7 @@ func (s *osStarter) prepare(spec procSpec, post func(event)) (*starting, error) 
 	cmd.Stdout = outW
 	cmd.Stderr = errW
 	cmd.ExtraFiles = []*os.File{theirs} // fd 3 = wire.ChannelFD
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: s.parentDeathSignal()}
 	if c := spec.RunAs; c != nil {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: c.UID, Gid: c.GID, NoSetGroups: true}
 	}
@@ -222,31 +235,10 @@ func (s *osStarter) prepare(spec procSpec, post func(event)) (*starting, error) 
 			return nil, err
 		}
 	}
-	st := &starting{spec: spec, cmd: cmd, p: &osProc{conn: conn, scope: scope}, conn: conn, theirs: theirs, outW: outW, errW: errW,
-		outR: outR, errR: errR, outputs: &sync.WaitGroup{}, received: make(chan struct{}), post: post}
-	p, outputs, received := st.p, st.outputs, st.received
-	outputs.Add(2) // before the exit can wait for them
-	st.exited = func(ws syscall.WaitStatus) {
-		// On the reaper's goroutine: hand over at once.
-		go func() {
-			// The channel may be held open by a grandchild that inherited
-			// it; the worker is gone, so stop listening to it.
-			conn.Close()
-			<-received
-			// Its last lines come before its exit in the log, unless
-			// something it left behind keeps the pipes open.
-			drained := make(chan struct{})
-			go func() { outputs.Wait(); close(drained) }()
-			select {
-			case <-drained:
-			case <-time.After(outputDrainLimit):
-			}
-			post(procExited{p: p, status: statusOf(ws)})
-			if scope != nil { // what it left outside its group goes with it
-				scope.remove()
-			}
-		}()
-	}
+	p := &osProc{conn: conn, scope: scope, slot: spec.Slot, post: post, stdout: outR, stderr: errR, received: make(chan struct{})}
+	p.outputs.Add(2) // before the exit can wait for them
+	st := &starting{spec: spec, cmd: cmd, p: p, conn: conn, theirs: theirs, outW: outW, errW: errW,
+		outR: outR, errR: errR, exited: s.exitedFunc(p), post: post}
 	return st, nil
 }
 
@@ -263,17 +255,66 @@ func (s *osStarter) finish(st *starting) error {
 	if st.err != nil {
 		st.conn.Close()
 		closeAll([]*os.File{st.outR, st.errR})
-		close(st.received)
+		close(st.p.received)
 		return fmt.Errorf("start %s: %w", st.spec.Path, st.err)
 	}
-	p, conn, post := st.p, st.conn, st.post
-	go s.pump(p.pid, st.outR, "INFO", st.outputs)
-	go s.pump(p.pid, st.errR, "ERROR", st.outputs)
+	s.read(st.p)
+	return nil
+}
+
+// exitedFunc is the reaper's callback for p: it marks p exited and, off
+// the reaper's goroutine, posts procExited once p's channel and output are
+// read.
+func (s *osStarter) exitedFunc(p *osProc) func(syscall.WaitStatus) {
+	return func(ws syscall.WaitStatus) {
+		p.exited.Store(true)
+		go func() {
+			// The channel may be held open by a grandchild that inherited
+			// it; the worker is gone, so stop listening to it.
+			p.conn.Close()
+			<-p.received
+			// Its last lines come before its exit in the log, unless
+			// something it left behind keeps the pipes open.
+			drained := make(chan struct{})
+			go func() { p.outputs.Wait(); close(drained) }()
+			select {
+			case <-drained:
+			case <-time.After(outputDrainLimit):
+			}
+			p.post(procExited{p: p, status: statusOf(ws)})
+			if p.scope != nil { // what it left outside its group goes with it
+				p.scope.remove()
+			}
+		}()
+	}
+}
+
+// read starts p's readers: a pump for each output stream still open and
+// the channel reader. They run until their stream ends, or until paused
+// (pauseReads), and then read starts them again.
+func (s *osStarter) read(p *osProc) {
+	p.streams.Lock()
+	defer p.streams.Unlock()
+	for _, stream := range []struct {
+		f     **os.File
+		level string
+	}{{&p.stdout, "INFO"}, {&p.stderr, "ERROR"}} {
+		if *stream.f == nil {
+			continue
+		}
+		p.running.Add(1)
+		go s.pump(p, stream.f, stream.level)
+	}
+	p.running.Add(1)
 	go func() {
-		defer close(st.received)
+		defer p.running.Done()
 		for {
-			m, err := conn.Receive()
+			m, err := p.conn.Receive()
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return // paused; what was buffered stays in conn
+			}
 			if err != nil {
+				close(p.received)
 				return
 			}
 			switch {
@@ -283,28 +324,45 @@ func (s *osStarter) finish(st *starting) error {
 				continue
 			case m.Kind.IsMonitoring():
 				closeAll(m.Files)
-				s.stats(st.spec.Slot, p.pid, m)
+				s.stats(p.slot, p.pid, m)
 				continue
 			}
-			post(procMessage{p: p, msg: m})
+			p.post(procMessage{p: p, msg: m})
 		}
 	}()
-	return nil
 }
 
-// pump turns a worker's output stream into log records.
-func (s *osStarter) pump(pid int, r *os.File, level string, wg *sync.WaitGroup) {
-	defer wg.Done()
-	defer r.Close()
-	s.output(pid, level, r)
+// pump turns the output stream *f of p into log records until it ends
+// (then closes it and sets *f to nil) or is paused.
+func (s *osStarter) pump(p *osProc, f **os.File, level string) {
+	defer p.running.Done()
+	if err := s.output(p.pid, level, *f); errors.Is(err, os.ErrDeadlineExceeded) {
+		return // paused
+	}
+	p.streams.Lock()
+	(*f).Close()
+	*f = nil
+	p.streams.Unlock()
+	p.outputs.Done()
 }
 
 type osProc struct {
 	conn *wire.Conn
 	pid  int
+	slot int
+	post func(event)
 	// scope holds its descendants that left its process group; nil
 	// without containment.
 	scope *workerScope
+
+	// stdout and stderr are the agent's ends of the worker's output
+	// pipes, each nil once its pump read it to the end (under streams).
+	streams        sync.Mutex
+	stdout, stderr *os.File
+	outputs        sync.WaitGroup // a count per output stream not yet read to its end
+	received       chan struct{}  // closed when the channel ended
+	running        sync.WaitGroup // the readers running (pauseReads waits for them)
+	exited         atomic.Bool    // the reaper saw the process end
 }
 
 func (p *osProc) PID() int { return p.pid }

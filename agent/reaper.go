@@ -34,7 +34,8 @@ type reaper struct {
 	mu      sync.RWMutex // reap holds it; starts share it
 	regMu   sync.Mutex   // serialises the starts' writes to waiting
 	waiting map[int]func(syscall.WaitStatus)
-	any     bool // wait for any pid: PID 1 or subreaper
+	early   map[int]syscall.WaitStatus // exits of held children not yet adopted
+	any     bool                       // wait for any pid: PID 1 or subreaper
 	log     agentLog
 	sigs    chan os.Signal
 	quit    chan struct{}
@@ -45,8 +46,10 @@ type reaper struct {
 }
 
 // newReaper starts the reaper. With subreaper (and on Linux) the process
-// becomes a child subreaper; as PID 1 it reaps orphans anyway.
-func newReaper(subreaper bool, log agentLog) *reaper {
+// becomes a child subreaper; as PID 1 it reaps orphans anyway. held are
+// children the agent's previous program started (an upgrade in place):
+// their exits before adopt registers them are kept for it.
+func newReaper(subreaper bool, log agentLog, held ...int) *reaper {
 	r := &reaper{
 		waiting: map[int]func(syscall.WaitStatus){},
 		log:     log,
@@ -54,6 +57,7 @@ func newReaper(subreaper bool, log agentLog) *reaper {
 		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
+	r.hold(held)
 	if os.Getpid() == 1 {
 		r.any = true
 		log.info("running as PID 1: reaping every orphan")

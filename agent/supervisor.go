@@ -91,6 +91,8 @@ type Supervisor struct {
 	sd       systemd
 	sdStatus string // the last STATUS= sent
 	sdReady  bool   // READY=1 was sent
+
+	up upgrader // upgrades in place (upgrade.go)
 }
 
 // systemd is the part of notify.Systemd the run loop uses.
@@ -171,17 +173,18 @@ func (s *Supervisor) Open() error {
 // ctx is a first signal.
 func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 	if s.start == nil {
-		r := newReaper(s.cfg.Subreaper, s.log)
+		r := newReaper(s.cfg.Subreaper, s.log, s.up.adopted.held()...)
 		defer r.close()
 		st := newOSStarter(r, s.workerOutput, s.workerRecord, s.workerStats)
 		defer st.close()
-		st.contain = contain(s.cfg.Name, r, s.log)
+		st.contain = s.containment(r)
 		defer func() {
 			if err := st.contain.close(); err != nil {
 				s.log.warn("%v", err)
 			}
 		}()
 		s.start, s.startMany = st.start, st.startMany
+		s.up.reaper, s.up.starter = r, st
 		stopSampler := s.startSampler()
 		defer stopSampler()
 		s.rebuild = s.goBuilder(r)
@@ -209,12 +212,16 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 	if len(s.cfg.NodeArgs) > 0 {
 		s.log.warn("--node-args %q ignored: a native entry has no runtime to take them", s.cfg.NodeArgs)
 	}
-	s.alarm("", "restart")
+	if s.up.adopted == nil { // an upgrade in place is no restart
+		s.alarm("", "restart")
+	}
 	s.slots = make([]*slot, s.cfg.Instances)
 	for i := range s.slots {
 		s.slots[i] = &slot{id: i}
 	}
-	s.startSlots(signals)
+	if !s.adoptHandover() {
+		s.startSlots(signals)
+	}
 	s.armKeepalive()
 	s.armSampling()
 	s.armWatchdog()
@@ -315,6 +322,10 @@ func (s *Supervisor) handle(ev event) {
 		s.armWatchdog()
 	case syncEvent:
 		close(ev.done)
+	case upgradeRequest:
+		s.onUpgrade(ev)
+	case upgradeChecked:
+		s.onUpgradeChecked(ev)
 	}
 }
 
@@ -333,6 +344,9 @@ func (s *Supervisor) onSignal(sig os.Signal) {
 		s.killAll(sig)
 	case syscall.SIGHUP:
 		s.rebuildThenReload("received SIGHUP", adminRequest{})
+	case syscall.SIGUSR2:
+		s.log.info("received SIGUSR2, upgrading the agent in place to its executable")
+		s.onUpgrade(upgradeRequest{asked: s.clock.Now()})
 	case syscall.SIGUSR1:
 		s.log.info("received SIGUSR1, reopening the log files")
 		if err := s.out.Reopen(); err != nil {

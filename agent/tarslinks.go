@@ -65,7 +65,13 @@ func (s *Supervisor) openTARS() (*tarsLinks, error) {
 		}
 		l.admin = tars.NewAdminServer(tars.AdminFuncs{OnShutdown: s.Shutdown, OnNotify: l.reportingNotify(s.Notify)},
 			tars.ServerOptions{Allow: allow, Logf: logf})
-		if err := l.admin.Listen(cfg.TarsLocal); err != nil {
+		ln, err := s.adoptedListener(func(d *handoverDoc) *int { return d.Admin })
+		if err == nil && ln != nil {
+			err = l.admin.ListenOn(cfg.TarsLocal, ln)
+		} else if err == nil {
+			err = l.admin.Listen(cfg.TarsLocal)
+		}
+		if err != nil {
 			l.admin = nil
 			l.close()
 			return nil, fmt.Errorf("--tars-local %q: %w", cfg.TarsLocal, err)

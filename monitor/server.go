@@ -24,6 +24,13 @@ func ListenMetrics(addr string, opts MetricsOptions) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("monitor: metrics address %s: %w", addr, err)
 	}
+	return ServeMetrics(ln, opts), nil
+}
+
+// ServeMetrics serves the metrics endpoints on ln, a listener already
+// bound (one a previous program of this process handed over, see package
+// agent's upgrade in place), until Close. The Server owns ln.
+func ServeMetrics(ln net.Listener, opts MetricsOptions) *Server {
 	s := &Server{
 		ln: ln,
 		srv: &http.Server{
@@ -34,8 +41,11 @@ func ListenMetrics(addr string, opts MetricsOptions) (*Server, error) {
 		served: make(chan error, 1),
 	}
 	go func() { s.served <- s.srv.Serve(ln) }()
-	return s, nil
+	return s
 }
+
+// Listener returns the listener the Server serves on.
+func (s *Server) Listener() net.Listener { return s.ln }
 
 // Addr returns the bound address (useful with port 0).
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }

@@ -121,6 +121,29 @@ func (s *Server) Listen(endpoint string) error {
 	if err != nil {
 		return fmt.Errorf("tars: serve %q: %w", endpoint, err)
 	}
+	return s.listenOn(endpoint, ep, ln)
+}
+
+// ListenOn serves on ln, a listener already bound to endpoint (one a
+// previous program of this process handed over, see package agent's
+// upgrade in place), as Listen would after binding it. The Server owns ln.
+func (s *Server) ListenOn(endpoint string, ln net.Listener) error {
+	ep, err := ParseEndpoint(endpoint)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	return s.listenOn(endpoint, ep, ln)
+}
+
+// Listener returns the listener of Listen or ListenOn, nil before.
+func (s *Server) Listener() net.Listener {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ln
+}
+
+func (s *Server) listenOn(endpoint string, ep Endpoint, ln net.Listener) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.ln != nil {

@@ -17,6 +17,12 @@
 // and max of each run, checks that the reload replaced every worker, and
 // prints the medians per supervisor and client.
 //
+// -systems node-agent-upgrade,pm2-update measures upgrading the supervisor
+// itself instead of reloading the workers: node-agent upgrades in place to
+// -agent-next (another version) and back at the next run, and must keep
+// every worker ("replaced" 0/N; its time is the upgrade command's, from
+// the request to the new program's answer); PM2 runs `pm2 update`.
+//
 // Every process it starts is stopped on exit, on SIGINT/SIGTERM/SIGHUP and
 // at the -timeout deadline.
 package main
@@ -34,6 +40,7 @@ import (
 
 type options struct {
 	agent, gateway, pm2, app, wrk, lua, work string
+	agentNext                                string
 	reps, instances, rate, conns, threads    int
 	duration, reloadAt, warmup, timeout      time.Duration
 	systems, clients                         string
@@ -42,6 +49,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.agent, "agent", "", "node-agent binary")
+	flag.StringVar(&o.agentNext, "agent-next", "", "another node-agent build (another version), for node-agent-upgrade")
 	flag.StringVar(&o.gateway, "gateway", "", "gateway binary (testdata/gateway built)")
 	flag.StringVar(&o.pm2, "pm2", "", "pm2 executable")
 	flag.StringVar(&o.app, "app", "", "bench/reload/app.js")
@@ -57,7 +65,7 @@ func main() {
 	flag.DurationVar(&o.reloadAt, "reload-at", 8*time.Second, "when the reload starts, from the start of the run")
 	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "unmeasured load after each start")
 	flag.DurationVar(&o.timeout, "timeout", 45*time.Minute, "overall deadline")
-	flag.StringVar(&o.systems, "systems", "node-agent,pm2", "supervisors to measure: node-agent, pm2, node-agent-term (rolling SIGTERM by the driver, no agent reload needed)")
+	flag.StringVar(&o.systems, "systems", "node-agent,pm2", "supervisors to measure: node-agent, pm2, node-agent-term (rolling SIGTERM by the driver, no agent reload needed), node-agent-upgrade (the agent upgrades itself in place, to -agent-next and back, instead of a reload), pm2-update (pm2 update instead of a reload)")
 	flag.StringVar(&o.clients, "clients", "keepalive,close", "client kinds: keepalive, close")
 	flag.Parse()
 	if err := o.check(); err != nil {
@@ -80,7 +88,11 @@ func (o options) check() error {
 			if o.agent == "" || o.gateway == "" {
 				return fmt.Errorf("node-agent needs -agent and -gateway")
 			}
-		case "pm2":
+		case "node-agent-upgrade":
+			if o.agent == "" || o.agentNext == "" || o.gateway == "" {
+				return fmt.Errorf("node-agent-upgrade needs -agent, -agent-next and -gateway")
+			}
+		case "pm2", "pm2-update":
 			if o.pm2 == "" || o.app == "" {
 				return fmt.Errorf("pm2 needs -pm2 and -app")
 			}
@@ -104,8 +116,12 @@ func run(ctx context.Context, o options) int {
 			systems = append(systems, nodeAgent{o: o})
 		case "node-agent-term":
 			systems = append(systems, nodeAgent{o: o, term: true})
+		case "node-agent-upgrade":
+			systems = append(systems, nodeAgent{o: o, upgrade: true})
 		case "pm2":
-			systems = append(systems, pm2{o})
+			systems = append(systems, pm2{o: o})
+		case "pm2-update":
+			systems = append(systems, pm2{o: o, update: true})
 		}
 	}
 	clients := strings.Split(o.clients, ",")
@@ -189,7 +205,7 @@ func loadRun(ctx context.Context, o options, inst *instance, client string, relo
 		timer = time.AfterFunc(o.reloadAt, func() {
 			t0 := time.Now()
 			err := inst.reload(ctx)
-			if err == nil {
+			if err == nil && !inst.keeps {
 				err = waitGone(ctx, before, o.duration)
 			}
 			done <- reloaded{time.Since(t0), err}
@@ -224,7 +240,10 @@ func loadRun(ctx context.Context, o options, inst *instance, client string, relo
 			r.replaced++
 		}
 	}
-	if reload && r.replaced < len(before) && r.note == "" {
+	switch {
+	case reload && inst.keeps && r.replaced > 0 && r.note == "":
+		r.note = "the upgrade restarted workers"
+	case reload && !inst.keeps && r.replaced < len(before) && r.note == "":
 		r.note = "reload did not replace every worker"
 	}
 	// The next run starts with every worker serving.

@@ -75,7 +75,7 @@ func summarize(o options, all []result) {
 			}
 			fmt.Printf("%-10s %-9s %-22s %-22s %-26s %-26s %-8s %s\n", sys, c,
 				failures(steady), failures(reload), latencies(steady), latencies(reload), ratio,
-				fmt.Sprintf("%.2f", time.Duration(median(reload, func(r result) int64 { return int64(r.reloadTook) })).Seconds()))
+				fmt.Sprintf("%.2f (max %.2f)", time.Duration(median(reload, took)).Seconds(), time.Duration(maximum(reload, took)).Seconds()))
 			for _, r := range reload {
 				if r.note != "" {
 					fmt.Printf("    rep %d: %s\n", r.rep, r.note)
@@ -86,6 +86,17 @@ func summarize(o options, all []result) {
 }
 
 func p99(r result) int64 { return r.wrk.P99US }
+
+func took(r result) int64 { return int64(r.reloadTook) }
+
+// maximum of f over rs; 0 for none.
+func maximum(rs []result, f func(result) int64) int64 {
+	var m int64
+	for _, r := range rs {
+		m = max(m, f(r))
+	}
+	return m
+}
 
 func failures(rs []result) string {
 	var parts []string

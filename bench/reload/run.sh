@@ -4,6 +4,7 @@
 # one run. See BENCHMARKS.md and the driver's doc (bench/reload/main.go).
 #
 #   bench/reload/run.sh [driver flags]   e.g. bench/reload/run.sh -reps 1 -systems pm2
+#   bench/reload/run.sh -systems node-agent-upgrade,pm2-update   (upgrading the supervisor itself)
 #
 # Builds node-agent, the gateway and the driver into a temporary directory,
 # installs PM2 (pinned, cached like bench/run.sh) and wrk (apt) if missing,
@@ -31,6 +32,8 @@ mkdir -p "$tmp/bin" "$work"
 (
 	cd "$root"
 	go build -o "$tmp/bin/node-agent" .
+	# Another version, for the upgrade in place (-systems node-agent-upgrade).
+	go build -ldflags "-X main.version=bench-next" -o "$tmp/bin/node-agent-next" .
 	go build -o "$tmp/bin/gateway" ./testdata/gateway
 	go build -o "$tmp/bin/reload" ./bench/reload
 )
@@ -39,7 +42,7 @@ bench_machine
 echo "versions: $(go version | cut -d' ' -f3-), node $(node --version), pm2 $pm2v, $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), node-agent $(bench_revision "$root" | tr -d '\n')"
 echo "started: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 
-"$tmp/bin/reload" -agent "$tmp/bin/node-agent" -gateway "$tmp/bin/gateway" \
+"$tmp/bin/reload" -agent "$tmp/bin/node-agent" -agent-next "$tmp/bin/node-agent-next" -gateway "$tmp/bin/gateway" \
 	-pm2 "$pm2" -app "$here/app.js" -wrk "$(command -v wrk)" -lua "$here/pace.lua" \
 	-work "$work" "$@" &
 driver=$!

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -21,6 +22,8 @@ type instance struct {
 	// reload starts (node-agent) or performs (pm2) a rolling reload.
 	reload func(ctx context.Context) error
 	stop   func()
+	// keeps is set when reload keeps the workers (an upgrade in place).
+	keeps bool
 }
 
 // workers returns the supervisor's child processes.
@@ -39,14 +42,22 @@ type system interface {
 // agent restarts a worker that exited at once). That measures the workers'
 // drain alone, with an agent that has no reload, and is reported as
 // "node-agent-term".
+//
+// With upgrade set, the "reload" is an upgrade of the agent in place, to
+// -agent-next and back at the next one, that must keep every worker; it
+// is reported as "node-agent-upgrade", its time is the upgrade command's.
 type nodeAgent struct {
-	o    options
-	term bool
+	o       options
+	term    bool
+	upgrade bool
 }
 
 func (s nodeAgent) name() string {
-	if s.term {
+	switch {
+	case s.term:
 		return "node-agent-term"
+	case s.upgrade:
+		return "node-agent-upgrade"
 	}
 	return "node-agent"
 }
@@ -58,9 +69,15 @@ func (s nodeAgent) launch(ctx context.Context, n, port int) (*instance, error) {
 	}
 	// --exception-max: in term mode every worker stop is an exit the agent
 	// did not ask for.
-	cmd := exec.Command(s.o.agent, s.o.gateway, "-i", strconv.Itoa(n),
+	cmd := exec.Command(s.o.agent, s.o.gateway, "-n", agentName, "-i", strconv.Itoa(n),
 		"--http-address", fmt.Sprintf("127.0.0.1:%d", port), "--exception-max", "1000000")
-	cmd.Env = append(os.Environ(), "SMS_DATA_DIR="+filepath.Join(s.o.work, "sms"))
+	runtimeDir, err := os.MkdirTemp("", "rt") // short: a unix socket path holds 107 bytes
+	if err != nil {
+		logf.Close()
+		return nil, err
+	}
+	env := append(os.Environ(), "SMS_DATA_DIR="+filepath.Join(s.o.work, "sms"), "XDG_RUNTIME_DIR="+runtimeDir)
+	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -76,8 +93,43 @@ func (s nodeAgent) launch(ctx context.Context, n, port int) (*instance, error) {
 	if s.term {
 		inst.reload = func(ctx context.Context) error { return termEach(ctx, inst, n) }
 	}
-	inst.stop = benchkit.AtExit(func() { benchkit.StopSupervisor("reload", inst.sup, exited, 15*time.Second) })
+	if s.upgrade {
+		inst.keeps = true
+		next := []string{s.o.agentNext, s.o.agent}
+		upgrades := 0
+		inst.reload = func(ctx context.Context) error {
+			to := next[upgrades%2]
+			upgrades++
+			return upgradeAgent(ctx, s.o.agent, to, env, logf)
+		}
+	}
+	inst.stop = benchkit.AtExit(func() {
+		benchkit.StopSupervisor("reload", inst.sup, exited, 15*time.Second)
+		os.RemoveAll(runtimeDir)
+	})
 	return inst, nil
+}
+
+// agentName is the name of the benchmark's agent (its control socket).
+const agentName = "reloadbench"
+
+// upgradeAgent runs `bin upgrade --binary to` against the benchmark's
+// agent, its answer going to log; it fails unless the agent answered that
+// it upgraded.
+func upgradeAgent(ctx context.Context, bin, to string, env []string, log *os.File) error {
+	cctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, bin, "upgrade", agentName, "--binary", to)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	fmt.Fprintf(log, "bench: upgrade to %s: %s", to, out)
+	if err != nil {
+		return fmt.Errorf("upgrade to %s: %w: %s", to, err, out)
+	}
+	// The agent's answer names the hand-over time proper (from the freeze
+	// to the new program's adoption; the command's time adds the checks).
+	fmt.Printf("    (%s)\n", strings.TrimSpace(string(out)))
+	return nil
 }
 
 // termEach stops the workers one by one with SIGTERM, each time waiting
@@ -99,11 +151,22 @@ func termEach(ctx context.Context, inst *instance, n int) error {
 
 // ---- PM2 cluster + app.js -------------------------------------------------
 
-type pm2 struct{ o options }
+// pm2 reloads with `pm2 reload`, or with update set runs `pm2 update`
+// (PM2's own upgrade: it saves the process list, replaces its daemon and
+// starts the apps again), reported as "pm2-update".
+type pm2 struct {
+	o      options
+	update bool
+}
 
 const pm2App = "reloadbench"
 
-func (pm2) name() string { return "pm2" }
+func (s pm2) name() string {
+	if s.update {
+		return "pm2-update"
+	}
+	return "pm2"
+}
 
 // cli is the pm2 command line for a run on port.
 func (s pm2) cli(port int) benchkit.PM2 {
@@ -124,5 +187,14 @@ func (s pm2) launch(ctx context.Context, n, port int) (*instance, error) {
 		return nil, errors.New("pm2: no God daemon pid after start")
 	}
 	inst.reload = func(ctx context.Context) error { return p.Run(ctx, "reload", pm2App) }
+	if s.update {
+		inst.reload = func(ctx context.Context) error {
+			if err := p.Run(ctx, "update"); err != nil {
+				return err
+			}
+			inst.sup = p.GodPID() // a new daemon
+			return nil
+		}
+	}
 	return inst, nil
 }

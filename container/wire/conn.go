@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -183,6 +184,9 @@ func (c *Conn) Receive() (Message, error) {
 			return m, err
 		}
 		if err := c.fill(); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return Message{}, err // paused: what is buffered stays
+			}
 			if errors.Is(err, io.EOF) && len(c.rbuf) > 0 {
 				err = io.ErrUnexpectedEOF
 			}
@@ -282,4 +286,36 @@ func (c *Conn) dropFDs() {
 // an error, and closes the descriptors no frame claimed.
 func (c *Conn) Close() error {
 	return c.uc.Close()
+}
+
+// SetReadDeadline bounds a Receive in progress or to come: past it,
+// Receive returns an error wrapping os.ErrDeadlineExceeded and keeps what
+// it buffered (bytes and descriptors), so that the same Conn, or one made
+// by Resume from Detach's leftovers, goes on at the same byte. A zero t
+// removes the bound. The agent uses it to stop reading a worker's channel
+// before it hands the channel to its upgraded program.
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.uc.SetReadDeadline(t) }
+
+// Pending returns what the Conn received and did not yet return as frames:
+// the bytes of a partial frame and the descriptors that came with them.
+// Call it only while no Receive runs.
+func (c *Conn) Pending() (buffered []byte, fds []int) {
+	return append([]byte(nil), c.rbuf...), append([]int(nil), c.rfds...)
+}
+
+// SyscallConn gives access to the channel's descriptor.
+func (c *Conn) SyscallConn() (syscall.RawConn, error) { return c.uc.SyscallConn() }
+
+// Resume makes a Conn of f, a channel another Conn read up to some byte,
+// with buffered and fds, what that Conn had received past its last frame
+// (Pending): the next Receive starts with them. f is duplicated, as for
+// FileConn; the descriptors in fds now belong to the Conn.
+func Resume(f *os.File, buffered []byte, fds []int) (*Conn, error) {
+	c, err := FileConn(f)
+	if err != nil {
+		return nil, err
+	}
+	c.rbuf = append(make([]byte, 0, readChunk+len(buffered)), buffered...)
+	c.rfds = append(c.rfds, fds...)
+	return c, nil
 }

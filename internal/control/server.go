@@ -97,6 +97,9 @@ func (s *Server) serveConn(c net.Conn) {
 			c.Read(b[:])
 			cancel()
 		}()
+		if uc, ok := c.(*net.UnixConn); ok {
+			ctx = context.WithValue(ctx, connKey{}, uc)
+		}
 		text, err := s.h.Command(ctx, req.Command)
 		if err != nil {
 			writeFrame(c, Reply{Error: err.Error()})

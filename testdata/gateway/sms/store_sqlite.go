@@ -142,7 +142,7 @@ func (s *SQLiteStore) migrate() error {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.Exec(sqliteSchema); err != nil {
+	if _, err := tx.Exec(sqliteSchema + sqliteAuthSchema); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -132,7 +132,7 @@ func TestAuthUnderAgent(t *testing.T) {
 		t.Fatalf("healthz: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	a.waitLine(t, `msg=audit app=default outcome=rejected .*reason=replayed_nonce`, 10*time.Second)
+	a.waitLine(t, `audit app=default outcome=rejected .*reason=replayed_nonce`, 10*time.Second)
 }
 
 // TestAuthQuotaTwoAgentsOneRedis: two agents (two hosts, two workers each)

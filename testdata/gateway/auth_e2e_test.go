@@ -218,7 +218,7 @@ func TestAuthOffOnlyOnLoopback(t *testing.T) {
 			errs = append(errs, line)
 		}
 	}
-	if len(errs) != 1 || !strings.Contains(errs[0], "SMS_AUTH=off is refused: the gateway listens on 0.0.0.0:") {
+	if len(errs) != 1 || !strings.Contains(errs[0], "SMS_AUTH=off is refused: the gateway listens on ") || !strings.Contains(errs[0], ", not on loopback only") {
 		t.Fatalf("want one error line refusing SMS_AUTH=off:\n%s", out)
 	}
 

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"errors"
@@ -230,7 +231,7 @@ func (g *Guard) readBody(r *http.Request) ([]byte, *Refusal) {
 	if int64(len(body)) > g.maxBody {
 		return nil, &Refusal{Status: http.StatusRequestEntityTooLarge, Reason: "body_too_large", Message: fmt.Sprintf("request body over %d bytes", g.maxBody)}
 	}
-	r.Body = io.NopCloser(strings.NewReader(string(body)))
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	return body, nil
 }
 

@@ -88,6 +88,12 @@ func NewGuard(ctx context.Context, o Options) (*Guard, error) {
 		}
 		g.log.Info("auth: no applications configured (-apps); "+verb+" application "+DefaultAppID+", its secret is in "+path, "app", DefaultAppID, "secret_file", path)
 		apps = []App{app}
+	} else {
+		ids := make([]string, len(apps))
+		for i, a := range apps {
+			ids[i] = a.ID
+		}
+		g.log.Info("auth: applications: "+strings.Join(ids, ", "), "count", len(apps))
 	}
 	for i := range apps {
 		a := apps[i]
@@ -97,15 +103,6 @@ func NewGuard(ctx context.Context, o Options) (*Guard, error) {
 		g.apps[a.ID] = &a
 	}
 	return g, nil
-}
-
-// Apps returns the ids of the applications, for the start log.
-func (g *Guard) Apps() []string {
-	ids := make([]string, 0, len(g.apps))
-	for id := range g.apps {
-		ids = append(ids, id)
-	}
-	return ids
 }
 
 // Refusal is an answer other than the API's own: an unauthenticated call
@@ -141,7 +138,8 @@ type caller struct {
 
 type callerKey struct{}
 
-// AppOf returns the application that signed the request of ctx.
+// AppOf returns the application that signed the request of ctx, for
+// handlers behind Protect (say, to scope a cancel to the sender).
 func AppOf(ctx context.Context) (string, bool) {
 	c, ok := ctx.Value(callerKey{}).(*caller)
 	if !ok {

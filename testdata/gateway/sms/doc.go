@@ -28,6 +28,11 @@
 // Accept is atomic in both: idempotency key, limit, record and queue entry
 // are stored together or not at all.
 //
+// Both also keep what package auth shares between workers and hosts
+// (store_*_auth.go): the nonces of signed requests, the applications'
+// quota buckets (decided in one transaction, or one Lua script on Redis's
+// clock) and the default application's secret.
+//
 // # Delivery guarantees
 //
 // Every worker runs a Deliverer. It claims messages with a lease

@@ -10,7 +10,11 @@
 // quotas. They are listed in the applications file (gateway -apps FILE or
 // SMS_APPS), in the gateway's config syntax; see LoadApps. Every secret is
 // a file of its own, private to the service user (mode 600 or 400, refused
-// otherwise), named by the applications file.
+// otherwise), named by the applications file. The file is read at start:
+// to rotate, add the new secret file, reload the gateway (node-agent's
+// rolling reload fails no request), move the callers to the new secret
+// (the audit log's "key" shows which one each call used), remove the old
+// one from the file and reload again.
 //
 // With no applications file, the first start creates the application
 // "default" (every template, free text, no quota): the first worker

@@ -237,3 +237,41 @@ func TestAuthOffOnlyOnLoopback(t *testing.T) {
 		t.Fatalf("SMS_AUTH=maybe: %v %q", err, out)
 	}
 }
+
+// signingTransport signs every request as one application, each attempt
+// anew (fresh nonce and timestamp), as a client library would.
+type signingTransport struct {
+	base   http.RoundTripper
+	app    string
+	secret []byte
+}
+
+// RoundTrip implements http.RoundTripper.
+func (s signingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	var body []byte
+	if r.GetBody != nil {
+		rc, err := r.GetBody()
+		if err != nil {
+			return nil, err
+		}
+		body, err = io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	r = r.Clone(r.Context())
+	auth.SignHTTP(r, s.app, s.secret, body)
+	return s.base.RoundTrip(r)
+}
+
+// defaultAppSecret returns the secret of the default application that a
+// gateway wrote to dataDir.
+func defaultAppSecret(t *testing.T, dataDir string) []byte {
+	t.Helper()
+	secret, err := os.ReadFile(auth.DefaultSecretFile(dataDir))
+	if err != nil {
+		t.Fatalf("the default application's secret: %v", err)
+	}
+	return bytes.TrimSpace(secret)
+}

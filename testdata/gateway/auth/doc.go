@@ -57,7 +57,15 @@
 // minutes: the width of the timestamp window, plus a minute), so a
 // request replayed to any worker on any host is refused. A client that
 // retries signs each attempt anew (new nonce and timestamp) and keeps the
-// Idempotency-Key, which makes the message unique.
+// Idempotency-Key, which makes the message unique. Beware of transports
+// that resend by themselves: Go's http.Transport resends a request with
+// an Idempotency-Key (and any GET) when its connection closes before the
+// answer — same bytes, same nonce — and the gateway refuses that copy with
+// 401 although the first may have been accepted. Sign in the retry loop
+// and leave the signed request's GetBody nil (the transport then leaves
+// retrying to the loop), or take a 401 "Nonce already used" after a lost
+// connection as "retry, signed again": the Idempotency-Key then answers
+// with the first message's id.
 //
 // Why HMAC-SHA256 over the request, and not a JWT: it is the scheme of
 // the providers' own APIs (Aliyun's and Tencent's TC3 shape), a signature

@@ -90,7 +90,11 @@
 // they hold across workers and hosts. An exceeded quota is 429 with
 // Retry-After (when the next token comes, or the next UTC day). A message
 // the store then refuses anyway (per-phone limit, replayed
-// Idempotency-Key, full queue, store error) gives its quota back.
+// Idempotency-Key, full queue, store error) gives its quota back. The
+// quota is checked before the store looks the Idempotency-Key up, so while
+// it is spent the repeat of an accepted message is answered 429 too; after
+// Retry-After the repeat gets the first answer (202, same id) and its
+// quota back.
 //
 // # Audit and metrics
 //

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nodeagent/node-agent/testdata/gateway/auth"
+	"github.com/nodeagent/node-agent/testdata/gateway/provider"
 	"github.com/nodeagent/node-agent/testdata/gateway/sms"
 	"github.com/nodeagent/node-agent/testdata/gateway/sms/smstest"
 )
@@ -78,7 +79,7 @@ func runChaos(t *testing.T, storeEnv ...string) {
 	c := &http.Client{Timeout: 5 * time.Second, Transport: signingTransport{http.DefaultTransport, auth.DefaultAppID, secret}}
 	ids := load.acceptedIDs()
 	recs := waitFinal(context.Background(), c, []string{a.addr}, ids, settleBound)
-	verifyDelivery(t, load, ids, recs, prov.Counts(), sms.DefaultMaxAttempts)
+	verifyDelivery(t, load, ids, recs, prov.Counts(), provider.DefaultMaxAttempts)
 	takeovers := strings.Count(a.out.String(), "sms taken over from a lost worker")
 	t.Logf("%v of load: %d messages accepted (%d repeats of a key answered with the first id), %d transport errors and %d 503s retried; chaos: %s; %d takeovers logged",
 		d, len(ids), load.repeats, load.transport, load.unavailable, log, takeovers)

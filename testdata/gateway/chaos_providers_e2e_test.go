@@ -60,7 +60,7 @@ sign_name = "Example"
 [template.verify_code.tc]
 template_code = "101"
 sign_name = "Example"
-`, sms.DefaultMaxAttempts, fa.URL(), fb.URL(), e2eAppID))
+`, provider.DefaultMaxAttempts, fa.URL(), fb.URL(), e2eAppID))
 	a := startAgentWith(t, agent, gw,
 		[]string{"-i", "4", "--keepalive-time", "2", "--exception-max", "1000", "--max-memory-restart", "150M",
 			"--graceful-shutdown", "8000", "--env", `{"GATEWAY_FAULTS":"1"}`},
@@ -106,7 +106,7 @@ sign_name = "Example"
 		case !m.Status.Final():
 			stuck = append(stuck, id+" "+string(m.Status))
 		case m.Status == sms.StatusFailed:
-			if m.Attempts < sms.DefaultMaxAttempts {
+			if m.Attempts < provider.DefaultMaxAttempts {
 				failedEarly = append(failedEarly, fmt.Sprintf("%s after %d: %s", id, m.Attempts, m.LastError))
 			}
 		default:

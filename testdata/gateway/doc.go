@@ -32,8 +32,13 @@
 //	POST /api/sms/send     Content-Type: application/json   [Idempotency-Key: K]
 //	    {"phone": "+4915112345678", "template": "verify_code", "params": {"code": "4711"}}
 //	    {"phone": "+4915112345678", "content": "free text"}
+//	    {"phone": "+4915112345678", "content": "…", "send_at": "2026-12-06T09:00:00+01:00"}
 //	  202 {"id": "…", "status": "queued"}: the message is stored durably
 //	      (committed) before this answer is written
+//	  202 {"id": "…", "status": "queued", "send_at": "…"}: scheduled; kept
+//	      in the store (not in a worker) until send_at, then sent by
+//	      whichever worker is up, within about 100 ms of it; the per-phone
+//	      limit counts it when it is accepted
 //	  202 again, same id, header Idempotent-Replayed: true: a repeat of a
 //	      request with the same Idempotency-Key (remembered 24 h); nothing
 //	      new is stored or sent
@@ -41,7 +46,9 @@
 //	      else; exactly one of template and content; a template's params are
 //	      exactly its placeholders, non-blank strings; the text (templates
 //	      rendered) at most 480 characters; no unknown fields; one JSON object;
-//	      an Idempotency-Key is 1 to 255 printable ASCII characters
+//	      an Idempotency-Key is 1 to 255 printable ASCII characters; send_at
+//	      is an RFC 3339 time with a zone, not in the past, at most 7 days
+//	      ahead (field "send_at")
 //	  413 body over 16 KiB          415 not application/json
 //	  422 the Idempotency-Key was used for a different message
 //	  429 more than 3 messages to the phone in the last minute, across all
@@ -51,6 +58,12 @@
 //	      Idempotency-Key, so that a 202 lost on the way is not sent twice)
 //	GET /api/sms/{id}      200 the message record, from any worker on any host;
 //	                       404 unknown id; 503 store unreachable
+//	DELETE /api/sms/{id}   cancel a message that is still queued (scheduled,
+//	                       waiting for a retry, or not yet picked up):
+//	                       200 the record, status cancelled (a repeat: 200
+//	                       again); 409 it is sending or already final
+//	                       (sent, failed …): too late; 404 unknown id;
+//	                       503 store unreachable
 //	GET /healthz           200 {"status": "ok", "worker": N, "pid": P}
 //	other methods          405 with Allow; other paths 404
 //
@@ -60,8 +73,9 @@
 // # Delivery: no accepted message is lost
 //
 // A message goes queued → sending → sent (→ delivered, when a provider
-// reports it) or failed; its record shows attempts, last_error,
-// created_at, updated_at and sent_at. Any worker delivers any message: each
+// reports it) or failed, or from queued to cancelled; its record shows
+// attempts, last_error, created_at, updated_at, sent_at, and while it
+// waits send_at and next_attempt_at. Any worker delivers any message: each
 // claims messages from the shared store with a lease (1.5 s, renewed every
 // 0.5 s while it works on them). A worker that is SIGKILLed, crashes, hangs
 // or loses the store stops renewing; its messages are taken over by another
@@ -76,10 +90,13 @@
 // The message id is passed as the provider's idempotency key (out id), so
 // the repeat does not send a second SMS. Failed attempts are retried with
 // exponential backoff with jitter (1 s, 2 s, 4 s …, capped at 60 s, each
-// drawn from [0.8·d, d]; 4 attempts in all without a config file, the
-// [retry] section's policy with one);
-// permanent provider errors (invalid number…) fail at once. A message whose
-// workers keep being lost is failed after 8 attempts, saying so.
+// drawn from [0.8·d, d]; 8 attempts in all unless a config file's [retry]
+// section says otherwise). A message waiting for its next attempt is
+// queued in the store with next_attempt_at, like a scheduled one: no
+// worker holds it, any worker makes the attempt, and a crash loses
+// nothing. Permanent provider errors (invalid number…) fail at once. A
+// message whose workers keep being lost is failed after twice its
+// attempts, saying so.
 //
 // # Stores
 //
@@ -128,9 +145,11 @@
 // # Metrics
 //
 // Business metrics are container properties, so they reach the agent's
-// /metrics and TARS PropertyF: sms.queueDepth and sms.oldestQueuedSec
-// (sampled every second, Max), sms.accepted, sms.sent, sms.failed,
-// sms.retried and sms.takeovers (Sum), sms.providerMs (Avg, Max, Distr);
+// /metrics and TARS PropertyF: sms.queueDepth (scheduled messages
+// included) and sms.oldestQueuedSec (of due messages only: a message
+// scheduled for next week is not "old") (sampled every second, Max),
+// sms.accepted, sms.cancelled, sms.sent, sms.failed, sms.retried and
+// sms.takeovers (Sum), sms.providerMs (Avg, Max, Distr);
 // per configured application sms.app.ID.accepted, .rejected, .cancelled
 // and .quotaRefused, and sms.auth.rejected for calls naming no known
 // application (Sum).

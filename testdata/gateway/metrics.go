@@ -18,6 +18,7 @@ var propertyPolicies = map[string][]container.Policy{
 	sms.MetricRetried:         {container.Sum},
 	sms.MetricTakeovers:       {container.Sum},
 	sms.MetricAccepted:        {container.Sum},
+	sms.MetricCancelled:       {container.Sum},
 	sms.MetricProviderLatency: {container.Avg, container.Max, container.Distr(5, 10, 20, 50, 100, 200, 500, 1000, 5000)},
 }
 

@@ -27,7 +27,7 @@ func TestConfigFileRetryReachesTheDeliverer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := sms.RetryDefaults(ps.smsConfig(sms.Config{}).Retry); got != c.want {
+		if got := ps.smsConfig(sms.Config{}).Retry.WithDefaults(); got != c.want {
 			t.Errorf("%q:\n got %+v\nwant %+v", c.file, got, c.want)
 		}
 	}

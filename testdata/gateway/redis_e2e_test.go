@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nodeagent/node-agent/testdata/gateway/provider"
 	"github.com/nodeagent/node-agent/testdata/gateway/sms"
 	"github.com/nodeagent/node-agent/testdata/gateway/sms/smstest"
 )
@@ -64,7 +65,7 @@ func TestRedisTwoHosts(t *testing.T) {
 	<-a.exited
 	killed := time.Now()
 	recs := waitFinal(context.Background(), c, []string{b.addr}, ids, 30*time.Second)
-	verifyDelivery(t, load, ids, recs, prov.Counts(), sms.DefaultMaxAttempts)
+	verifyDelivery(t, load, ids, recs, prov.Counts(), provider.DefaultMaxAttempts)
 	var last time.Time
 	for _, m := range recs {
 		if m.SentAt != nil && m.SentAt.After(last) {

@@ -2,6 +2,24 @@ package provider
 
 import "time"
 
+// WithDefaults returns p with its zero fields set: MaxAttempts to
+// DefaultMaxAttempts, FirstBackoff and MaxBackoff to the seed design's
+// DefaultFirstBackoff (1 s) and DefaultMaxBackoff (60 s). Jitter is taken as given (zero: none) once
+// FirstBackoff or MaxBackoff is set, so that an explicit fast policy (a
+// test's) is exact; a policy that sets neither gets DefaultJitter.
+// AttemptTimeout is left to the router, which defaults it itself. This is
+// the one place the gateway's retry defaults are applied, with a config
+// file or without.
+func (p RetryPolicy) WithDefaults() RetryPolicy {
+	if p.FirstBackoff == 0 && p.MaxBackoff == 0 && p.Jitter == 0 {
+		p.Jitter = DefaultJitter
+	}
+	p.MaxAttempts = orDefault(p.MaxAttempts, DefaultMaxAttempts)
+	p.FirstBackoff = orDefault(p.FirstBackoff, DefaultFirstBackoff)
+	p.MaxBackoff = orDefault(p.MaxBackoff, DefaultMaxBackoff)
+	return p
+}
+
 // Backoff returns the wait before attempt+1 after attempt (1-based) failed:
 // FirstBackoff doubled per earlier attempt, capped at MaxBackoff, then
 // shortened by up to Jitter of itself using u, a uniform draw from [0, 1).

@@ -11,7 +11,7 @@ import (
 
 // Defaults of the configuration file, used where a key is absent.
 const (
-	DefaultMaxAttempts     = 8                // provider calls per message, failovers within one attempt not counted
+	DefaultMaxAttempts     = 8                // provider calls per message, failovers within one attempt not counted; the gateway's one default, config file or not
 	DefaultFirstBackoff    = time.Second      // wait after the first failed attempt
 	DefaultMaxBackoff      = 60 * time.Second // cap of the doubling backoff
 	DefaultJitter          = 0.2              // a wait is drawn from [(1-jitter)·d, d]

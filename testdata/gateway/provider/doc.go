@@ -55,8 +55,11 @@
 //
 // RetryPolicy.Backoff(attempt, draw) is the wait after a failed attempt:
 // 1 s, 2 s, 4 s … capped at 60 s, each shortened by up to Jitter (0.2) of
-// itself. Deliver runs the whole bounded loop for callers that keep no
-// state between attempts.
+// itself; RetryPolicy.WithDefaults fills a policy's zero fields (8
+// attempts, DefaultMaxAttempts, with a config file or without). Deliver
+// runs the whole bounded loop for callers that keep no state between
+// attempts; the gateway's deliverer instead records each wait in its store
+// as the message's next attempt time.
 //
 // # Delivery receipts
 //

@@ -20,7 +20,6 @@ const (
 	DefaultPollInterval    = 100 * time.Millisecond     // how often a worker looks for other workers' messages
 	DefaultKeyTTL          = 24 * time.Hour             // how long an Idempotency-Key is remembered
 	DefaultProviderTimeout = 10 * time.Second           // bound of one HTTP provider call
-	DefaultMaxAttempts     = 4                          // provider calls per message, first one included (without a config file)
 	DefaultShutdownTimeout = 5 * time.Second            // the HTTP drain gets this long
 	DefaultIdleGrace       = container.DefaultIdleGrace // an idle keep-alive connection's last chance in the drain
 	DefaultDrainTimeout    = 5 * time.Second            // provider calls under way get this long after HTTP stops
@@ -72,7 +71,8 @@ type Config struct {
 	KeyTTL       time.Duration // how long an Idempotency-Key is remembered
 	// Retry bounds the attempts of a message (MaxAttempts) and the waits
 	// between them (FirstBackoff doubling up to MaxBackoff, each shortened
-	// by up to Jitter of itself); see RetryDefaults for its zero fields.
+	// by up to Jitter of itself); see provider.RetryPolicy.WithDefaults for
+	// its zero fields (provider.DefaultMaxAttempts: 8 attempts).
 	// AttemptTimeout is the provider router's, not used here.
 	Retry provider.RetryPolicy
 
@@ -185,7 +185,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.Lease, DefaultLease)
 	setDefault(&c.PollInterval, DefaultPollInterval)
 	setDefault(&c.KeyTTL, DefaultKeyTTL)
-	c.Retry = RetryDefaults(c.Retry)
+	c.Retry = c.Retry.WithDefaults()
 	setDefault(&c.ProviderLatency, DefaultProviderLatency)
 	if c.ProviderLatency < 0 {
 		c.ProviderLatency = 0
@@ -203,20 +203,4 @@ func setDefault[T comparable](p *T, def T) {
 	if *p == zero {
 		*p = def
 	}
-}
-
-// RetryDefaults returns p with its zero fields set: MaxAttempts to
-// DefaultMaxAttempts, FirstBackoff and MaxBackoff to the seed design's
-// provider.DefaultFirstBackoff (1 s) and provider.DefaultMaxBackoff (60 s).
-// Jitter is taken as given (zero: none) once FirstBackoff or MaxBackoff is
-// set, so a test's explicit fast policy is exact; a policy that sets
-// neither gets provider.DefaultJitter.
-func RetryDefaults(p provider.RetryPolicy) provider.RetryPolicy {
-	if p.FirstBackoff == 0 && p.MaxBackoff == 0 && p.Jitter == 0 {
-		p.Jitter = provider.DefaultJitter
-	}
-	setDefault(&p.MaxAttempts, DefaultMaxAttempts)
-	setDefault(&p.FirstBackoff, provider.DefaultFirstBackoff)
-	setDefault(&p.MaxBackoff, provider.DefaultMaxBackoff)
-	return p
 }

@@ -45,15 +45,15 @@ func TestConfigFromEnvErrorsNameTheVariable(t *testing.T) {
 
 func TestConfigZeroValueMeansDefaults(t *testing.T) {
 	c := Config{}.withDefaults()
-	if c.RateLimit != DefaultRateLimit || c.RateWindow != DefaultRateWindow || c.Retry.MaxAttempts != DefaultMaxAttempts ||
+	if c.RateLimit != DefaultRateLimit || c.RateWindow != DefaultRateWindow || c.Retry.MaxAttempts != provider.DefaultMaxAttempts ||
 		c.ProviderLatency != DefaultProviderLatency || c.DataDir != DefaultDataDir() || c.Faults {
 		t.Fatalf("defaults: %+v", c)
 	}
-	seed := provider.RetryPolicy{MaxAttempts: DefaultMaxAttempts, FirstBackoff: time.Second, MaxBackoff: time.Minute, Jitter: provider.DefaultJitter}
+	seed := provider.RetryPolicy{MaxAttempts: provider.DefaultMaxAttempts, FirstBackoff: time.Second, MaxBackoff: time.Minute, Jitter: provider.DefaultJitter}
 	if c.Retry != seed {
 		t.Fatalf("default retry policy %+v, want the seed design's %+v", c.Retry, seed)
 	}
-	if got := RetryDefaults(provider.RetryPolicy{FirstBackoff: time.Millisecond}); got.Jitter != 0 || got.MaxBackoff != time.Minute {
+	if got := (provider.RetryPolicy{FirstBackoff: time.Millisecond}).WithDefaults(); got.Jitter != 0 || got.MaxBackoff != time.Minute {
 		t.Fatalf("an explicit backoff keeps its jitter (none): %+v", got)
 	}
 	if _, err := New(Config{DataDir: t.TempDir(), ProviderFailureRate: 2}, discardLog(), Hooks{}); err == nil {

@@ -14,15 +14,22 @@ import (
 	"github.com/nodeagent/node-agent/testdata/gateway/provider"
 )
 
-// Deliverer is one worker's share of the delivery: it claims messages from
-// the Store with a lease, calls the Provider with retries, and records each
-// outcome. Every worker of every host runs one; any of them delivers any
-// message, and a message whose worker is lost is taken over by another once
-// its lease expires.
+// Deliverer is one worker's share of the delivery: it claims due messages
+// from the Store with a lease, makes one provider attempt per claim, and
+// records each outcome. Every worker of every host runs one; any of them
+// delivers any message, and a message whose worker is lost is taken over by
+// another once its lease expires.
+//
+// A failed attempt that is to be retried is not waited for here: the
+// message goes back to the store with its next attempt's time
+// (Message.NextAttemptAt, after Retry.Backoff) and the sender is free at
+// once; whichever worker claims first once that time has come makes the
+// next attempt. A scheduled send (send_at) waits in the store the same way.
 //
 // Goroutines: run claims (woken by Wake after a local accept, else every
-// PollInterval) and hands leases to Senders sender goroutines; keep renews
-// the held leases every Lease/3.
+// PollInterval, which bounds how late a due message is claimed) and hands
+// leases to Senders sender goroutines; keep renews the held leases every
+// Lease/3.
 type Deliverer struct {
 	o     DelivererOptions
 	owner string
@@ -47,7 +54,6 @@ type DelivererOptions struct {
 	Store    Store
 	Provider Provider
 	Log      *slog.Logger
-	Sleep    SleepFunc
 	Now      func() time.Time
 	Metrics  Metrics
 	WorkerID int
@@ -56,7 +62,7 @@ type DelivererOptions struct {
 	Lease        time.Duration // a lost worker's messages are taken over after at most this long
 	PollInterval time.Duration // how often to look for other workers' messages and expired leases
 	// Retry bounds the attempts (MaxAttempts) and sets the waits between
-	// them (Retry.Backoff); zero fields as in RetryDefaults.
+	// them (Retry.Backoff); zero fields as in provider.RetryPolicy.WithDefaults.
 	Retry provider.RetryPolicy
 	// Draw is the jitter's uniform draw from [0, 1); nil means a source of
 	// this deliverer's own, randomly seeded.
@@ -69,16 +75,13 @@ type DeliveryStats struct {
 	InFlight  int   `json:"in_flight"` // leases held
 	Sent      int64 `json:"sent"`      // delivered by this worker since start
 	Failed    int64 `json:"failed"`    // given up on by this worker since start
-	Retries   int64 `json:"retries"`   // failed attempts that were retried
+	Retries   int64 `json:"retries"`   // failed attempts put back to be retried
 	Takeovers int64 `json:"takeovers"` // messages taken over from a lost worker
 	Released  int64 `json:"released"`  // handed back by a graceful stop
 }
 
 // NewDeliverer returns a deliverer; Start runs it.
 func NewDeliverer(o DelivererOptions) *Deliverer {
-	if o.Sleep == nil {
-		o.Sleep = Sleep
-	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -88,7 +91,7 @@ func NewDeliverer(o DelivererOptions) *Deliverer {
 	setDefault(&o.Senders, DefaultSenders)
 	setDefault(&o.Lease, DefaultLease)
 	setDefault(&o.PollInterval, DefaultPollInterval)
-	o.Retry = RetryDefaults(o.Retry)
+	o.Retry = o.Retry.WithDefaults()
 	if o.Draw == nil {
 		o.Draw = newDraw()
 	}
@@ -278,64 +281,38 @@ func (d *Deliverer) sender() {
 	}
 }
 
-// deliver makes attempts until the message is sent or its attempts are used
-// up. A Stop lets it go on until the drain deadline cancels callCtx; then
-// the message is handed back.
+// deliver makes one attempt and records its outcome: sent, failed (a
+// permanent error or the last attempt), or back to the store until the
+// next attempt is due. A Stop lets the call go on until the drain deadline
+// cancels callCtx; then the message is handed back, due at once.
 func (d *Deliverer) deliver(l Lease) {
 	m := l.Message
-	for {
-		start := d.o.Now()
-		err := d.o.Provider.Send(d.callCtx, m)
-		d.o.Metrics.Observe(MetricProviderLatency, float64(d.o.Now().Sub(start).Microseconds())/1000)
-		now := d.o.Now()
-		m.UpdatedAt = now
-		switch {
-		case err == nil:
-			m.Status, m.LastError, m.SentAt = StatusSent, "", &now
-			d.finish(l, m)
-			return
-		case d.callCtx.Err() != nil: // cut short by Stop: the outcome is unknown, another worker retries
-			d.release(Lease{Message: m, Entry: l.Entry})
-			return
-		case IsPermanent(err) || d.o.Retry.Exhausted(m.Attempts):
-			m.Status, m.LastError = StatusFailed, err.Error()
-			d.finish(l, m)
-			return
-		}
-		m.LastError = err.Error()
-		d.retries.Add(1)
-		d.o.Metrics.Add(MetricRetried, 1)
+	start := d.o.Now()
+	err := d.o.Provider.Send(d.callCtx, m)
+	now := d.o.Now()
+	d.o.Metrics.Observe(MetricProviderLatency, float64(now.Sub(start).Microseconds())/1000)
+	m.UpdatedAt = now
+	switch {
+	case err == nil:
+		m.Status, m.LastError, m.SentAt = StatusSent, "", &now
+		d.finish(l, m)
+	case d.callCtx.Err() != nil: // cut short by Stop: the outcome is unknown, another worker retries
+		d.release(Lease{Message: m, Entry: l.Entry})
+	case IsPermanent(err) || d.o.Retry.Exhausted(m.Attempts):
+		m.Status, m.LastError = StatusFailed, err.Error()
+		d.finish(l, m)
+	default:
 		wait := d.o.Retry.Backoff(m.Attempts, d.o.Draw())
+		next := now.Add(wait)
+		m.LastError, m.NextAttemptAt = err.Error(), &next
 		d.o.Log.Debug("sms attempt failed, retrying", "id", m.ID, "attempt", m.Attempts, "err", err, "backoff", wait)
-		if d.o.Sleep(d.callCtx, wait) != nil {
-			d.release(Lease{Message: m, Entry: l.Entry})
-			return
-		}
-		m.Attempts++
-		m.UpdatedAt = d.o.Now()
-		if !d.update(l, m) {
-			return
-		}
+		d.retry(Lease{Message: m, Entry: l.Entry})
 	}
 }
 
 // storeWrite bounds one write of the outcome of an attempt.
 func (d *Deliverer) storeWrite() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), d.o.Lease)
-}
-
-// update records progress under the lease; false if the lease is gone (taken
-// over, or the store failed: then it expires and another worker goes on).
-func (d *Deliverer) update(l Lease, m Message) bool {
-	ctx, cancel := d.storeWrite()
-	defer cancel()
-	held, err := d.o.Store.Update(ctx, d.owner, l, m)
-	if err != nil || !held {
-		d.drop(m.ID)
-		d.o.Log.Warn("sms progress not recorded; the lease will expire and another worker goes on", "id", m.ID, "held", held, "err", err)
-		return false
-	}
-	return true
 }
 
 // finish records a final status and ends the lease. If the record cannot be
@@ -362,21 +339,39 @@ func (d *Deliverer) finish(l Lease, m Message) {
 	}
 }
 
-// release hands a message back to the queue.
+// release hands a message back to the queue, due at once (a stop).
 func (d *Deliverer) release(l Lease) {
-	if !d.drop(l.Message.ID) {
-		return
+	l.Message.UpdatedAt, l.Message.NextAttemptAt = d.o.Now(), nil
+	if d.giveBack(l) {
+		d.released.Add(1)
 	}
-	m := l.Message
-	m.UpdatedAt = d.o.Now()
+}
+
+// retry puts a message whose attempt failed back to the queue until
+// l.Message.NextAttemptAt. If that cannot be written, the lease expires and
+// a takeover makes the next attempt, sooner than the backoff: attempts stay
+// bounded, and the provider recognises a repeat by the message id.
+func (d *Deliverer) retry(l Lease) {
+	if d.giveBack(l) {
+		d.retries.Add(1)
+		d.o.Metrics.Add(MetricRetried, 1)
+	}
+}
+
+// giveBack ends the lease with Store.Release; it reports whether the store
+// took the message back.
+func (d *Deliverer) giveBack(l Lease) bool {
+	if !d.drop(l.Message.ID) {
+		return false
+	}
 	ctx, cancel := d.storeWrite()
 	defer cancel()
-	held, err := d.o.Store.Release(ctx, d.owner, l, m)
+	held, err := d.o.Store.Release(ctx, d.owner, l, l.Message)
 	if err != nil || !held {
-		d.o.Log.Warn("sms not handed back; its lease will expire instead", "id", m.ID, "held", held, "err", err)
-		return
+		d.o.Log.Warn("sms not handed back; its lease will expire instead", "id", l.Message.ID, "held", held, "err", err)
+		return false
 	}
-	d.released.Add(1)
+	return true
 }
 
 // releaseAll hands back every lease still held (a stop cut calls short, or

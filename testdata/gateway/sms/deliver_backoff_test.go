@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,9 +13,41 @@ import (
 
 // The waits between a message's attempts are the retry policy's: doubling
 // from FirstBackoff, capped at MaxBackoff, each drawn from its jitter band.
+// The deliverer does not wait them itself: it gives the message back to the
+// store with its next attempt's time.
+
+// retryRecorder is a Store that records the wait each retry asks for (its
+// NextAttemptAt less the time of the failure) and then moves the fake clock
+// past it, so the deliverer claims the message again at once.
+type retryRecorder struct {
+	Store
+	clock *fakeClock
+
+	mu    sync.Mutex
+	waits []time.Duration
+}
+
+func (r *retryRecorder) Release(ctx context.Context, owner string, l Lease, m Message) (bool, error) {
+	held, err := r.Store.Release(ctx, owner, l, m)
+	if m.NextAttemptAt != nil {
+		wait := m.NextAttemptAt.Sub(m.UpdatedAt)
+		r.mu.Lock()
+		r.waits = append(r.waits, wait)
+		r.mu.Unlock()
+		r.clock.Advance(wait)
+	}
+	return held, err
+}
+
+func (r *retryRecorder) Waited() []time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.waits)
+}
 
 // failWaits runs a deliverer whose provider always fails a temporary error
-// and returns the waits it asked for until the message failed.
+// and returns the waits its retries asked the store for until the message
+// failed.
 func failWaits(t *testing.T, o DelivererOptions) []time.Duration {
 	t.Helper()
 	ctx := context.Background()
@@ -27,8 +60,9 @@ func failWaits(t *testing.T, o DelivererOptions) []time.Duration {
 	if _, err := st.Accept(ctx, acceptReq(m, "")); err != nil {
 		t.Fatal(err)
 	}
-	rec := new(sleepRecorder)
-	o.Store, o.Log, o.Sleep, o.PollInterval = st, discardLog(), rec.Sleep, 10*time.Millisecond
+	clock := newFakeClock()
+	rec := &retryRecorder{Store: st, clock: clock}
+	o.Store, o.Log, o.Now, o.PollInterval = rec, discardLog(), clock.Now, 10*time.Millisecond
 	o.Provider = providerFunc(func(context.Context, Message) error { return ErrProviderUnavailable })
 	d := NewDeliverer(o)
 	d.Start()
@@ -74,7 +108,7 @@ func TestDelivererWaitsUseItsDraw(t *testing.T) {
 
 func TestDelivererDefaultsToTheSeedDesignBackoff(t *testing.T) {
 	waits := failWaits(t, DelivererOptions{Draw: func() float64 { return 0 }})
-	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second} // DefaultMaxAttempts 4
+	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 32 * time.Second, time.Minute} // provider.DefaultMaxAttempts 8
 	if !slices.Equal(waits, want) {
 		t.Fatalf("default waits %v, want %v", waits, want)
 	}

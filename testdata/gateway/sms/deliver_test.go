@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -104,6 +105,80 @@ func testDeliverer(t *testing.T, spec func(t *testing.T) string) {
 		}
 	})
 
+	t.Run("a retry waits in the store, not in a sender", func(t *testing.T) {
+		st := setup(t)
+		failing := accept(t, st)
+		d := NewDeliverer(DelivererOptions{
+			Store: st, Log: discardLog(), Lease: lease, PollInterval: 10 * time.Millisecond, Senders: 1,
+			Retry: provider.RetryPolicy{FirstBackoff: time.Hour, MaxBackoff: time.Hour},
+			Provider: providerFunc(func(_ context.Context, m Message) error {
+				if m.ID == failing.ID {
+					return ErrProviderUnavailable
+				}
+				return nil
+			}),
+		})
+		failedAfter := time.Now()
+		d.Start()
+		defer d.Stop(ctx)
+		var got Message
+		waitFor(t, "the retry recorded", func() bool {
+			got, _ = st.Get(ctx, failing.ID)
+			return got.NextAttemptAt != nil
+		})
+		if got.Status != StatusQueued || got.Attempts != 1 || got.LastError != ErrProviderUnavailable.Error() ||
+			got.NextAttemptAt.Before(failedAfter.Add(time.Hour)) || got.NextAttemptAt.After(time.Now().Add(time.Hour)) {
+			t.Fatalf("waiting for its retry in an hour: %+v", got)
+		}
+		// The only sender is free: a later message goes at once.
+		later := newMessage("+4915100000002")
+		if _, err := st.Accept(ctx, acceptReq(later, "")); err != nil {
+			t.Fatal(err)
+		}
+		d.Wake()
+		waitStatus(t, st, later.ID, StatusSent)
+		waitFor(t, "no lease held", func() bool { return d.Stats().InFlight == 0 })
+		if got, _ := st.Get(ctx, failing.ID); got.Status != StatusQueued || got.Attempts != 1 {
+			t.Fatalf("retried before its time: %+v", got)
+		}
+		if s := d.Stats(); s.Retries != 1 || s.Sent != 1 {
+			t.Fatalf("stats %+v", s)
+		}
+	})
+
+	t.Run("a retry survives its worker", func(t *testing.T) {
+		st := setup(t)
+		m := accept(t, st)
+		var calls atomic.Int32
+		flaky := providerFunc(func(context.Context, Message) error {
+			if calls.Add(1) == 1 {
+				return ErrProviderUnavailable
+			}
+			return nil
+		})
+		d1 := NewDeliverer(DelivererOptions{
+			Store: st, Provider: flaky, Log: discardLog(), Lease: lease, PollInterval: 10 * time.Millisecond,
+			Retry: provider.RetryPolicy{FirstBackoff: 500 * time.Millisecond},
+		})
+		d1.Start()
+		var waiting Message
+		waitFor(t, "the retry recorded", func() bool {
+			waiting, _ = st.Get(ctx, m.ID)
+			return waiting.NextAttemptAt != nil
+		})
+		if err := d1.Stop(ctx); err != nil || d1.Stats().Released != 0 {
+			t.Fatalf("stop of the worker that failed the attempt: %v %+v", err, d1.Stats())
+		}
+		d2 := start(t, st, flaky)
+		defer d2.Stop(ctx)
+		got := waitStatus(t, st, m.ID, StatusSent)
+		due := *waiting.NextAttemptAt
+		if got.Attempts != 2 || got.SentAt.Before(due) || got.SentAt.After(due.Add(time.Second)) || d2.Stats().Takeovers != 0 {
+			t.Fatalf("retry due %v: %+v, stats %+v", due, got, d2.Stats())
+		}
+		t.Logf("retried by another worker %v after its due time", got.SentAt.Sub(due).Round(time.Millisecond))
+	})
+
 	t.Run("retries then fails; permanent fails at once", func(t *testing.T) {
 		st := setup(t)
 		temp, perm := accept(t, st), newMessage("+4915100000001")
@@ -117,14 +192,16 @@ func testDeliverer(t *testing.T, spec func(t *testing.T) string) {
 		d := start(t, st, p)
 		defer d.Stop(ctx)
 		got := waitStatus(t, st, temp.ID, StatusFailed)
-		if got.Attempts != DefaultMaxAttempts || got.LastError != ErrProviderUnavailable.Error() {
+		if got.Attempts != provider.DefaultMaxAttempts || got.LastError != ErrProviderUnavailable.Error() {
 			t.Fatalf("temporary: %+v", got)
 		}
 		got = waitStatus(t, st, perm.ID, StatusFailed)
 		if got.Attempts != 1 || got.LastError != "invalid number" {
 			t.Fatalf("permanent: %+v", got)
 		}
-		if s := d.Stats(); s.Failed != 2 || s.Retries != DefaultMaxAttempts-1 {
+		// The record is final a moment before the deliverer counts it.
+		waitFor(t, "both failures counted", func() bool { return d.Stats().Failed == 2 })
+		if s := d.Stats(); s.Retries != provider.DefaultMaxAttempts-1 || s.InFlight != 0 {
 			t.Fatalf("stats %+v", s)
 		}
 	})

@@ -23,7 +23,8 @@
 //     phone decided in a Lua script on Redis's clock (so it holds across
 //     hosts), the queue as the stream sms:queue read by the consumer group
 //     "senders" (XREADGROUP; XCLAIM to renew; XAUTOCLAIM to take over;
-//     XACK and XDEL when final).
+//     XACK and XDEL when final), and messages waiting for a time in the
+//     sorted set sms:due, scored by that time.
 //
 // Accept is atomic in both: idempotency key, limit, record and queue entry
 // are stored together or not at all.
@@ -32,6 +33,35 @@
 // (store_*_auth.go): the nonces of signed requests, the applications'
 // quota buckets (decided in one transaction, or one Lua script on Redis's
 // clock) and the default application's secret.
+//
+// # Scheduled sends, retries and cancelling
+//
+// Every queued message has one "not before" time (Message.NextAttemptAt):
+// none for a message due at once, its send_at for a scheduled send
+// (POST /api/sms/send with "send_at", RFC 3339, at most MaxScheduleAhead,
+// 7 days, ahead), and after a failed attempt the end of its backoff. Claim
+// hands out only messages whose time has come, so a message waits in the
+// store, not in a worker: it survives any worker's crash and restart, and
+// no sender goroutine is held while it waits. In SQLite the time is the
+// lease_until column while the message is queued (the same partial index
+// finds expired leases and due messages); in Redis the message is in
+// sms:due until a Claim's script moves it into the stream, and every move
+// between the two is one script, so a worker dying between steps loses
+// nothing. "Due" is judged by the claiming worker's clock in SQLite (one
+// host) and by Redis's clock in Redis (one clock for all hosts, as for the
+// rate limit). A due message is claimed within Config.PollInterval (100
+// ms) by whichever worker polls first.
+//
+// DELETE /api/sms/{id} (Store.Cancel) moves a queued message — scheduled,
+// waiting for a retry, or not yet claimed — to the final status cancelled:
+// 200 with the record (again 200 for a repeat), 409 once it is sending or
+// final, 404 for an unknown id. Cancel and Claim exclude each other: in
+// SQLite both are single transactions; in Redis Cancel is a compare-and-set
+// of the record and a Claim's first write checks, in the same script, that
+// the record is still deliverable, so a cancelled message is never sent.
+// Cancelling a message waiting for a retry stops further attempts; an
+// earlier attempt that failed by timing out may still have reached the
+// phone.
 //
 // # Delivery guarantees
 //
@@ -45,12 +75,15 @@
 // Delivery to the provider is at least once; the Provider contract asks it
 // to treat Message.ID as its idempotency key (out id), which makes the
 // repeat after a lost worker harmless. Errors are retried up to
-// Config.Retry.MaxAttempts unless wrapped with Permanent, waiting
+// Config.Retry.MaxAttempts (provider.DefaultMaxAttempts, 8, with a config
+// file or without) unless wrapped with Permanent, waiting
 // provider.RetryPolicy.Backoff between attempts: 1 s doubling to 60 s by
 // default, each wait shortened by a random draw of up to Jitter (0.2) of
-// itself so that retries of many messages do not arrive together. StubProvider (in the
-// process) and HTTPProvider (a provider service; the tests' is
-// smstest.Provider) both deduplicate by id.
+// itself so that retries of many messages do not arrive together. Each
+// attempt is one claim: a failed one is released to the store until its
+// next attempt is due (above), and any worker makes that attempt.
+// StubProvider (in the process) and HTTPProvider (a provider service; the
+// tests' is smstest.Provider) both deduplicate by id.
 //
 // # Lifecycle
 //

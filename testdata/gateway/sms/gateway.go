@@ -20,7 +20,7 @@ import (
 // through these hooks.
 type Hooks struct {
 	Now      func() time.Time // default time.Now
-	Sleep    SleepFunc        // backoff and stub-latency waits; default Sleep
+	Sleep    SleepFunc        // the stub provider's latency; default Sleep
 	Provider Provider         // default HTTPProvider(Config.ProviderURL) if set, else NewStubProvider(Config.Provider*)
 	Store    Store            // default OpenStore(Config.Store, Config.DataDir), closed when Serve returns
 	Metrics  Metrics          // business metrics; default none
@@ -120,7 +120,7 @@ func New(cfg Config, log *slog.Logger, hooks Hooks) (*Gateway, error) {
 		}
 	}
 	g.deliverer = NewDeliverer(DelivererOptions{
-		Store: g.store, Provider: hooks.Provider, Log: log, Sleep: hooks.Sleep, Now: hooks.Now,
+		Store: g.store, Provider: hooks.Provider, Log: log, Now: hooks.Now,
 		Metrics: hooks.Metrics, WorkerID: cfg.WorkerID,
 		Senders: cfg.Senders, Lease: cfg.Lease, PollInterval: cfg.PollInterval, Retry: cfg.Retry,
 	})

@@ -47,8 +47,9 @@ type ErrorBody struct {
 
 // SendReply is the 202 body of POST /api/sms/send.
 type SendReply struct {
-	ID     string `json:"id"`
-	Status Status `json:"status"`
+	ID     string     `json:"id"`
+	Status Status     `json:"status"`
+	SendAt *time.Time `json:"send_at,omitempty"` // the scheduled time, when the request had one
 }
 
 // HealthReply is the body of GET /healthz.
@@ -62,12 +63,13 @@ func (g *Gateway) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/sms/send", g.handleSend)
 	mux.HandleFunc("GET /api/sms/{id}", g.handleStatus)
+	mux.HandleFunc("DELETE /api/sms/{id}", g.handleCancel)
 	mux.HandleFunc("/api/sms/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if r.PathValue("id") == "send" {
 			methodNotAllowed(w, "POST")
 			return
 		}
-		methodNotAllowed(w, "GET, HEAD")
+		methodNotAllowed(w, "GET, HEAD, DELETE")
 	})
 	if g.hooks.Receipts != nil {
 		mux.Handle(provider.ReceiptPattern, g.hooks.Receipts)
@@ -117,6 +119,11 @@ func (g *Gateway) handleSend(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, ErrorBody{Error: fe.Message, Field: fe.Field})
 		return
 	}
+	sendAt, ferr := parseSendAt(req.SendAt, g.hooks.Now())
+	if ferr != nil {
+		writeJSON(w, http.StatusBadRequest, ErrorBody{Error: ferr.Message, Field: ferr.Field})
+		return
+	}
 	key := r.Header.Get(HeaderIdempotencyKey)
 	if !validIdempotencyKey(key) {
 		writeJSON(w, http.StatusBadRequest, ErrorBody{Error: fmt.Sprintf("must be 1 to %d printable ASCII characters", MaxIdempotencyKeyLen), Field: HeaderIdempotencyKey})
@@ -130,7 +137,7 @@ func (g *Gateway) handleSend(w http.ResponseWriter, r *http.Request) {
 	now := g.hooks.Now()
 	m := Message{
 		ID: NewID(), Phone: req.Phone, Template: req.Template, Text: v.text,
-		Status: StatusQueued, Worker: g.cfg.WorkerID, CreatedAt: now, UpdatedAt: now,
+		Status: StatusQueued, Worker: g.cfg.WorkerID, CreatedAt: now, UpdatedAt: now, SendAt: sendAt,
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), acceptTimeout)
 	defer cancel()
@@ -157,12 +164,14 @@ func (g *Gateway) handleSend(w http.ResponseWriter, r *http.Request) {
 		})
 	case res.Replayed:
 		w.Header().Set(HeaderReplayed, "true")
-		writeJSON(w, http.StatusAccepted, SendReply{ID: res.ID, Status: StatusQueued})
+		writeJSON(w, http.StatusAccepted, SendReply{ID: res.ID, Status: StatusQueued, SendAt: sendAt})
 	default:
 		g.hooks.Metrics.Add(MetricAccepted, 1)
-		g.deliverer.Wake()
-		g.log.Debug("sms accepted", "id", m.ID, "template", m.Template)
-		writeJSON(w, http.StatusAccepted, SendReply{ID: m.ID, Status: StatusQueued})
+		if sendAt == nil {
+			g.deliverer.Wake()
+		}
+		g.log.Debug("sms accepted", "id", m.ID, "template", m.Template, "send_at", sendAt)
+		writeJSON(w, http.StatusAccepted, SendReply{ID: m.ID, Status: StatusQueued, SendAt: sendAt})
 	}
 }
 
@@ -200,10 +209,15 @@ func validIdempotencyKey(k string) bool {
 	return true
 }
 
-// fingerprint identifies what a message says and to whom, so that an
-// Idempotency-Key reused for another message is recognised.
+// fingerprint identifies what a message says, to whom and when, so that an
+// Idempotency-Key reused for another message is recognised. A message sent
+// at once has the fingerprint it had before send_at existed.
 func fingerprint(m Message) string {
-	h := sha256.Sum256([]byte(m.Phone + "\x00" + m.Template + "\x00" + m.Text))
+	s := m.Phone + "\x00" + m.Template + "\x00" + m.Text
+	if m.SendAt != nil {
+		s += "\x00" + m.SendAt.UTC().Format(time.RFC3339Nano)
+	}
+	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:16])
 }
 

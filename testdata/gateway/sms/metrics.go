@@ -21,6 +21,7 @@ const (
 	MetricTakeovers       = "sms.takeovers"       // messages taken over from a lost worker
 	MetricProviderLatency = "sms.providerMs"      // one provider call, milliseconds
 	MetricAccepted        = "sms.accepted"        // 202 answers with a new message
+	MetricCancelled       = "sms.cancelled"       // queued messages cancelled by DELETE /api/sms/{id}
 )
 
 // NoMetrics discards everything.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -11,16 +12,19 @@ import (
 //
 //	queued → sending → sent → delivered | undelivered
 //	                 ↘ failed
+//	                 ↘ queued (a retry, due at its next_attempt_at)
+//	queued → cancelled
 //
-// queued: accepted and stored, waiting for a worker to claim it (also after
-// a graceful stop handed it back). sending: a worker holds its lease and is
-// calling the provider, or waiting for the backoff before the next attempt;
-// LastError tells why the previous attempt failed. sent: the provider
+// queued: accepted and stored, waiting for a worker to claim it once it is
+// due: at once, at its send_at, or after a failed attempt at its
+// next_attempt_at (also after a graceful stop handed it back). sending: a
+// worker holds its lease and is calling the provider. sent: the provider
 // accepted it. delivered: the provider reported the handset got it (the
 // simulated providers never report this; a real provider's delivery report
 // does). undelivered: the provider's receipt reports a failed delivery;
 // Message.Delivery has the provider's code (receipts.go). failed: given up
-// after its attempts, LastError tells why.
+// after its attempts, LastError tells why. cancelled: DELETE
+// /api/sms/{id} withdrew it while it was queued (Store.Cancel).
 type Status string
 
 // The message statuses.
@@ -30,11 +34,12 @@ const (
 	StatusSent      Status = "sent"
 	StatusDelivered Status = "delivered"
 	StatusFailed    Status = "failed"
+	StatusCancelled Status = "cancelled"
 )
 
 // Final reports whether no worker will touch a message in status s again.
 func (s Status) Final() bool {
-	return s == StatusSent || s == StatusDelivered || s == StatusUndelivered || s == StatusFailed
+	return s == StatusSent || s == StatusDelivered || s == StatusUndelivered || s == StatusFailed || s == StatusCancelled
 }
 
 // Message is the record of one accepted message, as GET /api/sms/{id} shows it.
@@ -51,6 +56,14 @@ type Message struct {
 	UpdatedAt time.Time  `json:"updated_at"`           // last status or attempt change
 	SentAt    *time.Time `json:"sent_at,omitempty"`    // the provider accepted it
 	Delivery  *Delivery  `json:"delivery,omitempty"`   // the provider's delivery receipt (receipts.go)
+	// SendAt is the time the client asked the message to go at (send_at);
+	// nil for "at once".
+	SendAt *time.Time `json:"send_at,omitempty"`
+	// NextAttemptAt, while the message is queued, is the earliest time a
+	// worker may claim it: its SendAt, or after a failed attempt the end of
+	// its backoff. Nil when it is due at once or not queued. It is the
+	// store's one "not before" time, for schedules and retries alike.
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
 }
 
 // Store is the durable pipeline shared by every worker of a gateway: message
@@ -59,23 +72,26 @@ type Message struct {
 // host, several processes) and the Redis store (several hosts); see
 // OpenStore. All methods are safe for concurrent use.
 //
-// Leases: Claim hands a worker (owner) queued messages, and messages whose
-// lease has expired, each with a lease of the given duration. The owner
-// keeps it with Renew, records progress with Update, and ends it with a
-// final Update or with Release (hand back, for a graceful stop). Update,
-// Renew and Release act only while the lease is still the owner's: once
-// another worker has taken the message over they report held == false and
-// change nothing, so a worker that was stopped or slow cannot overwrite the
-// newer owner's record.
+// Leases: Claim hands a worker (owner) queued messages that are due, and
+// messages whose lease has expired, each with a lease of the given
+// duration. The owner keeps it with Renew, records progress with Update,
+// and ends it with a final Update or with Release (hand back: due at once
+// after a graceful stop, at its next attempt's time after a failed one).
+// Update, Renew and Release act only while the lease is still the owner's:
+// once another worker has taken the message over they report held == false
+// and change nothing, so a worker that was stopped or slow cannot overwrite
+// the newer owner's record.
 type Store interface {
 	// Accept stores a new queued message in one atomic step with the
 	// rate-limit decision and the idempotency key. The message is durable
-	// when Accept returns without error. See AcceptResult for refusals.
+	// when Accept returns without error. See AcceptResult for refusals. A
+	// message with SendAt is not claimed before that time.
 	Accept(ctx context.Context, req AcceptRequest) (AcceptResult, error)
 	// Get returns the record of id, ErrNotFound if there is none.
 	Get(ctx context.Context, id string) (Message, error)
 	// Claim leases up to c.Max deliverable messages to c.Owner: queued ones
-	// and those whose lease has expired (Lease.Takeover). Each comes back in
+	// that are due (NextAttemptAt passed or nil) and those whose lease has
+	// expired (Lease.Takeover). Each comes back in
 	// status sending with Attempts already counting the attempt about to be
 	// made. A message that would exceed c.GiveUpAfter attempts is recorded
 	// failed instead and not returned. Claim does not wait for messages.
@@ -88,8 +104,19 @@ type Store interface {
 	// the queue.
 	Update(ctx context.Context, owner string, l Lease, m Message) (held bool, err error)
 	// Release hands a message back to the queue, status queued, attempts
-	// kept, for any worker to claim at once.
+	// and last error kept, for any worker to claim from m.NextAttemptAt on
+	// (at once when nil): a graceful stop's hand-back and a retry's wait
+	// are the same step, so no worker holds a message while it waits.
 	Release(ctx context.Context, owner string, l Lease, m Message) (held bool, err error)
+	// Cancel withdraws a queued message (scheduled, waiting for a retry or
+	// not yet claimed): status cancelled, never claimed again. It returns
+	// the record after the call and whether this call cancelled it.
+	// Cancelling a cancelled message changes nothing and is no error; a
+	// message in any other status (sending or final) is left alone and the
+	// error is ErrNotCancellable with that record; an unknown id is
+	// ErrNotFound. Cancel and Claim exclude each other: a message is either
+	// cancelled or claimed, never both.
+	Cancel(ctx context.Context, id string, now time.Time) (m Message, cancelled bool, err error)
 	// Stats returns the queue's depth and its oldest message.
 	Stats(ctx context.Context) (StoreStats, error)
 	// Close releases the store's connections.
@@ -155,8 +182,11 @@ type Lease struct {
 
 // StoreStats is the queue as a whole, for the metrics.
 type StoreStats struct {
-	Depth  int       // messages queued or sending
-	Oldest time.Time // creation time of the oldest of them; zero if none
+	Depth int // messages queued (scheduled and retrying ones included) or sending
+	// Oldest is when the longest-waiting due message became due: the
+	// creation or send_at of the oldest message ready for or in delivery;
+	// messages waiting for a future time do not count. Zero if none.
+	Oldest time.Time
 }
 
 // Errors of the stores.
@@ -165,7 +195,33 @@ var (
 	ErrNotFound = errors.New("message not found")
 	// ErrIdempotencyConflict: an Idempotency-Key reused for another message.
 	ErrIdempotencyConflict = errors.New("idempotency key already used for a different message")
+	// ErrNotCancellable: Cancel of a message that is sending or final.
+	ErrNotCancellable = errors.New("message is no longer queued")
 )
+
+// claimTransition is what Claim does to a message it leases: count the
+// attempt about to be made, status sending, no longer waiting for a time.
+// A message past giveUpAfter attempts is failed instead (workers kept being
+// lost while delivering it); claimTransition reports whether m is leased.
+func claimTransition(m *Message, now time.Time, giveUpAfter int) bool {
+	m.UpdatedAt, m.NextAttemptAt = now, nil
+	if m.Attempts+1 > giveUpAfter {
+		m.Status, m.LastError = StatusFailed, giveUpError(*m)
+		return false
+	}
+	m.Attempts++
+	m.Status = StatusSending
+	return true
+}
+
+// giveUpError is the LastError of a message failed by Claim.
+func giveUpError(m Message) string {
+	msg := fmt.Sprintf("gave up after %d attempts: workers were lost during delivery", m.Attempts)
+	if m.LastError != "" {
+		msg += " (last provider error: " + m.LastError + ")"
+	}
+	return msg
+}
 
 // NewID returns a message id: 26 characters of crypto/rand base32 (130 bits),
 // unique across workers, hosts and restarts without coordination.

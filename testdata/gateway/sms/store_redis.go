@@ -17,7 +17,8 @@ import (
 // Redis keys of the store, all under redisPrefix.
 const (
 	redisPrefix  = "sms:"
-	redisStream  = redisPrefix + "queue"  // the delivery queue: one entry {id} per message waiting or leased
+	redisStream  = redisPrefix + "queue"  // the delivery queue: one entry {id} per message due or leased
+	redisDue     = redisPrefix + "due"    // sorted set of message ids waiting for a time (send_at, retry), by due time (Unix ms)
 	redisGroup   = "senders"              // the consumer group every worker reads the stream in
 	redisMsg     = redisPrefix + "msg:"   // + id: the message record, JSON
 	redisRate    = redisPrefix + "rate:"  // + phone digits: sorted set of accepted times (µs)
@@ -37,7 +38,20 @@ const (
 //     "senders": XREADGROUP hands an entry to one worker (its consumer name
 //     is the lease owner), the owner renews its lease by re-claiming the
 //     entry (which resets its idle time), XAUTOCLAIM takes over entries idle
-//     longer than the lease, and a final status XACKs and XDELs the entry.
+//     longer than the lease, and a final status XACKs and XDELs the entry;
+//   - messages waiting for a time (send_at, or the next attempt of a retry)
+//     are not in the stream but in the sorted set sms:due, scored by that
+//     time; Claim first moves the due ones into the stream (promoteScript,
+//     at most every 50 ms per process), judging "due" by Redis's clock.
+//
+// Every move between the two is one script, so a worker that dies at any
+// point leaves each message in exactly one of them: accepting adds to
+// one; a retry acknowledges its entry and adds the message to sms:due; the
+// promotion removes it from sms:due and adds an entry. Cancelling marks
+// the record (compare-and-set on the whole record) and removes it from
+// sms:due; an entry still in the stream for a cancelled record is dropped
+// by the Claim that reads it, since claiming checks the record's status in
+// the same script that leases it.
 //
 // Accepting is one Lua script (idempotency key, limit, record, XADD), so a
 // message is either fully accepted or not at all. A 202 means Redis has
@@ -47,8 +61,9 @@ type RedisStore struct {
 	url string // without the password
 	rdb *redis.Client
 
-	mu        sync.Mutex
-	lastSweep time.Time // last XAUTOCLAIM pass of this process
+	mu          sync.Mutex
+	lastSweep   time.Time // last XAUTOCLAIM pass of this process
+	lastPromote time.Time // last promoteScript run of this process (monotonic clock)
 }
 
 // OpenRedis connects to rawURL (redis://[user:password@]host:port/db),
@@ -97,15 +112,16 @@ func (s *RedisStore) String() string { return s.url }
 // Close closes the connections.
 func (s *RedisStore) Close() error { return s.rdb.Close() }
 
-// acceptScript: KEYS idem, rate, msg, stream; ARGV limit, window ms, record,
-// id, fingerprint, key TTL ms, has key (1/0), max depth (0: none). Returns
-// {"replay", "id fp"}, {"full", ""}, {"limited", retry-after µs} or {"ok", id}.
+// acceptScript: KEYS idem, rate, msg, stream, due; ARGV limit, window ms,
+// record, id, fingerprint, key TTL ms, has key (1/0), max depth (0: none),
+// due time ms (0: at once). Returns {"replay", "id fp"}, {"full", ""},
+// {"limited", retry-after µs} or {"ok", id}.
 var acceptScript = redis.NewScript(`
 if ARGV[7] == '1' then
   local v = redis.call('GET', KEYS[1])
   if v then return {'replay', v} end
 end
-if tonumber(ARGV[8]) > 0 and redis.call('XLEN', KEYS[4]) >= tonumber(ARGV[8]) then
+if tonumber(ARGV[8]) > 0 and redis.call('XLEN', KEYS[4]) + redis.call('ZCARD', KEYS[5]) >= tonumber(ARGV[8]) then
   return {'full', ''}
 end
 local t = redis.call('TIME')
@@ -121,7 +137,11 @@ end
 redis.call('ZADD', KEYS[2], now, ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 redis.call('SET', KEYS[3], ARGV[3])
-redis.call('XADD', KEYS[4], '*', 'id', ARGV[4])
+if ARGV[9] == '0' then
+  redis.call('XADD', KEYS[4], '*', 'id', ARGV[4])
+else
+  redis.call('ZADD', KEYS[5], ARGV[9], ARGV[4])
+end
 if ARGV[7] == '1' then redis.call('SET', KEYS[1], ARGV[4] .. ' ' .. ARGV[5], 'PX', ARGV[6]) end
 return {'ok', ARGV[4]}
 `)
@@ -129,7 +149,7 @@ return {'ok', ARGV[4]}
 // Accept implements Store.
 func (s *RedisStore) Accept(ctx context.Context, req AcceptRequest) (AcceptResult, error) {
 	m := req.Message
-	m.Status, m.UpdatedAt = StatusQueued, m.CreatedAt
+	m.Status, m.UpdatedAt, m.NextAttemptAt = StatusQueued, m.CreatedAt, m.SendAt
 	rec, err := json.Marshal(m)
 	if err != nil {
 		return AcceptResult{}, fmt.Errorf("redis store: %w", err)
@@ -138,9 +158,9 @@ func (s *RedisStore) Accept(ctx context.Context, req AcceptRequest) (AcceptResul
 	if req.IdempotencyKey != "" {
 		idem, hasKey = redisIdem+req.IdempotencyKey, "1"
 	}
-	keys := []string{idem, redisRate + req.PhoneKey, redisMsg + m.ID, redisStream}
+	keys := []string{idem, redisRate + req.PhoneKey, redisMsg + m.ID, redisStream, redisDue}
 	v, err := acceptScript.Run(ctx, s.rdb, keys, req.RateLimit, req.RateWindow.Milliseconds(), rec, m.ID,
-		req.Fingerprint, req.KeyTTL.Milliseconds(), hasKey, req.MaxDepth).StringSlice()
+		req.Fingerprint, req.KeyTTL.Milliseconds(), hasKey, req.MaxDepth, dueScore(m.NextAttemptAt)).StringSlice()
 	if err != nil {
 		return AcceptResult{}, fmt.Errorf("redis store %s: %w", s.url, err)
 	}
@@ -182,17 +202,60 @@ func (s *RedisStore) Get(ctx context.Context, id string) (Message, error) {
 	return m, nil
 }
 
-// Claim implements Store: first entries whose lease expired (XAUTOCLAIM, at
-// most every quarter lease per process), then new ones (XREADGROUP).
+// dueScore is a due time as the score of sms:due: Unix ms rounded up, so
+// that a message is never promoted before its time; 0 for nil.
+func dueScore(t *time.Time) int64 {
+	if t == nil {
+		return 0
+	}
+	ms := (t.UnixNano() + int64(time.Millisecond) - 1) / int64(time.Millisecond)
+	return max(ms, 1)
+}
+
+// promoteScript: KEYS due, stream; ARGV max. Moves up to max messages whose
+// due time has come (by Redis's clock) from sms:due into the stream, each
+// removal and its entry together. Returns how many it moved.
+var promoteScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('XADD', KEYS[2], '*', 'id', id)
+end
+return #ids
+`)
+
+// promoteBatch bounds the messages one promotion moves into the stream;
+// promoteEvery is how often one process runs it at most, so that a busy
+// worker's many claims do not each pay a round trip for it.
+const (
+	promoteBatch = 1000
+	promoteEvery = 50 * time.Millisecond
+)
+
+// Claim implements Store: first the due messages of sms:due move into the
+// stream (at most every promoteEvery per process), then entries whose lease
+// expired are taken over (XAUTOCLAIM, at most every quarter lease per
+// process), then new ones read (XREADGROUP).
 func (s *RedisStore) Claim(ctx context.Context, c ClaimRequest) ([]Lease, error) {
-	var entries []redis.XMessage
-	takeovers := map[string]bool{}
 	s.mu.Lock()
 	sweep := c.Now.Sub(s.lastSweep) >= c.Lease/4
 	if sweep {
 		s.lastSweep = c.Now
 	}
+	promote := time.Since(s.lastPromote) >= promoteEvery
+	if promote {
+		s.lastPromote = time.Now()
+	}
 	s.mu.Unlock()
+	if promote {
+		if err := promoteScript.Run(ctx, s.rdb, []string{redisDue, redisStream}, promoteBatch).Err(); err != nil {
+			return nil, fmt.Errorf("redis store %s: %w", s.url, err)
+		}
+	}
+	var entries []redis.XMessage
+	takeovers := map[string]bool{}
 	if sweep {
 		msgs, _, err := s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
 			Stream: redisStream, Group: redisGroup, Consumer: c.Owner,
@@ -229,67 +292,142 @@ func (s *RedisStore) Claim(ctx context.Context, c ClaimRequest) ([]Lease, error)
 		if err != nil {
 			return leases, err // the rest stay pending with us and come back by XAUTOCLAIM
 		}
-		l := Lease{Entry: e.ID, Takeover: takeovers[e.ID]}
-		m.Attempts++
-		m.Status, m.UpdatedAt = StatusSending, c.Now
-		if m.Attempts > c.GiveUpAfter {
-			m.Attempts--
-			m.Status, m.LastError = StatusFailed, giveUpError(m)
-		}
-		l.Message = m
-		held, err := s.Update(ctx, c.Owner, l, m)
+		leased := claimTransition(&m, c.Now, c.GiveUpAfter)
+		l := Lease{Message: m, Entry: e.ID, Takeover: takeovers[e.ID]}
+		held, err := s.put(ctx, c.Owner, l, m, putClaim)
 		if err != nil {
 			return leases, err
 		}
-		if held && m.Status == StatusSending {
+		if held && leased {
 			leases = append(leases, l)
 		}
 	}
 	return leases, nil
 }
 
-// updateScript: KEYS stream, msg; ARGV group, consumer, entry, record,
-// final (1/0), release (1/0). Writes the record only if consumer holds the
-// entry; a final status acks and deletes the entry; a release re-queues the
-// message as a new entry. Returns 1 if held.
+// updateScript: KEYS stream, msg, due; ARGV group, consumer, entry,
+// record, id, final (1/0), release (1/0), claim (1/0), due time ms (0: at
+// once). Writes the record only if consumer holds the entry; a claim also
+// only if the stored record is still queued or sending (not cancelled),
+// else the entry is dropped. A final status acks and deletes the entry; a
+// release does too and re-queues the message: as a new entry, or in
+// sms:due until its due time. Returns 1 if held, 0 if not, 2 if dropped.
 var updateScript = redis.NewScript(`
 local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
 if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end
+if ARGV[8] == '1' then
+  local cur = redis.call('GET', KEYS[2])
+  local st = cur and cjson.decode(cur)['status']
+  if st ~= 'queued' and st ~= 'sending' then
+    redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+    redis.call('XDEL', KEYS[1], ARGV[3])
+    return 2
+  end
+end
 redis.call('SET', KEYS[2], ARGV[4])
-if ARGV[5] == '1' or ARGV[6] == '1' then
+if ARGV[6] == '1' or ARGV[7] == '1' then
   redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
   redis.call('XDEL', KEYS[1], ARGV[3])
 end
-if ARGV[6] == '1' then
-  local rec = cjson.decode(ARGV[4])
-  redis.call('XADD', KEYS[1], '*', 'id', rec['id'])
+if ARGV[7] == '1' then
+  if ARGV[9] == '0' then
+    redis.call('XADD', KEYS[1], '*', 'id', ARGV[5])
+  else
+    redis.call('ZADD', KEYS[3], ARGV[9], ARGV[5])
+  end
 end
 return 1
 `)
 
+// putKind is what put does besides writing the record.
+type putKind int
+
+const (
+	putUpdate  putKind = iota // the lease goes on, or ends with a final status
+	putRelease                // the message goes back: to the stream, or to sms:due
+	putClaim                  // Claim's first write: only if the record is still deliverable
+)
+
 // Update implements Store.
 func (s *RedisStore) Update(ctx context.Context, owner string, l Lease, m Message) (bool, error) {
-	return s.put(ctx, owner, l, m, false)
+	return s.put(ctx, owner, l, m, putUpdate)
 }
 
-// Release implements Store: the entry is acknowledged and a new one added,
+// Release implements Store: the entry is acknowledged and the message
+// added again — a new entry, or to sms:due when m.NextAttemptAt is set —
 // in one script, so the message is never out of the queue.
 func (s *RedisStore) Release(ctx context.Context, owner string, l Lease, m Message) (bool, error) {
 	m.Status = StatusQueued
-	return s.put(ctx, owner, l, m, true)
+	return s.put(ctx, owner, l, m, putRelease)
 }
 
-func (s *RedisStore) put(ctx context.Context, owner string, l Lease, m Message, release bool) (bool, error) {
+func (s *RedisStore) put(ctx context.Context, owner string, l Lease, m Message, kind putKind) (bool, error) {
 	rec, err := json.Marshal(m)
 	if err != nil {
 		return false, fmt.Errorf("redis store: %w", err)
 	}
-	n, err := updateScript.Run(ctx, s.rdb, []string{redisStream, redisMsg + m.ID},
-		redisGroup, owner, l.Entry, rec, flag(m.Status.Final()), flag(release)).Int()
+	n, err := updateScript.Run(ctx, s.rdb, []string{redisStream, redisMsg + m.ID, redisDue},
+		redisGroup, owner, l.Entry, rec, m.ID, flag(m.Status.Final()), flag(kind == putRelease), flag(kind == putClaim),
+		dueScore(m.NextAttemptAt)).Int()
 	if err != nil {
 		return false, fmt.Errorf("redis store %s: %w", s.url, err)
 	}
 	return n == 1, nil
+}
+
+// cancelScript: KEYS msg, due; ARGV expected record, new record, id. Writes
+// the new record only if the stored one is still the expected one
+// (compare-and-set), and takes the id out of sms:due. Returns 1 if written.
+var cancelScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[3])
+return 1
+`)
+
+// cancelRetries bounds how often Cancel reads the record again after a
+// concurrent change (a claim, a receipt) won the compare-and-set.
+const cancelRetries = 8
+
+// Cancel implements Store. A cancelled message's entry, if it is in the
+// stream already, is dropped by the next Claim that reads it.
+func (s *RedisStore) Cancel(ctx context.Context, id string, now time.Time) (Message, bool, error) {
+	if !validID(id) {
+		return Message{}, false, ErrNotFound
+	}
+	for range cancelRetries {
+		old, err := s.rdb.Get(ctx, redisMsg+id).Result()
+		if errors.Is(err, redis.Nil) {
+			return Message{}, false, ErrNotFound
+		}
+		if err != nil {
+			return Message{}, false, fmt.Errorf("redis store %s: %w", s.url, err)
+		}
+		var m Message
+		if err := json.Unmarshal([]byte(old), &m); err != nil {
+			return Message{}, false, fmt.Errorf("redis store %s: record %s: %w", s.url, id, err)
+		}
+		switch m.Status {
+		case StatusCancelled:
+			return m, false, nil
+		case StatusQueued:
+		default:
+			return m, false, ErrNotCancellable
+		}
+		m.Status, m.UpdatedAt, m.NextAttemptAt = StatusCancelled, now, nil
+		rec, err := json.Marshal(m)
+		if err != nil {
+			return Message{}, false, fmt.Errorf("redis store: %w", err)
+		}
+		n, err := cancelScript.Run(ctx, s.rdb, []string{redisMsg + id, redisDue}, old, rec, id).Int()
+		if err != nil {
+			return Message{}, false, fmt.Errorf("redis store %s: %w", s.url, err)
+		}
+		if n == 1 {
+			return m, true, nil
+		}
+	}
+	return Message{}, false, fmt.Errorf("redis store %s: message %s kept changing while being cancelled", s.url, id)
 }
 
 func flag(b bool) string {
@@ -338,16 +476,18 @@ func (s *RedisStore) Renew(ctx context.Context, owner string, leases []Lease, _ 
 	return lost, nil
 }
 
-// Stats implements Store: the stream holds exactly the messages not yet
-// final; its first entry is the oldest.
+// Stats implements Store: the stream and sms:due hold the messages not yet
+// final (and, briefly, entries of cancelled ones that no Claim has read
+// yet); the stream's first entry is the oldest due one.
 func (s *RedisStore) Stats(ctx context.Context) (StoreStats, error) {
 	pipe := s.rdb.Pipeline()
 	n := pipe.XLen(ctx, redisStream)
+	waiting := pipe.ZCard(ctx, redisDue)
 	first := pipe.XRangeN(ctx, redisStream, "-", "+", 1)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return StoreStats{}, fmt.Errorf("redis store %s: %w", s.url, err)
 	}
-	st := StoreStats{Depth: int(n.Val())}
+	st := StoreStats{Depth: int(n.Val() + waiting.Val())}
 	if e := first.Val(); len(e) > 0 {
 		ms, _, _ := strings.Cut(e[0].ID, "-")
 		if v, err := strconv.ParseInt(ms, 10, 64); err == nil {

@@ -23,7 +23,12 @@ const SQLiteFile = "sms.db"
 const maxBatch = 256
 
 // sqliteSchema is created by the first worker; the others find it. Times are
-// Unix nanoseconds; lease_until 0 and owner ” mean "not leased".
+// Unix nanoseconds. lease_until is the message's one "not before" time: no
+// worker claims it earlier. While it is leased (owner set) that is the end
+// of the lease; while it is queued (owner ”) the time it is due, its
+// send_at or its next retry (0: at once), so the index messages_pending
+// serves expired leases, schedules and retries alike. send_at is the time
+// the client asked for (0: none), kept for the record.
 const sqliteSchema = `
 CREATE TABLE IF NOT EXISTS messages (
 	id          TEXT PRIMARY KEY,
@@ -38,7 +43,8 @@ CREATE TABLE IF NOT EXISTS messages (
 	updated_at  INTEGER NOT NULL,
 	sent_at     INTEGER NOT NULL,
 	owner       TEXT NOT NULL,
-	lease_until INTEGER NOT NULL
+	lease_until INTEGER NOT NULL,
+	send_at     INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS messages_pending ON messages (lease_until) WHERE status IN ('queued', 'sending');
 CREATE TABLE IF NOT EXISTS rate (phone TEXT NOT NULL, at INTEGER NOT NULL);
@@ -62,6 +68,10 @@ CREATE TABLE IF NOT EXISTS idempotency (
 `
 
 const messageColumns = `id, phone, template, text, status, attempts, last_error, worker, created_at, updated_at, sent_at, owner`
+
+// messageSelect is what scanMessage reads: messageColumns and the times the
+// record derives its schedule from.
+const messageSelect = messageColumns + `, lease_until, send_at`
 
 // SQLiteStore is the embedded store: one SQLite database in WAL mode that
 // every worker process on the host opens. SQLite's locks serialise the
@@ -145,7 +155,21 @@ func (s *SQLiteStore) migrate() error {
 	if _, err := tx.Exec(sqliteSchema + sqliteAuthSchema); err != nil {
 		return err
 	}
+	if err := addSendAt(tx); err != nil {
+		return err
+	}
 	return tx.Commit()
+}
+
+// addSendAt adds the send_at column to a database made before scheduled
+// sends existed.
+func addSendAt(tx *sql.Tx) error {
+	var n int
+	if err := tx.QueryRow(`SELECT count(*) FROM pragma_table_info('messages') WHERE name = 'send_at'`).Scan(&n); err != nil || n == 1 {
+		return err
+	}
+	_, err := tx.Exec(`ALTER TABLE messages ADD COLUMN send_at INTEGER NOT NULL DEFAULT 0`)
+	return err
 }
 
 // String names the store.
@@ -374,8 +398,8 @@ func (s *SQLiteStore) Accept(ctx context.Context, req AcceptRequest) (AcceptResu
 		if _, err := tx.Exec(`INSERT INTO rate (phone, at) VALUES (?, ?)`, req.PhoneKey, now); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(`INSERT INTO messages (`+messageColumns+`, lease_until) VALUES (?, ?, ?, ?, ?, 0, '', ?, ?, ?, 0, '', 0)`,
-			m.ID, m.Phone, m.Template, m.Text, StatusQueued, m.Worker, now, now); err != nil {
+		if _, err := tx.Exec(`INSERT INTO messages (`+messageColumns+`, lease_until, send_at) VALUES (?, ?, ?, ?, ?, 0, '', ?, ?, ?, 0, '', ?, ?)`,
+			m.ID, m.Phone, m.Template, m.Text, StatusQueued, m.Worker, now, now, unixNano(m.SendAt), unixNano(m.SendAt)); err != nil {
 			return err
 		}
 		if req.IdempotencyKey != "" {
@@ -418,7 +442,7 @@ func (s *SQLiteStore) Get(ctx context.Context, id string) (Message, error) {
 	if !validID(id) {
 		return Message{}, ErrNotFound
 	}
-	m, _, err := scanMessage(s.read.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages WHERE id = ?`, id))
+	m, _, err := scanMessage(s.read.QueryRowContext(ctx, `SELECT `+messageSelect+` FROM messages WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Message{}, ErrNotFound
 	}
@@ -433,27 +457,47 @@ func (s *SQLiteStore) Get(ctx context.Context, id string) (Message, error) {
 	return m, nil
 }
 
+// scanMessage reads a row of messageSelect; it returns the lease owner too.
 func scanMessage(row rowScanner) (Message, string, error) {
 	var (
-		m                      Message
-		created, updated, sent int64
-		owner                  string
+		m                                  Message
+		created, updated, sent, until, sAt int64
+		owner                              string
 	)
-	err := row.Scan(&m.ID, &m.Phone, &m.Template, &m.Text, &m.Status, &m.Attempts, &m.LastError, &m.Worker, &created, &updated, &sent, &owner)
+	err := row.Scan(&m.ID, &m.Phone, &m.Template, &m.Text, &m.Status, &m.Attempts, &m.LastError, &m.Worker, &created, &updated, &sent, &owner, &until, &sAt)
 	m.CreatedAt, m.UpdatedAt = time.Unix(0, created), time.Unix(0, updated)
-	if sent != 0 {
-		t := time.Unix(0, sent)
-		m.SentAt = &t
+	m.SentAt, m.SendAt = timeOrNil(sent), timeOrNil(sAt)
+	if m.Status == StatusQueued && owner == "" {
+		m.NextAttemptAt = timeOrNil(until)
 	}
 	return m, owner, err
 }
 
+// timeOrNil is the time of Unix nanoseconds ns, nil for 0.
+func timeOrNil(ns int64) *time.Time {
+	if ns == 0 {
+		return nil
+	}
+	t := time.Unix(0, ns)
+	return &t
+}
+
+// unixNano is t in Unix nanoseconds, 0 for nil.
+func unixNano(t *time.Time) int64 {
+	if t == nil {
+		return 0
+	}
+	return t.UnixNano()
+}
+
 // Claim implements Store. A read looks for due messages first, so an idle
-// gateway's polling takes no write lock.
+// gateway's polling takes no write lock. A queued message's lease_until is
+// its due time, so one range on the index finds due, scheduled-and-due,
+// retry-due and expired-lease messages.
 func (s *SQLiteStore) Claim(ctx context.Context, c ClaimRequest) ([]Lease, error) {
 	now := c.Now.UnixNano()
 	var any int
-	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM messages WHERE status IN ('queued', 'sending') AND lease_until < ? LIMIT 1)`, now).Scan(&any)
+	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM messages WHERE status IN ('queued', 'sending') AND lease_until <= ? LIMIT 1)`, now).Scan(&any)
 	if err != nil || any == 0 {
 		if err != nil {
 			err = fmt.Errorf("sqlite store: %w", err)
@@ -463,7 +507,7 @@ func (s *SQLiteStore) Claim(ctx context.Context, c ClaimRequest) ([]Lease, error
 	var leases []Lease
 	err = s.do(ctx, func(tx *wtx) error {
 		leases = leases[:0]
-		rows, err := tx.Query(`SELECT id FROM messages WHERE status IN ('queued', 'sending') AND lease_until < ? ORDER BY lease_until LIMIT ?`, now, c.Max)
+		rows, err := tx.Query(`SELECT id FROM messages WHERE status IN ('queued', 'sending') AND lease_until <= ? ORDER BY lease_until LIMIT ?`, now, c.Max)
 		if err != nil {
 			return err
 		}
@@ -480,38 +524,26 @@ func (s *SQLiteStore) Claim(ctx context.Context, c ClaimRequest) ([]Lease, error
 			return err
 		}
 		for _, id := range ids {
-			m, prev, err := scanMessage(tx.QueryRow(`SELECT `+messageColumns+` FROM messages WHERE id = ?`, id))
+			m, prev, err := scanMessage(tx.QueryRow(`SELECT `+messageSelect+` FROM messages WHERE id = ?`, id))
 			if err != nil {
 				return err
 			}
-			m.Attempts++
-			m.Status, m.UpdatedAt = StatusSending, c.Now
+			leased := claimTransition(&m, c.Now, c.GiveUpAfter)
 			owner, until := c.Owner, now+int64(c.Lease)
-			if m.Attempts > c.GiveUpAfter {
-				m.Attempts--
-				m.Status, m.LastError = StatusFailed, giveUpError(m)
+			if !leased {
 				owner, until = "", 0
 			}
 			if _, err := tx.Exec(`UPDATE messages SET status = ?, attempts = ?, last_error = ?, updated_at = ?, owner = ?, lease_until = ? WHERE id = ?`,
 				m.Status, m.Attempts, m.LastError, now, owner, until, id); err != nil {
 				return err
 			}
-			if m.Status == StatusSending {
+			if leased {
 				leases = append(leases, Lease{Message: m, Takeover: prev != ""})
 			}
 		}
 		return nil
 	})
 	return leases, err
-}
-
-// giveUpError is the LastError of a message failed by Claim.
-func giveUpError(m Message) string {
-	msg := fmt.Sprintf("gave up after %d attempts: workers were lost during delivery", m.Attempts)
-	if m.LastError != "" {
-		msg += " (last provider error: " + m.LastError + ")"
-	}
-	return msg
 }
 
 // Renew implements Store.
@@ -541,27 +573,27 @@ func (s *SQLiteStore) Update(ctx context.Context, owner string, l Lease, m Messa
 	return s.put(ctx, owner, m, !m.Status.Final())
 }
 
-// Release implements Store.
+// Release implements Store: lease_until becomes the time the message is
+// due again.
 func (s *SQLiteStore) Release(ctx context.Context, owner string, l Lease, m Message) (bool, error) {
 	m.Status = StatusQueued
 	return s.put(ctx, owner, m, false)
 }
 
 // put writes m's mutable fields if owner holds its lease; keep says whether
-// the lease continues.
+// the lease continues. When it ends, m.NextAttemptAt (0 when nil) is when
+// the message may be claimed again.
 func (s *SQLiteStore) put(ctx context.Context, owner string, m Message, keep bool) (bool, error) {
-	var sent int64
-	if m.SentAt != nil {
-		sent = m.SentAt.UnixNano()
+	args := []any{m.Status, m.Attempts, m.LastError, m.UpdatedAt.UnixNano(), unixNano(m.SentAt)}
+	set := `owner = owner, lease_until = lease_until`
+	if !keep {
+		set = `owner = '', lease_until = ?`
+		args = append(args, unixNano(m.NextAttemptAt))
 	}
-	set := `owner = '', lease_until = 0`
-	if keep {
-		set = `owner = owner, lease_until = lease_until`
-	}
+	args = append(args, m.ID, owner)
 	var held bool
 	err := s.do(ctx, func(tx *wtx) error {
-		res, err := tx.Exec(`UPDATE messages SET status = ?, attempts = ?, last_error = ?, updated_at = ?, sent_at = ?, `+set+` WHERE id = ? AND owner = ?`,
-			m.Status, m.Attempts, m.LastError, m.UpdatedAt.UnixNano(), sent, m.ID, owner)
+		res, err := tx.Exec(`UPDATE messages SET status = ?, attempts = ?, last_error = ?, updated_at = ?, sent_at = ?, `+set+` WHERE id = ? AND owner = ?`, args...)
 		if err != nil {
 			return err
 		}
@@ -572,13 +604,54 @@ func (s *SQLiteStore) put(ctx context.Context, owner string, m Message, keep boo
 	return held, err
 }
 
-// Stats implements Store.
+// Cancel implements Store.
+func (s *SQLiteStore) Cancel(ctx context.Context, id string, now time.Time) (Message, bool, error) {
+	if !validID(id) {
+		return Message{}, false, ErrNotFound
+	}
+	var (
+		m         Message
+		cancelled bool
+		result    error
+	)
+	err := s.do(ctx, func(tx *wtx) error {
+		res, err := tx.Exec(`UPDATE messages SET status = ?, updated_at = ?, lease_until = 0 WHERE id = ? AND status = ? AND owner = ''`,
+			StatusCancelled, now.UnixNano(), id, StatusQueued)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		cancelled, result = n == 1, nil
+		m, _, err = scanMessage(tx.QueryRow(`SELECT `+messageSelect+` FROM messages WHERE id = ?`, id))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			result = ErrNotFound
+		case err != nil:
+			return err
+		case m.Status != StatusCancelled:
+			result = ErrNotCancellable
+		}
+		return nil
+	})
+	if err != nil {
+		return Message{}, false, fmt.Errorf("sqlite store: %w", err)
+	}
+	return m, cancelled, result
+}
+
+// Stats implements Store. A queued message waiting for a future time (its
+// lease_until) is counted in Depth but not in Oldest; a due one counts from
+// the later of its creation and its send_at.
 func (s *SQLiteStore) Stats(ctx context.Context) (StoreStats, error) {
 	var (
 		n      int
 		oldest sql.NullInt64
 	)
-	err := s.read.QueryRowContext(ctx, `SELECT count(*), min(created_at) FROM messages WHERE status IN ('queued', 'sending')`).Scan(&n, &oldest)
+	err := s.read.QueryRowContext(ctx, `SELECT count(*), min(CASE WHEN status = 'sending' OR lease_until <= ? THEN max(created_at, send_at) END)
+		FROM messages WHERE status IN ('queued', 'sending')`, time.Now().UnixNano()).Scan(&n, &oldest)
 	if err != nil {
 		return StoreStats{}, fmt.Errorf("sqlite store: %w", err)
 	}

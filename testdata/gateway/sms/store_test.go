@@ -180,6 +180,109 @@ func testStore(t *testing.T, spec func(t *testing.T) string) {
 		}
 	})
 
+	t.Run("scheduled: held until send_at, then claimed", func(t *testing.T) {
+		st := open(t, spec(t))
+		m := newMessage("+4915112345678")
+		at := time.Now().Add(400 * time.Millisecond)
+		m.SendAt = &at
+		if _, err := st.Accept(ctx, acceptReq(m, "")); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.Get(ctx, m.ID)
+		if err != nil || got.Status != StatusQueued || got.SendAt == nil || !got.SendAt.Equal(at) ||
+			got.NextAttemptAt == nil || !got.NextAttemptAt.Equal(at) {
+			t.Fatalf("scheduled record: %+v %v", got, err)
+		}
+		if s, err := st.Stats(ctx); err != nil || s.Depth != 1 || !s.Oldest.IsZero() {
+			t.Fatalf("stats before its time: %+v %v, want depth 1 and nothing due", s, err)
+		}
+		for time.Now().Before(at) {
+			if l := claim(t, st, "early", time.Second); len(l) != 0 {
+				t.Fatalf("claimed %v before its send_at: %+v", time.Until(at), l)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		var l []Lease
+		waitFor(t, "the claim at send_at", func() bool { l = claim(t, st, "w", time.Second); return len(l) == 1 })
+		if l[0].Message.ID != m.ID || l[0].Message.Attempts != 1 || l[0].Message.NextAttemptAt != nil || l[0].Takeover {
+			t.Fatalf("claim at send_at: %+v", l[0])
+		}
+	})
+
+	t.Run("release until a next attempt time", func(t *testing.T) {
+		st := open(t, spec(t))
+		m := newMessage("+4915112345678")
+		st.Accept(ctx, acceptReq(m, ""))
+		a := claim(t, st, "a", time.Second)
+		if len(a) != 1 {
+			t.Fatalf("claim: %+v", a)
+		}
+		retry := a[0].Message
+		next := time.Now().Add(300 * time.Millisecond)
+		retry.LastError, retry.NextAttemptAt, retry.UpdatedAt = "provider down", &next, time.Now()
+		if held, err := st.Release(ctx, "a", a[0], retry); err != nil || !held {
+			t.Fatalf("release: %v %v", held, err)
+		}
+		got, _ := st.Get(ctx, m.ID)
+		if got.Status != StatusQueued || got.Attempts != 1 || got.LastError != "provider down" || got.NextAttemptAt == nil || !got.NextAttemptAt.Equal(next) {
+			t.Fatalf("waiting for its next attempt: %+v", got)
+		}
+		if b := claim(t, st, "b", time.Second); len(b) != 0 && time.Now().Before(next) {
+			t.Fatalf("claimed before its next attempt: %+v", b)
+		}
+		var b []Lease
+		waitFor(t, "the claim at the next attempt", func() bool { b = claim(t, st, "b", time.Second); return len(b) == 1 })
+		if time.Now().Before(next) || b[0].Message.Attempts != 2 || b[0].Takeover || b[0].Message.LastError != "provider down" {
+			t.Fatalf("claim of the retry: %+v", b[0])
+		}
+	})
+
+	t.Run("cancel", func(t *testing.T) {
+		st := open(t, spec(t))
+		now := time.Now()
+		later := now.Add(time.Hour)
+		scheduled, queued, other := newMessage("+4915100000001"), newMessage("+4915100000002"), newMessage("+4915100000003")
+		scheduled.SendAt = &later
+		for _, m := range []Message{scheduled, queued, other} {
+			if _, err := st.Accept(ctx, acceptReq(m, "")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m, cancelled, err := st.Cancel(ctx, scheduled.ID, now)
+		if err != nil || !cancelled || m.Status != StatusCancelled || m.ID != scheduled.ID || m.NextAttemptAt != nil || m.SendAt == nil {
+			t.Fatalf("cancel of a scheduled message: %+v %v %v", m, cancelled, err)
+		}
+		if m, cancelled, err := st.Cancel(ctx, scheduled.ID, now); err != nil || cancelled || m.Status != StatusCancelled {
+			t.Fatalf("second cancel: %+v %v %v, want the record, nothing changed, no error", m, cancelled, err)
+		}
+		if _, cancelled, err := st.Cancel(ctx, queued.ID, now); err != nil || !cancelled {
+			t.Fatalf("cancel of a queued message: %v %v", cancelled, err)
+		}
+		// Neither is ever claimed; the third is, and can no longer be cancelled.
+		l := claim(t, st, "w", time.Second)
+		if len(l) != 1 || l[0].Message.ID != other.ID {
+			t.Fatalf("claim after the cancels: %+v", l)
+		}
+		if m, cancelled, err := st.Cancel(ctx, other.ID, now); !errors.Is(err, ErrNotCancellable) || cancelled || m.Status != StatusSending {
+			t.Fatalf("cancel while sending: %+v %v %v", m, cancelled, err)
+		}
+		done := l[0].Message
+		done.Status, done.SentAt = StatusSent, &now
+		st.Update(ctx, "w", l[0], done)
+		if m, _, err := st.Cancel(ctx, other.ID, now); !errors.Is(err, ErrNotCancellable) || m.Status != StatusSent {
+			t.Fatalf("cancel after sending: %+v %v", m, err)
+		}
+		if _, _, err := st.Cancel(ctx, NewID(), now); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("cancel of an unknown id: %v", err)
+		}
+		if _, _, err := st.Cancel(ctx, "../x", now); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("cancel of a malformed id: %v", err)
+		}
+		if s, err := st.Stats(ctx); err != nil || s.Depth != 0 {
+			t.Fatalf("stats: %+v %v, want nothing left to deliver", s, err)
+		}
+	})
+
 	t.Run("give up after too many lost workers", func(t *testing.T) {
 		st := open(t, spec(t))
 		m := newMessage("+4915112345678")

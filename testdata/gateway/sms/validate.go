@@ -8,12 +8,15 @@ import (
 )
 
 // SendRequest is the body of POST /api/sms/send. Exactly one of Template and
-// Content is set; Params goes with Template only.
+// Content is set; Params goes with Template only. SendAt, when set, is an
+// RFC 3339 time at most MaxScheduleAhead ahead: the message is kept in the
+// store until then (parseSendAt).
 type SendRequest struct {
 	Phone    string            `json:"phone"`
 	Template string            `json:"template,omitempty"`
 	Params   map[string]string `json:"params,omitempty"`
 	Content  string            `json:"content,omitempty"`
+	SendAt   string            `json:"send_at,omitempty"`
 }
 
 // FieldError is a validation failure of one request field. Field is the JSON

@@ -541,3 +541,24 @@ func FuzzProtect(f *testing.F) {
 		}
 	})
 }
+
+// TestCancelAudited: a signed DELETE that cancels a scheduled message is
+// audited as cancelled, under the application that signed it.
+func TestCancelAudited(t *testing.T) {
+	dir := t.TempDir()
+	tg := newGateway(t, dir, loadApps(t, dir, shopApps))
+	sendAt := tg.clock.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	rec := tg.send("shop", shopSecret, `{"phone":"+4915112345678","template":"verify_code","params":{"code":"4711"},"send_at":"`+sendAt+`"}`)
+	wantStatus(t, rec, http.StatusAccepted, "")
+	var reply sms.SendReply
+	json.Unmarshal(rec.Body.Bytes(), &reply)
+	target := "/api/sms/" + reply.ID
+	wantStatus(t, tg.do("DELETE", target, "", signedByHand("shop", shopSecret, tg.clock.Now().Unix(), freshNonce(), "DELETE", target, "")), http.StatusOK, "")
+	audits := tg.log.audits(t)
+	if a := audits[len(audits)-1]; a["outcome"] != "cancelled" || a["app"] != "shop" || a["id"] != reply.ID || a["method"] != "DELETE" {
+		t.Fatalf("audit of the cancel: %v", a)
+	}
+	if n := tg.metrics.get("sms.app.shop.cancelled"); n != 1 {
+		t.Fatalf("sms.app.shop.cancelled = %v", n)
+	}
+}

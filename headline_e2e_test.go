@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nodeagent/node-agent/testdata/gateway/auth"
 )
 
 // TestHeadlineCommand is the README's first command, `node-agent
@@ -24,12 +27,32 @@ import (
 func TestHeadlineCommand(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	bin := agentBinary(t)
+	dataDir := t.TempDir()
 	a := startAgent(t, bin, addr, []string{"./testdata/gateway", "-i", "4"},
-		"GATEWAY_ADDR="+addr, "SMS_DATA_DIR="+t.TempDir())
+		"GATEWAY_ADDR="+addr, "SMS_DATA_DIR="+dataDir)
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 
-	if code, _ := send(t, c, addr, `{"phone":"+8613800000000","template":"verify_code","params":{"code":"1234"}}`); code != http.StatusAccepted {
-		t.Fatalf("send: %d, want 202", code)
+	// Authentication is on: unsigned, the send is refused; signed with the
+	// default application's secret, which the first start wrote to the
+	// data directory, it is accepted.
+	body := `{"phone":"+8613800000000","template":"verify_code","params":{"code":"1234"}}`
+	if code, _ := send(t, c, addr, body); code != http.StatusUnauthorized {
+		t.Fatalf("unsigned send: %d, want 401", code)
+	}
+	secret, err := os.ReadFile(auth.DefaultSecretFile(dataDir))
+	if err != nil {
+		t.Fatalf("the default application's secret: %v", err)
+	}
+	req, _ := http.NewRequest("POST", "http://"+addr+"/api/sms/send", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	auth.SignHTTP(req, auth.DefaultAppID, bytes.TrimSpace(secret), []byte(body))
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("signed send: %d, want 202", resp.StatusCode)
 	}
 	pidsAnswering(t, c, addr, 2)
 	a.waitOutput(t, `worker 3 \(pid \d+\) ready`, 30*time.Second)

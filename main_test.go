@@ -87,9 +87,12 @@ func (b *syncBuffer) String() string {
 // output is what the agent printed so far.
 func (a *agentProcess) output() string { return a.out.String() }
 
+// startGateway runs the gateway under the agent with authentication off
+// (SMS_AUTH=off, on loopback): these tests are about the agent; the
+// headline test signs its requests.
 func startGateway(t *testing.T, addr string, args ...string) *agentProcess {
 	t.Helper()
-	return startAgent(t, agentBinary(t), addr, append([]string{"./testdata/gateway"}, args...), "SMS_DATA_DIR="+t.TempDir())
+	return startAgent(t, agentBinary(t), addr, append([]string{"./testdata/gateway"}, args...), "SMS_DATA_DIR="+t.TempDir(), "SMS_AUTH=off")
 }
 
 // startAgent runs the agent binary bin with args and extra environment,

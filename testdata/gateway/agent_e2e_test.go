@@ -92,7 +92,8 @@ func launchAgent(t *testing.T, agent, gw string, args []string, env ...string) *
 	// Each agent gets a control socket directory of its own: agents of one
 	// name on one host refuse to run side by side, and these stand for
 	// agents on different hosts (and beside other packages' tests).
-	cmd.Env = append(append(cleanEnv(), "XDG_RUNTIME_DIR="+t.TempDir()), env...)
+	// Authentication is off unless env turns it on (SMS_AUTH=on).
+	cmd.Env = append(append(cleanEnv(), "XDG_RUNTIME_DIR="+t.TempDir(), EnvAuth+"=off"), env...)
 	a := &agentProc{cmd: cmd, addr: addr, out: &lockedBuffer{}, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = a.out, a.out
 	if err := cmd.Start(); err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nodeagent/node-agent/testdata/gateway/auth"
 	"github.com/nodeagent/node-agent/testdata/gateway/provider"
 	"github.com/nodeagent/node-agent/testdata/gateway/sms"
 	"github.com/nodeagent/node-agent/testdata/gateway/sms/smstest"
@@ -38,7 +39,7 @@ func chaosDuration() time.Duration {
 const settleBound = 15 * time.Second
 
 func TestChaosEmbedded(t *testing.T) {
-	runChaos(t, sms.EnvDataDir+"="+t.TempDir())
+	runChaos(t) // the embedded store in the data directory
 }
 
 func TestChaosRedis(t *testing.T) {
@@ -46,18 +47,25 @@ func TestChaosRedis(t *testing.T) {
 	runChaos(t, sms.EnvStore+"="+r.URL())
 }
 
-func runChaos(t *testing.T, storeEnv string) {
+// runChaos runs the chaos acceptance on the store of storeEnv, with
+// authentication on: every request is signed as the default application
+// (each retry with a fresh nonce), so the test also shows that
+// authenticated sends lose nothing.
+func runChaos(t *testing.T, storeEnv ...string) {
 	agent, gw := buildAgent(t), buildGateway(t)
 	prov := smstest.NewProvider(50*time.Millisecond, 0.10, 13) // 50 ms: a killed worker holds some messages
 	defer prov.Close()
+	dataDir := t.TempDir()
 	a := startAgentWith(t, agent, gw,
 		[]string{"-i", "4", "--keepalive-time", "2", "--exception-max", "1000", "--max-memory-restart", "150M",
 			"--graceful-shutdown", "8000", "--env", `{"GATEWAY_FAULTS":"1"}`},
-		storeEnv, sms.EnvProviderURL+"="+prov.URL(),
-		// A fast policy of the test's own: waits of 100, 200, 400 ms (less jitter).
-		sms.EnvBackoffFirst+"=100ms", sms.EnvBackoffMax+"=400ms")
+		append(storeEnv, EnvAuth+"=on", sms.EnvDataDir+"="+dataDir, sms.EnvProviderURL+"="+prov.URL(),
+			// A fast policy of the test's own: waits of 100, 200, 400 ms (less jitter).
+			sms.EnvBackoffFirst+"=100ms", sms.EnvBackoffMax+"=400ms")...)
+	secret := defaultAppSecret(t, dataDir)
 
 	load := newSendLoad(a.addr)
+	load.sign = func(r *http.Request, body []byte) { auth.SignHTTP(r, auth.DefaultAppID, secret, body) }
 	ctx, stopChaos := context.WithCancel(context.Background())
 	chaosDone := make(chan chaosLog)
 	d := chaosDuration()
@@ -66,7 +74,9 @@ func runChaos(t *testing.T, storeEnv string) {
 	stopChaos()
 	log := <-chaosDone
 
-	c := &http.Client{Timeout: 5 * time.Second}
+	// Reads are signed by the transport: one it resends by itself is
+	// refused (used nonce) and simply read again on the next poll.
+	c := &http.Client{Timeout: 5 * time.Second, Transport: signingTransport{http.DefaultTransport, auth.DefaultAppID, secret}}
 	ids := load.acceptedIDs()
 	recs := waitFinal(context.Background(), c, []string{a.addr}, ids, settleBound)
 	verifyDelivery(t, load, ids, recs, prov.Counts(), provider.DefaultMaxAttempts)

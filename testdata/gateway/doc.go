@@ -12,6 +12,23 @@
 // {"error": "...", "field": "..."}, field naming the offending request field
 // when there is one.
 //
+// Every /api/sms/* call is signed by a known application (package auth):
+//
+//	Authorization: SMS-HMAC-SHA256 Credential=APP, Timestamp=UNIX, Nonce=NONCE, Signature=HEX
+//
+// HMAC-SHA256 with the application's secret over method, path, timestamp,
+// nonce and body hash; `gateway sign` prints the header (see Signing
+// helper). Whatever the route:
+//
+//	401 missing, malformed or wrong signature, unknown application, a
+//	    timestamp more than 5 min off, a nonce used before (on any worker
+//	    or host: the nonces are in the store); WWW-Authenticate: SMS-HMAC-SHA256
+//	403 a send with a template (or free text) its application may not use
+//	429 a send over its application's quota (per second, per UTC day),
+//	    across all workers and hosts; Retry-After says when
+//
+// /healthz and the providers' receipt pushes are not signed.
+//
 //	POST /api/sms/send     Content-Type: application/json   [Idempotency-Key: K]
 //	    {"phone": "+4915112345678", "template": "verify_code", "params": {"code": "4711"}}
 //	    {"phone": "+4915112345678", "content": "free text"}
@@ -104,6 +121,11 @@
 // # Configuration
 //
 //	-addr, GATEWAY_ADDR         listen address when standalone and PORT is unset (default 127.0.0.1:8080)
+//	-apps, SMS_APPS             applications file: who may send, secrets, templates, quotas (see
+//	                            auth.LoadApps); without it the first start creates the application
+//	                            "default" and writes its secret to $SMS_DATA_DIR/app-default.secret (0600)
+//	SMS_AUTH=off                no authentication, for local experiments and load tests: refused
+//	                            (exit 2) unless the gateway listens on loopback only; warned at every start
 //	-store, SMS_STORE           the store, see above
 //	SMS_DATA_DIR                the embedded store's directory (default os.TempDir()/sms-gateway-<uid>)
 //	SMS_LEASE                   delivery lease, the takeover bound (default 1500ms)
@@ -127,7 +149,28 @@
 // included) and sms.oldestQueuedSec (of due messages only: a message
 // scheduled for next week is not "old") (sampled every second, Max),
 // sms.accepted, sms.cancelled, sms.sent, sms.failed, sms.retried and
-// sms.takeovers (Sum), sms.providerMs (Avg, Max, Distr).
+// sms.takeovers (Sum), sms.providerMs (Avg, Max, Distr);
+// per configured application sms.app.ID.accepted, .rejected, .cancelled
+// and .quotaRefused, and sms.auth.rejected for calls naming no known
+// application (Sum).
+//
+// # Audit
+//
+// One log record "audit" per accepted send, cancelled message and
+// rejected call: application, secret file name, method, path, status,
+// reason, message id, remote address; never a secret, text or phone.
+//
+// # Signing helper
+//
+//	gateway sign [-app ID] [-secret-file FILE] [-d BODY | -body-file FILE] METHOD PATH
+//
+// prints the Authorization header of one request, signed now with a fresh
+// nonce; by default as the application "default" with the secret in
+// $SMS_DATA_DIR/app-default.secret:
+//
+//	body='{"phone":"+4915112345678","content":"hi"}'
+//	curl -XPOST localhost:8080/api/sms/send -H 'Content-Type: application/json' \
+//	  -H "$(gateway sign -d "$body" POST /api/sms/send)" -d "$body"
 //
 // # Stopping
 //

@@ -24,6 +24,8 @@ type sendLoad struct {
 	addrs  []string // gateways, used in turn
 	client *http.Client
 	phone  func(i int) string
+	// sign, when set, signs each attempt anew (fresh nonce): see send.
+	sign func(r *http.Request, body []byte)
 
 	mu          sync.Mutex
 	ids         map[int]string // message number → id of its first 202
@@ -85,6 +87,14 @@ func (l *sendLoad) send(i int, dup bool) {
 		req, _ := http.NewRequest("POST", "http://"+addr+"/api/sms/send", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set(sms.HeaderIdempotencyKey, key)
+		if l.sign != nil {
+			// Without GetBody the transport does not resend the request by
+			// itself when its connection closes before the answer (it
+			// would for one with an Idempotency-Key): that copy would carry
+			// a used nonce. This loop retries, signing again.
+			req.GetBody = nil
+			l.sign(req, []byte(body))
+		}
 		resp, err := l.client.Do(req)
 		if err != nil {
 			l.count(&l.transport)

@@ -8,11 +8,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"github.com/nodeagent/node-agent/container"
+	"github.com/nodeagent/node-agent/testdata/gateway/auth"
 	"github.com/nodeagent/node-agent/testdata/gateway/provider"
 	"github.com/nodeagent/node-agent/testdata/gateway/sms"
 )
@@ -25,8 +29,15 @@ const DefaultAddr = "127.0.0.1:8080"
 const EnvAddr = "GATEWAY_ADDR"
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "sign" {
+		os.Exit(runSign(os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
+	}
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
+
+// EnvAuth turns authentication off: SMS_AUTH=off, refused unless the
+// gateway listens on loopback only.
+const EnvAuth = "SMS_AUTH"
 
 // run is the whole program; it returns the exit code.
 func run(args []string, stderr io.Writer) int {
@@ -38,6 +49,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 	addr := fs.String("addr", def, "listen address when the agent gives none and PORT is unset (env "+EnvAddr+")")
 	store := fs.String("store", os.Getenv(sms.EnvStore), "message store: sqlite (default, in $"+sms.EnvDataDir+"), sqlite:PATH or redis://HOST:PORT/DB (env "+sms.EnvStore+")")
+	appsFile := fs.String("apps", os.Getenv(auth.EnvApps), "applications file: who may send, their secrets, templates and quotas (env "+auth.EnvApps+"); none means the default application, created at the first start")
 	configFile := fs.String("config", os.Getenv(provider.EnvConfig), "provider config file: providers, templates, retry policy, rate limit (env "+provider.EnvConfig+"); none means the simulated provider")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -48,6 +60,11 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	cfg.Store = *store
+	authOpts, err := authOptions(*appsFile, os.Getenv(EnvAuth))
+	if err != nil {
+		fmt.Fprintln(stderr, "gateway:", err)
+		return 2
+	}
 	sms.SilenceRedisLogs() // the store's errors are logged once, by the gateway
 	var ps *providers
 	if *configFile != "" {
@@ -65,6 +82,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 	defer w.Close()
 	hooks := processHooks()
+	hooks.Auth = authOpts
 	if ps != nil {
 		if err := ps.reportTo(w); err != nil {
 			fmt.Fprintln(stderr, "gateway:", err)
@@ -143,10 +161,50 @@ func serve(w *container.Worker, cfg sms.Config, addr string, hooks sms.Hooks, co
 		log.Error("gateway: listen: " + err.Error())
 		return 1
 	}
+	if hooks.Auth == nil {
+		if !loopbackOnly(ln.Addr()) {
+			log.Error("gateway: " + EnvAuth + "=off is refused: the gateway listens on " + ln.Addr().String() + ", not on loopback only")
+			return 2
+		}
+		log.Warn("gateway: " + EnvAuth + "=off: requests are not authenticated; any local process can send")
+	}
 	w.Ready()
 	if err := g.Serve(ln, w.Done()); err != nil {
 		log.Error("gateway: " + err.Error())
 		return 1
 	}
 	return 0
+}
+
+// authOptions returns the authentication of the gateway: nil when mode
+// (SMS_AUTH) is "off", else the applications of appsFile, or none (the
+// default application) without one.
+func authOptions(appsFile, mode string) (*auth.Options, error) {
+	switch mode {
+	case "off":
+		return nil, nil
+	case "", "on":
+	default:
+		return nil, fmt.Errorf("%s=%q: want on or off", EnvAuth, mode)
+	}
+	if appsFile == "" {
+		return &auth.Options{}, nil
+	}
+	apps, err := auth.LoadApps(appsFile, slices.Sorted(maps.Keys(sms.BuiltinTemplates())))
+	if err != nil {
+		return nil, err
+	}
+	return &auth.Options{Apps: apps}, nil
+}
+
+// loopbackOnly reports whether a listens on a loopback address (or a unix
+// socket) only.
+func loopbackOnly(a net.Addr) bool {
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		return a.IP.IsLoopback()
+	case *net.UnixAddr:
+		return true
+	}
+	return false
 }

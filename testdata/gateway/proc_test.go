@@ -54,7 +54,9 @@ type gatewayProc struct {
 var addrRE = regexp.MustCompile(`addr=(127\.0\.0\.1:\d+)`)
 
 // start runs bin on 127.0.0.1:0 with a fresh data dir and extra env, and
-// waits for its "listening" line. The process is killed when the test ends.
+// waits for its "listening" line. Authentication is off (SMS_AUTH=off, on
+// loopback) unless env turns it on: most tests are about something else;
+// auth_e2e_test.go signs its requests. The process is killed when the test ends.
 func start(t *testing.T, bin string, env ...string) *gatewayProc {
 	t.Helper()
 	cmd := exec.Command(bin)
@@ -62,7 +64,8 @@ func start(t *testing.T, bin string, env ...string) *gatewayProc {
 		"GATEWAY_ADDR=127.0.0.1:0",
 		sms.EnvDataDir+"="+t.TempDir(),
 		sms.EnvProviderLatency+"=5ms",
-		sms.EnvProviderSeed+"=1")
+		sms.EnvProviderSeed+"=1",
+		EnvAuth+"=off")
 	cmd.Env = append(cmd.Env, env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -29,6 +29,11 @@
 // Accept is atomic in both: idempotency key, limit, record and queue entry
 // are stored together or not at all.
 //
+// Both also keep what package auth shares between workers and hosts
+// (store_*_auth.go): the nonces of signed requests, the applications'
+// quota buckets (decided in one transaction, or one Lua script on Redis's
+// clock) and the default application's secret.
+//
 // # Scheduled sends, retries and cancelling
 //
 // Every queued message has one "not before" time (Message.NextAttemptAt):

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/nodeagent/node-agent/testdata/gateway/auth"
 )
 
 // Hooks are the gateway's seams to the process and the clock. The zero value
@@ -30,6 +32,12 @@ type Hooks struct {
 	Stop          func()         // /debug/fault/hang: SIGSTOP the process
 	IgnoreSignals func()         // /debug/fault/ignore-shutdown: ignore SIGTERM
 
+	// Auth, when set, authenticates every /api/sms/* call, checks each
+	// application's templates and quotas and writes the audit log (package
+	// auth); New fills in the store, data directory, log, metrics, clock
+	// and body limit. Nil: no authentication (SMS_AUTH=off, tests).
+	Auth *auth.Options
+
 	// Middleware, when set, wraps the whole HTTP API (main passes the
 	// worker's container.Worker.MonitorHTTP, for the agent's statistics).
 	Middleware func(http.Handler) http.Handler
@@ -47,6 +55,7 @@ type Gateway struct {
 	store     Store
 	ownStore  bool // opened by New: closed when Serve returns
 	deliverer *Deliverer
+	guard     *auth.Guard // nil without Hooks.Auth
 	handler   http.Handler
 
 	limit          atomic.Pointer[rateLimit] // SetRateLimit's, else cfg's
@@ -103,6 +112,14 @@ func New(cfg Config, log *slog.Logger, hooks Hooks) (*Gateway, error) {
 		}
 		g.store, g.ownStore = store, true
 	}
+	if hooks.Auth != nil {
+		if err := g.newGuard(*hooks.Auth); err != nil {
+			if g.ownStore {
+				g.store.Close()
+			}
+			return nil, err
+		}
+	}
 	g.deliverer = NewDeliverer(DelivererOptions{
 		Store: g.store, Provider: hooks.Provider, Log: log, Now: hooks.Now,
 		Metrics: hooks.Metrics, WorkerID: cfg.WorkerID,
@@ -113,6 +130,23 @@ func New(cfg Config, log *slog.Logger, hooks Hooks) (*Gateway, error) {
 		g.handler = hooks.Middleware(g.handler)
 	}
 	return g, nil
+}
+
+// newGuard builds the authentication over the gateway's store.
+func (g *Gateway) newGuard(o auth.Options) error {
+	st, ok := g.store.(auth.Store)
+	if !ok {
+		return fmt.Errorf("sms: the store %s keeps no nonces or quotas: authentication needs it", g.store)
+	}
+	o.Store, o.DataDir, o.Log, o.Metrics, o.Now, o.MaxBodyBytes = st, g.cfg.DataDir, g.log, g.hooks.Metrics, g.hooks.Now, g.cfg.MaxBodyBytes
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	guard, err := auth.NewGuard(ctx, o)
+	if err != nil {
+		return err
+	}
+	g.guard = guard
+	return nil
 }
 
 // Handler returns the gateway's HTTP API. Messages it accepts are delivered

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/nodeagent/node-agent/testdata/gateway/auth"
 	"github.com/nodeagent/node-agent/testdata/gateway/provider"
 )
 
@@ -82,6 +83,9 @@ func (g *Gateway) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, ErrorBody{Error: "no such endpoint: " + r.URL.Path})
 	})
+	if g.guard != nil {
+		return g.withWorkerHeaders(g.guard.Protect(mux))
+	}
 	return g.withWorkerHeaders(mux)
 }
 
@@ -125,6 +129,11 @@ func (g *Gateway) handleSend(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, ErrorBody{Error: fmt.Sprintf("must be 1 to %d printable ASCII characters", MaxIdempotencyKeyLen), Field: HeaderIdempotencyKey})
 		return
 	}
+	ticket, refusal := g.admit(r, req.Template)
+	if refusal != nil {
+		auth.WriteRefusal(w, refusal)
+		return
+	}
 	now := g.hooks.Now()
 	m := Message{
 		ID: NewID(), Phone: req.Phone, Template: req.Template, Text: v.text,
@@ -137,6 +146,7 @@ func (g *Gateway) handleSend(w http.ResponseWriter, r *http.Request) {
 		Message: m, PhoneKey: v.phoneKey, IdempotencyKey: key, Fingerprint: fingerprint(m),
 		RateLimit: limit.perPhone, RateWindow: limit.window, KeyTTL: g.cfg.KeyTTL, MaxDepth: g.cfg.QueueSize,
 	})
+	ticket.Done(err == nil && !res.Replayed && !res.Full && res.RetryAfter == 0)
 	switch {
 	case errors.Is(err, ErrIdempotencyConflict):
 		writeJSON(w, http.StatusUnprocessableEntity, ErrorBody{Error: err.Error(), Field: HeaderIdempotencyKey})
@@ -164,6 +174,16 @@ func (g *Gateway) handleSend(w http.ResponseWriter, r *http.Request) {
 		g.log.Debug("sms accepted", "id", m.ID, "template", m.Template, "send_at", sendAt)
 		writeJSON(w, http.StatusAccepted, SendReply{ID: m.ID, Status: StatusQueued, SendAt: sendAt})
 	}
+}
+
+// admit asks the authentication whether the request's application may
+// send a message with template ("" for free text) now; without
+// authentication everything is admitted.
+func (g *Gateway) admit(r *http.Request, template string) (*auth.Ticket, *auth.Refusal) {
+	if g.guard == nil {
+		return nil, nil
+	}
+	return g.guard.Admit(r.Context(), template)
 }
 
 // storeError logs a failed store call, at most once a second.

@@ -152,7 +152,7 @@ func (s *SQLiteStore) migrate() error {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.Exec(sqliteSchema); err != nil {
+	if _, err := tx.Exec(sqliteSchema + sqliteAuthSchema); err != nil {
 		return err
 	}
 	if err := addSendAt(tx); err != nil {

@@ -78,8 +78,11 @@ const messageSelect = messageColumns + `, lease_until, send_at`
 // writers of all processes; readers never wait. Each process funnels its
 // writes through one goroutine that commits whatever has queued up meanwhile
 // in one transaction (group commit), so a commit's fsync is shared by many
-// requests. With synchronous=FULL a committed message survives a crash of
-// the process and of the machine.
+// requests. The processes' writers queue for the database on a lock file
+// (writerLock) and each takes, once it holds the lock, every op that queued
+// up while it waited: the busier the database, the larger the group commit.
+// With synchronous=FULL a committed message survives a crash of the process
+// and of the machine.
 type SQLiteStore struct {
 	path  string
 	lock  *writerLock // queues this database's writers across processes
@@ -135,9 +138,9 @@ func OpenSQLite(path string) (*SQLiteStore, error) {
 		return nil, fmt.Errorf("sqlite store %s: %w", path, err)
 	}
 	s := &SQLiteStore{path: path, lock: lock, write: write, read: read, stmts: map[string]*sql.Stmt{}, unprepared: map[string]bool{}, ops: make(chan *sqliteOp, maxBatch), quit: make(chan struct{})}
-	// The writer retries a busy database itself, in steps far finer than
-	// SQLite's busy handler (which sleeps 1, 2, 5, 10… ms): with several
-	// processes taking turns, those sleeps are most of the latency.
+	// The writers queue on the writer lock; a database busy in spite of it
+	// (a writer that does not take it) is retried in steps far finer than
+	// SQLite's busy handler's sleeps of 1, 2, 5, 10… ms (see begin).
 	if _, err := s.write.Exec(`PRAGMA busy_timeout = 0`); err != nil {
 		s.closeDBs()
 		return nil, fmt.Errorf("sqlite store %s: %w", path, err)

@@ -2,7 +2,14 @@
 // processes share one store (-store spec); each runs -clients goroutines
 // calling Accept in a closed loop (distinct phones) and a Deliverer with an
 // instant simulated provider, for -duration. It prints accepted/s and
-// Accept's p50/p99, per process and in total.
+// Accept's p50/p99 per process, and in total with the CPU time (user +
+// system) of all the processes per accepted message: on a shared machine
+// the figure the load disturbs least. -cpuprofile writes process 0's CPU
+// profile. See BENCHMARKS.md (issue 13).
+//
+//	go build -o /tmp/ssb ./bench/cmd/smsstorebench
+//	/tmp/ssb -procs 4 -clients 8      # closed loop
+//	/tmp/ssb -procs 4 -rate 1000      # paced, in total
 package main
 
 import (

@@ -17,8 +17,10 @@
 //   - SQLiteStore (default): one SQLite database in WAL mode (pure Go,
 //     modernc.org/sqlite) that every worker process on the host opens.
 //     Each process funnels its writes through one goroutine that commits
-//     whatever queued up meanwhile in one transaction (group commit);
-//     synchronous=FULL, so Accept returns only once the message is on disk.
+//     whatever queued up meanwhile in one transaction (group commit); the
+//     processes' writers queue for the database on a lock file (sms.db-wlock)
+//     instead of retrying a busy one; synchronous=FULL, so Accept returns
+//     only once the message is on disk.
 //   - RedisStore: records as JSON strings, the limit as a sorted set per
 //     phone decided in a Lua script on Redis's clock (so it holds across
 //     hosts), the queue as the stream sms:queue read by the consumer group

@@ -78,12 +78,16 @@ const messageSelect = messageColumns + `, lease_until, send_at`
 // writers of all processes; readers never wait. Each process funnels its
 // writes through one goroutine that commits whatever has queued up meanwhile
 // in one transaction (group commit), so a commit's fsync is shared by many
-// requests. With synchronous=FULL a committed message survives a crash of
-// the process and of the machine.
+// requests. The processes' writers queue for the database on a lock file
+// (writerLock) and each takes, once it holds the lock, every op that queued
+// up while it waited: the busier the database, the larger the group commit.
+// With synchronous=FULL a committed message survives a crash of the process
+// and of the machine.
 type SQLiteStore struct {
 	path  string
-	write *sql.DB // one connection, used by the writer goroutine only
-	read  *sql.DB // a pool for Get, Stats and Claim's look-ahead
+	lock  *writerLock // queues this database's writers across processes
+	write *sql.DB     // one connection, used by the writer goroutine only
+	read  *sql.DB     // a pool for Get, Stats and Claim's look-ahead
 
 	stmts      map[string]*sql.Stmt // prepared on write, by query; the writer goroutine's
 	unprepared map[string]bool      // queries to prepare after the current transaction
@@ -127,18 +131,22 @@ func OpenSQLite(path string) (*SQLiteStore, error) {
 		return nil, fmt.Errorf("sqlite store %s: %w", path, err)
 	}
 	read.SetMaxOpenConns(4)
-	s := &SQLiteStore{path: path, write: write, read: read, stmts: map[string]*sql.Stmt{}, unprepared: map[string]bool{}, ops: make(chan *sqliteOp, maxBatch), quit: make(chan struct{})}
-	// The writer retries a busy database itself, in steps far finer than
-	// SQLite's busy handler (which sleeps 1, 2, 5, 10… ms): with several
-	// processes taking turns, those sleeps are most of the latency.
+	lock, err := openWriterLock(path)
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("sqlite store %s: %w", path, err)
+	}
+	s := &SQLiteStore{path: path, lock: lock, write: write, read: read, stmts: map[string]*sql.Stmt{}, unprepared: map[string]bool{}, ops: make(chan *sqliteOp, maxBatch), quit: make(chan struct{})}
+	// The writers queue on the writer lock; a database busy in spite of it
+	// (a writer that does not take it) is retried in steps far finer than
+	// SQLite's busy handler's sleeps of 1, 2, 5, 10… ms (see begin).
 	if _, err := s.write.Exec(`PRAGMA busy_timeout = 0`); err != nil {
-		s.write.Close()
-		s.read.Close()
+		s.closeDBs()
 		return nil, fmt.Errorf("sqlite store %s: %w", path, err)
 	}
 	if err := s.migrate(); err != nil {
-		s.write.Close()
-		s.read.Close()
+		s.closeDBs()
 		return nil, fmt.Errorf("sqlite store %s: %w", path, err)
 	}
 	s.wg.Add(1)
@@ -146,11 +154,16 @@ func OpenSQLite(path string) (*SQLiteStore, error) {
 	return s, nil
 }
 
+func (s *SQLiteStore) closeDBs() error {
+	return errors.Join(s.write.Close(), s.read.Close(), s.lock.close())
+}
+
 func (s *SQLiteStore) migrate() error {
 	tx, err := s.begin()
 	if err != nil {
 		return err
 	}
+	defer s.lock.unlock()
 	defer tx.Rollback()
 	if _, err := tx.Exec(sqliteSchema + sqliteAuthSchema); err != nil {
 		return err
@@ -184,7 +197,7 @@ func (s *SQLiteStore) Close() error {
 		errs = append(errs, st.Close())
 	}
 	s.stmts = nil
-	return errors.Join(append(errs, s.write.Close(), s.read.Close())...)
+	return errors.Join(append(errs, s.closeDBs())...)
 }
 
 // do runs fn in the next group commit and waits for its outcome. Once
@@ -215,19 +228,13 @@ func (s *SQLiteStore) writer() {
 			s.failPending()
 			return
 		}
-	more:
-		for len(batch) < maxBatch {
-			select {
-			case op := <-s.ops:
-				batch = append(batch, op)
-			default:
-				break more
-			}
-		}
-		err := s.commit(batch)
+		batch = s.gather(batch)
+		var err error
+		batch, err = s.commit(batch, true)
 		if err != nil && len(batch) > 1 {
 			for _, op := range batch { // one bad op must not fail the others
-				op.done <- s.commit([]*sqliteOp{op})
+				_, err := s.commit([]*sqliteOp{op}, false)
+				op.done <- err
 			}
 			continue
 		}
@@ -235,6 +242,19 @@ func (s *SQLiteStore) writer() {
 			op.done <- err
 		}
 	}
+}
+
+// gather adds to batch the ops waiting in the queue, up to maxBatch.
+func (s *SQLiteStore) gather(batch []*sqliteOp) []*sqliteOp {
+	for len(batch) < maxBatch {
+		select {
+		case op := <-s.ops:
+			batch = append(batch, op)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 func (s *SQLiteStore) failPending() {
@@ -251,10 +271,23 @@ func (s *SQLiteStore) failPending() {
 // busyTimeout bounds how long begin waits for another process's write.
 const busyTimeout = 10 * time.Second
 
-// begin starts a write transaction (BEGIN IMMEDIATE), retrying while
-// another process writes: waits from 20 µs doubling to 1 ms, with jitter,
-// for up to busyTimeout.
+// begin takes the writer lock and starts a write transaction (BEGIN
+// IMMEDIATE); the caller ends the transaction, then releases s.lock. The
+// database is busy in spite of the lock only when a process that does not
+// take it writes (an older gateway, the sqlite3 shell): begin retries then,
+// waiting from 20 µs doubling to 1 ms, with jitter, for up to busyTimeout.
 func (s *SQLiteStore) begin() (*sql.Tx, error) {
+	if err := s.lock.lock(busyTimeout); err != nil {
+		return nil, err
+	}
+	tx, err := s.beginBusy()
+	if err != nil {
+		s.lock.unlock()
+	}
+	return tx, err
+}
+
+func (s *SQLiteStore) beginBusy() (*sql.Tx, error) {
 	wait := 20 * time.Microsecond
 	deadline := time.Now().Add(busyTimeout)
 	for {
@@ -334,23 +367,30 @@ type errRow struct{ err error }
 
 func (r errRow) Scan(...any) error { return r.err }
 
-func (s *SQLiteStore) commit(batch []*sqliteOp) error {
+// commit runs batch in one transaction. With more, the ops that queued up
+// while begin waited for the write lock join the batch: the busier the
+// database, the larger the group commit. It returns the batch it ran.
+func (s *SQLiteStore) commit(batch []*sqliteOp, more bool) ([]*sqliteOp, error) {
 	defer s.prepareMissing()
 	sqlTx, err := s.begin()
 	if err != nil {
-		return fmt.Errorf("sqlite store: begin: %w", err)
+		return batch, fmt.Errorf("sqlite store: begin: %w", err)
+	}
+	defer s.lock.unlock()
+	if more {
+		batch = s.gather(batch)
 	}
 	tx := &wtx{tx: sqlTx, s: s}
 	for _, op := range batch {
 		if err := op.fn(tx); err != nil {
 			sqlTx.Rollback()
-			return fmt.Errorf("sqlite store: %w", err)
+			return batch, fmt.Errorf("sqlite store: %w", err)
 		}
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("sqlite store: commit: %w", err)
+		return batch, fmt.Errorf("sqlite store: commit: %w", err)
 	}
-	return nil
+	return batch, nil
 }
 
 // Accept implements Store.
@@ -383,20 +423,28 @@ func (s *SQLiteStore) Accept(ctx context.Context, req AcceptRequest) (AcceptResu
 				return nil
 			}
 		}
+		// The stamp goes in only while the phone has fewer than RateLimit
+		// in the window (stamps older than it are Prune's); one statement
+		// checks and counts in the usual case.
 		cutoff := now - int64(req.RateWindow)
-		if _, err := tx.Exec(`DELETE FROM rate WHERE phone = ? AND at <= ?`, req.PhoneKey, cutoff); err != nil {
-			return err
-		}
-		stamps, err := queryInts(tx, `SELECT at FROM rate WHERE phone = ? ORDER BY at`, req.PhoneKey)
+		ins, err := tx.Exec(`INSERT INTO rate (phone, at) SELECT ?, ? WHERE (SELECT count(*) FROM rate WHERE phone = ? AND at > ?) < ?`,
+			req.PhoneKey, now, req.PhoneKey, cutoff, req.RateLimit)
 		if err != nil {
 			return err
 		}
-		if len(stamps) >= req.RateLimit {
-			res.RetryAfter = max(time.Duration(stamps[len(stamps)-req.RateLimit]-cutoff), time.Nanosecond)
+		if n, err := ins.RowsAffected(); err != nil || n == 0 {
+			if err != nil {
+				return err
+			}
+			// Limited: the next send is allowed when the RateLimit-th
+			// newest stamp leaves the window.
+			var oldest int64
+			if err := tx.QueryRow(`SELECT at FROM rate WHERE phone = ? AND at > ? ORDER BY at DESC LIMIT 1 OFFSET ?`,
+				req.PhoneKey, cutoff, req.RateLimit-1).Scan(&oldest); err != nil {
+				return err
+			}
+			res.RetryAfter = max(time.Duration(oldest-cutoff), time.Nanosecond)
 			return nil
-		}
-		if _, err := tx.Exec(`INSERT INTO rate (phone, at) VALUES (?, ?)`, req.PhoneKey, now); err != nil {
-			return err
 		}
 		if _, err := tx.Exec(`INSERT INTO messages (`+messageColumns+`, lease_until, send_at) VALUES (?, ?, ?, ?, ?, 0, '', ?, ?, ?, 0, '', ?, ?)`,
 			m.ID, m.Phone, m.Template, m.Text, StatusQueued, m.Worker, now, now, unixNano(m.SendAt), unixNano(m.SendAt)); err != nil {
@@ -418,23 +466,6 @@ func (s *SQLiteStore) Accept(ctx context.Context, req AcceptRequest) (AcceptResu
 		return AcceptResult{}, ErrIdempotencyConflict
 	}
 	return res, nil
-}
-
-func queryInts(tx *wtx, query string, args ...any) ([]int64, error) {
-	rows, err := tx.Query(query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var v int64
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
 }
 
 // Get implements Store.

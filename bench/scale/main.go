@@ -4,7 +4,10 @@
 // each repetition, two runs of the minimal linked worker (bench/worker):
 //
 //   - without --metrics-address: time from the agent's exec to its last
-//     "ready" log line, agent RSS and threads once idle, idle CPU over
+//     "ready" log line, the CPU the agent and its workers had used by then
+//     (per worker started: a worker's counts from its fork to its ready,
+//     the agent's includes its own start-up), agent RSS and threads once
+//     idle, idle CPU over
 //     -idle, tars.viewstatus and agent.status round trips over AdminF
 //     (-calls each; the reply must have one line per worker), and the
 //     graceful stop: time from SIGTERM to the agent's exit and the workers

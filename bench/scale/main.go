@@ -4,7 +4,7 @@
 // each repetition, two runs of the minimal linked worker (bench/worker):
 //
 //   - without --metrics-address: time from the agent's exec to its last
-//     "ready" log line, the CPU the agent and its workers had used by then
+//     "ready" log line and to its last "started" line (the last fork), the CPU the agent and its workers had used by then
 //     (per worker started: a worker's counts from its fork to its ready,
 //     the agent's includes its own start-up), agent RSS and threads once
 //     idle, idle CPU over
@@ -92,6 +92,7 @@ type result struct {
 	failed           string
 	n                int // workers
 	ready            time.Duration
+	forked           time.Duration // to the log line of the last start
 	startCPU         startCPU
 	rssKB, threads   int
 	idleCPU, idleMet float64 // percent of one core
@@ -126,8 +127,8 @@ func run(ctx context.Context, o options) int {
 
 func table(o options, all map[string]map[int][]result, reps int) {
 	fmt.Printf("\nmedians of %d runs, idle window %v\n", reps, o.idle)
-	fmt.Printf("| agent | workers | ready | agent CPU per start | worker CPU per start | RSS | threads | idle CPU | idle CPU, metrics | viewstatus p50/p99 | agent.status p50 | /metrics p50 | graceful stop | killed at timeout | failed AdminF calls | failed runs |\n")
-	fmt.Printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	fmt.Printf("| agent | workers | ready | last start | agent CPU per start | worker CPU per start | RSS | threads | idle CPU | idle CPU, metrics | viewstatus p50/p99 | agent.status p50 | /metrics p50 | graceful stop | killed at timeout | failed AdminF calls | failed runs |\n")
+	fmt.Printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, n := range o.sizes {
 		for _, a := range o.agents {
 			fmt.Println(summary(a.name, n, all[a.name][n]))
@@ -139,8 +140,8 @@ func (r result) line() string {
 	if r.failed != "" {
 		return "FAILED: " + r.failed
 	}
-	return fmt.Sprintf("ready %v (CPU per start: agent %.1f ms, worker %.1f ms), rss %d kB, %d threads, idle %.2f%% (metrics %.2f%%), viewstatus p50 %v, stop %v, %d killed",
-		r.ready.Round(time.Millisecond), r.startCPU.agentMS(r.n), r.startCPU.workerMS(r.n), r.rssKB, r.threads, r.idleCPU, r.idleMet, quantile(r.viewstatus, 0.5), r.stop.Round(time.Millisecond), r.killed)
+	return fmt.Sprintf("ready %v, last start %v (CPU per start: agent %.1f ms, worker %.1f ms), rss %d kB, %d threads, idle %.2f%% (metrics %.2f%%), viewstatus p50 %v, stop %v, %d killed",
+		r.ready.Round(time.Millisecond), r.forked.Round(time.Millisecond), r.startCPU.agentMS(r.n), r.startCPU.workerMS(r.n), r.rssKB, r.threads, r.idleCPU, r.idleMet, quantile(r.viewstatus, 0.5), r.stop.Round(time.Millisecond), r.killed)
 }
 
 func summary(name string, n int, rs []result) string {
@@ -152,7 +153,7 @@ func summary(name string, n int, rs []result) string {
 	}
 	failed := fmt.Sprintf("%d of %d", len(rs)-len(ok), len(rs))
 	if len(ok) == 0 {
-		return fmt.Sprintf("| %s | %d | – | – | – | – | – | – | – | – | – | – | – | – | – | %s |", name, n, failed)
+		return fmt.Sprintf("| %s | %d | – | – | – | – | – | – | – | – | – | – | – | – | – | – | %s |", name, n, failed)
 	}
 	med := func(f func(result) float64) float64 {
 		xs := make([]float64, len(ok))
@@ -176,8 +177,8 @@ func summary(name string, n int, rs []result) string {
 		killed += r.killed
 		adminFailed += r.adminFailed
 	}
-	return fmt.Sprintf("| %s | %d | %.2f s | %.1f ms | %.1f ms | %.1f MB | %.0f | %.2f %% | %.2f %% | %s / %s | %s | %s | %.2f s | %d | %d | %s |",
-		name, n, med(func(r result) float64 { return r.ready.Seconds() }),
+	return fmt.Sprintf("| %s | %d | %.2f s | %.2f s | %.1f ms | %.1f ms | %.1f MB | %.0f | %.2f %% | %.2f %% | %s / %s | %s | %s | %.2f s | %d | %d | %s |",
+		name, n, med(func(r result) float64 { return r.ready.Seconds() }), med(func(r result) float64 { return r.forked.Seconds() }),
 		med(func(r result) float64 { return r.startCPU.agentMS(n) }), med(func(r result) float64 { return r.startCPU.workerMS(n) }),
 		med(func(r result) float64 { return float64(r.rssKB) / 1024 }),
 		med(func(r result) float64 { return float64(r.threads) }),
@@ -204,7 +205,7 @@ func measure(ctx context.Context, o options, a agentBin, n int) result {
 	if err != nil {
 		return result{failed: err.Error()}
 	}
-	r.ready, r.startCPU = off.ready, off.startCPU
+	r.ready, r.forked, r.startCPU = off.ready, off.forked, off.startCPU
 	r.rssKB, _ = benchkit.StatusKB(off.pid, "VmRSS")
 	r.threads, _ = benchkit.StatusKB(off.pid, "Threads")
 	if r.idleCPU, err = idleCPU(ctx, off.pid, o.idle); err == nil {
@@ -259,6 +260,7 @@ func cpuAtReady(pid int) startCPU {
 type instance struct {
 	pid            int
 	ready          time.Duration
+	forked         time.Duration // to the log line of the n-th start
 	startCPU       startCPU
 	admin, metrics string
 	exited         chan struct{}
@@ -293,12 +295,17 @@ func launch(ctx context.Context, a agentBin, n int, metrics bool) (*instance, er
 	}
 	inst.pid = cmd.Process.Pid
 	allReady := make(chan struct{})
+	forked := make(chan time.Duration, 1)
 	go func() {
-		ready, killed := 0, 0
+		ready, killed, started := 0, 0, 0
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			l := sc.Text()
 			switch {
+			case strings.Contains(l, " started, pid "):
+				if started++; started == n {
+					forked <- time.Since(start)
+				}
 			case strings.Contains(l, ") ready after "):
 				if ready++; ready == n {
 					close(allReady)
@@ -317,6 +324,7 @@ func launch(ctx context.Context, a agentBin, n int, metrics bool) (*instance, er
 	case <-allReady:
 		inst.ready = time.Since(start)
 		inst.startCPU = cpuAtReady(inst.pid)
+		inst.forked = <-forked // logged before the last ready
 		return inst, nil
 	case <-inst.exited:
 		return nil, fmt.Errorf("the agent exited before its %d workers were ready (%v)", n, cmd.ProcessState)

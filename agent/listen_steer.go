@@ -30,7 +30,12 @@ type steerer struct {
 	prog    *ebpf.Program
 	sockets *ebpf.Map
 	serving *ebpf.Map
-	current []int // the serving slots the maps hold
+	// current is what serving holds at keys 1…n, in that order; next is
+	// scratch for steer. stale says a write failed, so serving may differ
+	// from current and the next steer rewrites every entry (and the count).
+	current, next []int
+	sorted        []int // current in increasing order
+	stale         bool
 }
 
 // steeringErr is a failure of the kernel's support for steering (the
@@ -163,20 +168,60 @@ func (st *steerer) remove(slot int) {
 // them, so a connection arriving meanwhile goes to a slot of the old set
 // or of the new one — never to a slot in neither: a slot leaving is still
 // listening until after steer returns, and its queue migrates on close.
+//
+// Only what changed is written: a slot that stays keeps its key, a slot
+// leaving gives its key to the last entry, and a slot joining is appended.
+// Each write is a system call, and the set changes by one slot at a time
+// as workers become ready, so rewriting every entry made starting n
+// workers cost n²/2 of them.
 func (st *steerer) steer(slots []int) error {
-	if slices.Equal(slots, st.current) {
+	if !st.stale && slices.Equal(slots, st.sorted) {
 		return nil
 	}
-	for i, id := range slots {
+	next := st.order(slots)
+	for i, id := range next {
+		if !st.stale && i < len(st.current) && st.current[i] == id {
+			continue
+		}
 		if err := st.serving.Put(uint32(i+1), uint32(id)); err != nil {
+			st.stale = true
 			return fmt.Errorf("writing the serving slots: %w", err)
 		}
 	}
-	if err := st.serving.Put(uint32(0), uint32(len(slots))); err != nil {
-		return fmt.Errorf("writing the serving count: %w", err)
+	if st.stale || len(next) != len(st.current) {
+		if err := st.serving.Put(uint32(0), uint32(len(next))); err != nil {
+			st.stale = true
+			return fmt.Errorf("writing the serving count: %w", err)
+		}
 	}
-	st.current = append(st.current[:0], slots...)
+	st.current, st.next, st.stale = next, st.current, false
+	st.sorted = append(st.sorted[:0], slots...)
 	return nil
+}
+
+// order returns the serving list for slots (increasing ids) that differs
+// least from current: current without the slots that left (each hole
+// filled with the last entry), then the slots that joined.
+func (st *steerer) order(slots []int) []int {
+	next := append(st.next[:0], st.current...)
+	for i := 0; i < len(next); {
+		if _, ok := slices.BinarySearch(slots, next[i]); ok {
+			i++
+			continue
+		}
+		next[i] = next[len(next)-1]
+		next = next[:len(next)-1]
+	}
+	had := st.sorted // merged with slots, both increasing: the ones joining
+	for _, id := range slots {
+		for len(had) > 0 && had[0] < id {
+			had = had[1:]
+		}
+		if len(had) == 0 || had[0] != id {
+			next = append(next, id)
+		}
+	}
+	return next
 }
 
 func (st *steerer) close() {

@@ -303,7 +303,7 @@ func TestScaleDownLosesNoQueuedConnection(t *testing.T) {
 	r.waitLine(`worker \d \(pid \d+\) ready`)
 	r.waitLine(`worker \d \(pid \d+\) ready`)
 	stuck := r.currentPIDs()[1]
-	syscall.Kill(stuck, syscall.SIGSTOP)
+	stopProcess(t, stuck)
 	defer syscall.Kill(stuck, syscall.SIGCONT)
 
 	const n = 40
@@ -359,6 +359,35 @@ func TestScaleDownLosesNoQueuedConnection(t *testing.T) {
 	}
 	if len(failed) > 0 {
 		t.Fatalf("%d of %d connections failed, first: %v", len(failed), n, failed[0])
+	}
+}
+
+// stopProcess stops pid with SIGSTOP and returns once every thread of it
+// is stopped. kill(2) returns before that: the kernel wakes one thread to
+// take the signal and stops the others only when that one runs, so on a
+// loaded host the others (a Go worker's netpoller among them) go on
+// accepting connections for a while.
+func stopProcess(t *testing.T, pid int) {
+	t.Helper()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatalf("SIGSTOP %d: %v", pid, err)
+	}
+	stopped := func() bool {
+		tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		if err != nil || len(tasks) == 0 {
+			return false
+		}
+		for _, task := range tasks {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+			s := string(b)
+			if i := strings.LastIndexByte(s, ')'); err != nil || i < 0 || i+2 >= len(s) || s[i+2] != 'T' {
+				return false
+			}
+		}
+		return true
+	}
+	if !poll(30*time.Second, stopped) {
+		t.Fatalf("pid %d: not every thread stopped within 30 s of SIGSTOP", pid)
 	}
 }
 
@@ -546,7 +575,7 @@ func TestStalledWorkerIsSteeredAround(t *testing.T) {
 	r.waitLine(`worker \d \(pid \d+\) ready`)
 	r.waitLine(`worker \d \(pid \d+\) ready`)
 	stuck := strconv.Itoa(r.currentPIDs()[1])
-	syscall.Kill(r.currentPIDs()[1], syscall.SIGSTOP)
+	stopProcess(t, r.currentPIDs()[1])
 	defer syscall.Kill(r.currentPIDs()[1], syscall.SIGCONT)
 
 	const n = 20

@@ -77,6 +77,10 @@ type osStarter struct {
 	stats func(slot, pid int, m wire.Message)
 	// contain tags the workers and puts each in its cgroup; nil: neither.
 	contain *containment
+	// stdin is every worker's standard input: /dev/null, opened once
+	// rather than by exec at each start; nil if that failed (exec then
+	// opens it at each start, and says why it cannot).
+	stdin *os.File
 }
 
 // startThreads is the number of threads that fork workers.
@@ -84,6 +88,9 @@ const startThreads = 4
 
 func newOSStarter(r *reaper, output func(pid int, level string, stream io.Reader) error, record func(pid int, m wire.Message), stats func(slot, pid int, m wire.Message)) *osStarter {
 	s := &osStarter{reaper: r, requests: make(chan func()), quit: make(chan struct{}), output: output, record: record, stats: stats}
+	if f, err := os.Open(os.DevNull); err == nil {
+		s.stdin = f
+	}
 	s.done.Add(startThreads)
 	for range startThreads {
 		go s.loop()
@@ -109,6 +116,9 @@ func (s *osStarter) loop() {
 func (s *osStarter) close() {
 	close(s.quit)
 	s.done.Wait()
+	if s.stdin != nil {
+		s.stdin.Close()
+	}
 }
 
 // parentDeathSignal is the Pdeathsig of the workers: none while a guardian
@@ -220,6 +230,9 @@ func (s *osStarter) prepare(spec procSpec, post func(event)) (*starting, error) 
 	cmd := exec.Command(spec.Path, spec.Args...)
 	cmd.Dir = spec.Dir
 	cmd.Env = spec.Env
+	if s.stdin != nil {
+		cmd.Stdin = s.stdin
+	}
 	cmd.Stdout = outW
 	cmd.Stderr = errW
 	cmd.ExtraFiles = []*os.File{theirs} // fd 3 = wire.ChannelFD

@@ -4,7 +4,10 @@
 // each repetition, two runs of the minimal linked worker (bench/worker):
 //
 //   - without --metrics-address: time from the agent's exec to its last
-//     "ready" log line, agent RSS and threads once idle, idle CPU over
+//     "ready" log line and to its last "started" line (the last fork), the CPU the agent and its workers had used by then
+//     (per worker started: a worker's counts from its fork to its ready,
+//     the agent's includes its own start-up), agent RSS and threads once
+//     idle, idle CPU over
 //     -idle, tars.viewstatus and agent.status round trips over AdminF
 //     (-calls each; the reply must have one line per worker), and the
 //     graceful stop: time from SIGTERM to the agent's exit and the workers
@@ -87,7 +90,10 @@ func main() {
 // result is what one pair of runs (metrics off, on) measured.
 type result struct {
 	failed           string
+	n                int // workers
 	ready            time.Duration
+	forked           time.Duration // to the log line of the last start
+	startCPU         startCPU
 	rssKB, threads   int
 	idleCPU, idleMet float64 // percent of one core
 	viewstatus       []time.Duration
@@ -121,8 +127,8 @@ func run(ctx context.Context, o options) int {
 
 func table(o options, all map[string]map[int][]result, reps int) {
 	fmt.Printf("\nmedians of %d runs, idle window %v\n", reps, o.idle)
-	fmt.Printf("| agent | workers | ready | RSS | threads | idle CPU | idle CPU, metrics | viewstatus p50/p99 | agent.status p50 | /metrics p50 | graceful stop | killed at timeout | failed AdminF calls | failed runs |\n")
-	fmt.Printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	fmt.Printf("| agent | workers | ready | last start | agent CPU per start | worker CPU per start | RSS | threads | idle CPU | idle CPU, metrics | viewstatus p50/p99 | agent.status p50 | /metrics p50 | graceful stop | killed at timeout | failed AdminF calls | failed runs |\n")
+	fmt.Printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, n := range o.sizes {
 		for _, a := range o.agents {
 			fmt.Println(summary(a.name, n, all[a.name][n]))
@@ -134,8 +140,8 @@ func (r result) line() string {
 	if r.failed != "" {
 		return "FAILED: " + r.failed
 	}
-	return fmt.Sprintf("ready %v, rss %d kB, %d threads, idle %.2f%% (metrics %.2f%%), viewstatus p50 %v, stop %v, %d killed",
-		r.ready.Round(time.Millisecond), r.rssKB, r.threads, r.idleCPU, r.idleMet, quantile(r.viewstatus, 0.5), r.stop.Round(time.Millisecond), r.killed)
+	return fmt.Sprintf("ready %v, last start %v (CPU per start: agent %.1f ms, worker %.1f ms), rss %d kB, %d threads, idle %.2f%% (metrics %.2f%%), viewstatus p50 %v, stop %v, %d killed",
+		r.ready.Round(time.Millisecond), r.forked.Round(time.Millisecond), r.startCPU.agentMS(r.n), r.startCPU.workerMS(r.n), r.rssKB, r.threads, r.idleCPU, r.idleMet, quantile(r.viewstatus, 0.5), r.stop.Round(time.Millisecond), r.killed)
 }
 
 func summary(name string, n int, rs []result) string {
@@ -147,7 +153,7 @@ func summary(name string, n int, rs []result) string {
 	}
 	failed := fmt.Sprintf("%d of %d", len(rs)-len(ok), len(rs))
 	if len(ok) == 0 {
-		return fmt.Sprintf("| %s | %d | – | – | – | – | – | – | – | – | – | – | – | %s |", name, n, failed)
+		return fmt.Sprintf("| %s | %d | – | – | – | – | – | – | – | – | – | – | – | – | – | – | %s |", name, n, failed)
 	}
 	med := func(f func(result) float64) float64 {
 		xs := make([]float64, len(ok))
@@ -171,8 +177,9 @@ func summary(name string, n int, rs []result) string {
 		killed += r.killed
 		adminFailed += r.adminFailed
 	}
-	return fmt.Sprintf("| %s | %d | %.2f s | %.1f MB | %.0f | %.2f %% | %.2f %% | %s / %s | %s | %s | %.2f s | %d | %d | %s |",
-		name, n, med(func(r result) float64 { return r.ready.Seconds() }),
+	return fmt.Sprintf("| %s | %d | %.2f s | %.2f s | %.1f ms | %.1f ms | %.1f MB | %.0f | %.2f %% | %.2f %% | %s / %s | %s | %s | %.2f s | %d | %d | %s |",
+		name, n, med(func(r result) float64 { return r.ready.Seconds() }), med(func(r result) float64 { return r.forked.Seconds() }),
+		med(func(r result) float64 { return r.startCPU.agentMS(n) }), med(func(r result) float64 { return r.startCPU.workerMS(n) }),
 		med(func(r result) float64 { return float64(r.rssKB) / 1024 }),
 		med(func(r result) float64 { return float64(r.threads) }),
 		med(func(r result) float64 { return r.idleCPU }), med(func(r result) float64 { return r.idleMet }),
@@ -193,12 +200,12 @@ func quantile(xs []time.Duration, q float64) time.Duration {
 
 // measure runs n workers under a twice: metrics off, then on.
 func measure(ctx context.Context, o options, a agentBin, n int) result {
-	var r result
+	r := result{n: n}
 	off, err := launch(ctx, a, n, false)
 	if err != nil {
 		return result{failed: err.Error()}
 	}
-	r.ready = off.ready
+	r.ready, r.forked, r.startCPU = off.ready, off.forked, off.startCPU
 	r.rssKB, _ = benchkit.StatusKB(off.pid, "VmRSS")
 	r.threads, _ = benchkit.StatusKB(off.pid, "Threads")
 	if r.idleCPU, err = idleCPU(ctx, off.pid, o.idle); err == nil {
@@ -226,10 +233,35 @@ func measure(ctx context.Context, o options, a agentBin, n int) result {
 	return r
 }
 
+// startCPU is the CPU time spent until every worker was ready: the
+// agent's, and the sum of its workers' (from their exec, so it includes
+// the dynamic loader, Go's runtime and package init, and the hello and
+// Listen round trips).
+type startCPU struct{ agent, workers time.Duration }
+
+// agentMS and workerMS are the agent's and a worker's CPU per start, in
+// milliseconds, for n workers.
+func (c startCPU) agentMS(n int) float64  { return float64(c.agent) / 1e6 / float64(n) }
+func (c startCPU) workerMS(n int) float64 { return float64(c.workers) / 1e6 / float64(n) }
+
+// cpuAtReady reads the CPU time of the agent pid and of its children.
+func cpuAtReady(pid int) startCPU {
+	tick := time.Second / benchkit.ClkTck
+	a, _ := benchkit.CPUTicks(pid)
+	var w int64
+	for _, c := range benchkit.Children(pid) {
+		t, _ := benchkit.CPUTicks(c)
+		w += t
+	}
+	return startCPU{agent: time.Duration(a) * tick, workers: time.Duration(w) * tick}
+}
+
 // instance is a running agent.
 type instance struct {
 	pid            int
 	ready          time.Duration
+	forked         time.Duration // to the log line of the n-th start
+	startCPU       startCPU
 	admin, metrics string
 	exited         chan struct{}
 	killed         chan int // "exceeded the graceful timeout" lines, once it exited
@@ -263,12 +295,17 @@ func launch(ctx context.Context, a agentBin, n int, metrics bool) (*instance, er
 	}
 	inst.pid = cmd.Process.Pid
 	allReady := make(chan struct{})
+	forked := make(chan time.Duration, 1)
 	go func() {
-		ready, killed := 0, 0
+		ready, killed, started := 0, 0, 0
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			l := sc.Text()
 			switch {
+			case strings.Contains(l, " started, pid "):
+				if started++; started == n {
+					forked <- time.Since(start)
+				}
 			case strings.Contains(l, ") ready after "):
 				if ready++; ready == n {
 					close(allReady)
@@ -286,6 +323,8 @@ func launch(ctx context.Context, a agentBin, n int, metrics bool) (*instance, er
 	select {
 	case <-allReady:
 		inst.ready = time.Since(start)
+		inst.startCPU = cpuAtReady(inst.pid)
+		inst.forked = <-forked // logged before the last ready
 		return inst, nil
 	case <-inst.exited:
 		return nil, fmt.Errorf("the agent exited before its %d workers were ready (%v)", n, cmd.ProcessState)

@@ -216,7 +216,7 @@ func TestFakeExceptionWindowCloses(t *testing.T) {
 
 func TestFakeRestartPacing(t *testing.T) {
 	fr := startFake(t, 1)
-	fr.sup.window.max = 100
+	fr.sup.policy.window.max = 100
 	p := fr.started()
 	fr.exit(p, 1)
 	p = fr.started() // the first restart is immediate

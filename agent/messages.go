@@ -31,7 +31,7 @@ func (s *Supervisor) onMessage(ev procMessage) {
 		var h wire.Hello
 		if err := m.Decode(&h); err != nil || h.Version != wire.Version {
 			s.log.error("worker %d (pid %d) speaks protocol %d, the agent %d: stopping it", w.slot, w.p.PID(), h.Version, wire.Version)
-			s.stopWorker(w, "protocol mismatch")
+			s.stop(w, causeProtocol)
 			return
 		}
 		w.linked = true

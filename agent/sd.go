@@ -1,12 +1,9 @@
 package agent
 
 import (
-	"fmt"
 	"strconv"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/nodeagent/node-agent/internal/plural"
 )
 
 // sdNotify sends states to systemd; a no-op when not under systemd. A
@@ -27,27 +24,12 @@ func (s *Supervisor) reportReadiness() {
 	if s.sd == nil {
 		return
 	}
-	ready, restarts := 0, 0
-	for _, sl := range s.slots {
-		if sl.w != nil && sl.w.state == Ready {
-			ready++
-		}
-	}
-	for _, n := range s.restarts {
-		restarts += n
-	}
-	status := fmt.Sprintf("%d/%s ready, %s", ready, plural.Workers(len(s.slots)), plural.Count(restarts, "restart", "restarts"))
-	switch {
-	case s.stopping:
-		status = fmt.Sprintf("stopping, %s left", plural.Workers(s.alive()))
-	case s.reload != nil:
-		status = fmt.Sprintf("reloading: %d/%d replaced, %s", s.reload.replaced, len(s.reload.order), status)
-	}
-	if status != s.sdStatus {
+	st := s.status()
+	if status := sdStatusOf(st); status != s.sdStatus {
 		s.sdStatus = status
 		s.sdNotify("STATUS=" + status)
 	}
-	if !s.sdReady && !s.stopping && s.reload == nil && ready == len(s.slots) {
+	if !s.sdReady && !st.Stopping && st.Reload == nil && st.Ready() == len(st.Slots) {
 		s.sdReady = true
 		s.sdNotify("READY=1")
 	}

@@ -47,7 +47,7 @@ type Supervisor struct {
 	quit    chan struct{}
 	slots   []*slot
 	old     map[proc]*worker // workers that left their slot but still run
-	window  exceptionWindow
+	policy  restartPolicy
 	sockets *sockets
 	began   time.Time
 
@@ -69,9 +69,7 @@ type Supervisor struct {
 	// runs it before reloading; rebuilding is true while it runs.
 	rebuild    func(context.Context) (string, error)
 	rebuilding bool
-	restarts   map[string]int // worker restarts by reason
 	starts     *startFailures // why the first start failed, if it does
-	exceptions int            // exceptions since the start
 	// sample asks the sampler goroutine for a usage sample; nil = none.
 	sample       func(sampleRequest)
 	cpuSampledAt time.Time
@@ -114,11 +112,10 @@ func newSupervisor(cfg *config.Config, out *Output, c clock) *Supervisor {
 		events:       make(chan event, 256),
 		quit:         make(chan struct{}),
 		old:          map[proc]*worker{},
-		window:       exceptionWindow{max: cfg.ExceptionMax, span: cfg.ExceptionTime},
+		policy:       newRestartPolicy(cfg.ExceptionMax, cfg.ExceptionTime),
 		memory:       procMemory(""),
 		level:        cfg.AppLogLevel,
 		gathers:      map[uint64]*gather{},
-		restarts:     map[string]int{},
 		starts:       newStartFailures(),
 		readyTimeout: orDefault(cfg.ReadyTimeout, config.DefaultReadyTimeout),
 		replyTimeout: defaultReplyTimeout,
@@ -284,8 +281,6 @@ func (s *Supervisor) handle(ev event) {
 		s.onRebuilt(ev)
 	case statusRequest:
 		ev.reply <- s.status()
-	case snapshotRequest:
-		ev.reply <- s.metricsSnapshot()
 	case gatherDue:
 		s.finishGather(ev.g)
 	case readyDue:

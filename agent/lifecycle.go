@@ -121,7 +121,7 @@ func (s *Supervisor) startedWorker(sl *slot, p proc, err error) (*worker, error)
 		w.state = Ready // a plain binary is ready when started (SPEC §5)
 	}
 	s.armReadyDeadline(w)
-	s.log.info("worker %d started, pid %d", sl.id, p.PID())
+	s.emit(WorkerStarted{Slot: sl.id, PID: p.PID()})
 	return w, nil
 }
 
@@ -171,7 +171,9 @@ func (s *Supervisor) onExit(ev procExited) {
 		end.lastStart, end.restarted = sl.lastStart, sl.restarted()
 	}
 	d := s.policy.exit(end, s.clock.Now())
-	s.logExit(w, ev.status, starting, sl != nil && d.restart != "")
+	restarting := sl != nil && d.restart != "" && !d.limit && sl.next == nil && sl.pending == nil
+	s.emit(WorkerExited{Slot: w.slot, PID: w.p.PID(), Status: ev.status, Cause: w.cause.String(), Starting: starting,
+		Exception: d.exception, Exceptions: d.count, Limit: max(s.policy.window.max, 1), Restarting: restarting})
 	if d.alarm != "" && !d.limit {
 		s.alarm(pidOf(w), d.alarm)
 	}
@@ -189,36 +191,12 @@ func exitWhat(c stopCause, st exitStatus) string {
 	return c.String() + ", " + st.String()
 }
 
-// logExit writes the line of a worker's end; restarting tells that its
-// slot gets a new worker.
-func (s *Supervisor) logExit(w *worker, st exitStatus, starting, restarting bool) {
-	pid := w.p.PID()
-	switch w.cause {
-	case causeNone:
-		when := ""
-		if starting {
-			when = " while starting"
-		}
-		s.log.error("worker %d (pid %d) exited unexpectedly with %v%s", w.slot, pid, st, when)
-	case causeKeepalive:
-		s.log.error("worker %d (pid %d) killed for missing heartbeats, exited with %v", w.slot, pid, st)
-	case causeNotReady:
-		s.log.error("worker %d (pid %d) %v, exited with %v", w.slot, pid, notReadyWithin(s.readyTimeout), st)
-	default:
-		then := ""
-		if restarting {
-			then = ", starting its replacement"
-		}
-		s.log.info("worker %d (pid %d) stopped (%s) with %v%s", w.slot, pid, w.cause, st, then)
-	}
-}
-
 // applyDecision acts on the restart policy's decision about sl (nil for a
 // worker that held no slot): stop the agent at the exception limit, or
 // restart the slot, counting the restart. what names the exception.
 func (s *Supervisor) applyDecision(sl *slot, d exitDecision, what string) {
 	if d.limit {
-		s.log.error("exception occurred %d times within %v (last: %s), exiting", d.count, s.cfg.ExceptionTime, what)
+		s.emit(ExceptionLimit{Count: d.count, Within: s.cfg.ExceptionTime, Last: what})
 		s.alarm("", d.alarm)
 		s.shutdown(ExitExceptionLimit)
 		return

@@ -40,7 +40,7 @@ func (s *Supervisor) onMessage(ev procMessage) {
 			disarmReadyDeadline(w)
 			w.state = Ready
 			w.lastBeat = s.clock.Now() // the keepalive deadline starts now
-			s.log.info("worker %d (pid %d) ready after %v", w.slot, w.p.PID(), s.clock.Now().Sub(w.started).Round(time.Millisecond))
+			s.emit(WorkerReady{Slot: w.slot, PID: w.p.PID(), After: s.clock.Now().Sub(w.started)})
 			s.starts.ready()
 			s.onReady(w)
 		}

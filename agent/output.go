@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -152,6 +153,20 @@ type agentLog struct {
 
 func (l agentLog) write(level logs.Level, format string, args ...any) {
 	l.sink.Write(logs.Record{Time: time.Now(), PID: l.pid, Level: level, Message: fmt.Sprintf(format, args...)})
+}
+
+// event writes ev's line at its level.
+func (l agentLog) event(ev Event) {
+	level := logs.LevelInfo
+	switch lv := ev.Level(); {
+	case lv >= slog.LevelError:
+		level = logs.LevelError
+	case lv >= slog.LevelWarn:
+		level = logs.LevelWarn
+	case lv < slog.LevelInfo:
+		level = logs.LevelDebug
+	}
+	l.write(level, "%s", ev)
 }
 
 func (l agentLog) info(format string, args ...any)  { l.write(logs.LevelInfo, format, args...) }

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/nodeagent/node-agent/monitor"
@@ -83,15 +82,15 @@ func (s *Supervisor) abortReload(why string) {
 func (s *Supervisor) finishReload(err error) {
 	r := s.reload
 	s.reload = nil
+	done := ReloadDone{Replaced: r.replaced, Of: len(r.order), Took: s.clock.Now().Sub(r.began)}
 	var text string
 	if err != nil {
-		err = errorf(ErrReloadFailed, "reload failed: %v; %d of %s replaced, the others keep serving", err, r.replaced, plural.Count(len(r.order), "worker was", "workers were"))
-		s.log.error("%v", err)
+		done.Err = errorf(ErrReloadFailed, "reload failed: %v; %d of %s replaced, the others keep serving", err, r.replaced, plural.Count(len(r.order), "worker was", "workers were"))
 	} else {
-		text = fmt.Sprintf("ok: reloaded %s in %v", plural.Workers(r.replaced), s.clock.Now().Sub(r.began).Round(time.Millisecond))
-		s.log.info("%s", text)
+		text = done.String()
 	}
-	r.waiter.answer(text, err)
+	s.emit(done)
+	r.waiter.answer(text, done.Err)
 	s.sdReady = false // READY=1 again once every worker is ready
 	if s.reloadAgain && !s.stopping {
 		s.reloadAgain = false

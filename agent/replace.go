@@ -63,7 +63,7 @@ func (s *Supervisor) promote(sl *slot) {
 	sl.w, sl.next, sl.replacing = sl.next, nil, nil
 	sl.countRestart(r.reason)
 	if old != nil {
-		s.log.info("worker %d (pid %d) replaced by pid %d (%s)", sl.id, old.p.PID(), sl.w.p.PID(), r.reason)
+		s.emit(WorkerReplaced{Slot: sl.id, OldPID: old.p.PID(), PID: sl.w.p.PID(), Reason: r.reason})
 		s.old[old.p] = old
 		s.stop(old, causeReplaced)
 	}

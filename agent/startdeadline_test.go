@@ -21,10 +21,13 @@ type alarms struct {
 	got []string
 }
 
-func (a *alarms) hook(_, message string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.got = append(a.got, message)
+// event is a subscriber (Supervisor.Subscribe) that keeps the alarms.
+func (a *alarms) event(ev Event) {
+	if al, ok := ev.(Alarm); ok {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		a.got = append(a.got, al.Message)
+	}
 }
 
 func (a *alarms) count(message string) int {
@@ -58,7 +61,7 @@ func TestFakeStartDeadline(t *testing.T) {
 	fr := startFakeWith(t, 1, func(s *Supervisor) {
 		s.readyTimeout = 5 * time.Second
 		s.policy.window.max = 100
-		s.Alarm = al.hook
+		s.Subscribe(al.event)
 	})
 	first := fr.started()
 	fr.sync() // the loop armed the deadline once the start returned
@@ -133,7 +136,7 @@ func TestFakeStartFailureIsPaced(t *testing.T) {
 	failing := true
 	fr := startFakeWith(t, 1, func(s *Supervisor) {
 		s.policy.window.max = 3
-		s.Alarm = al.hook
+		s.Subscribe(al.event)
 		start := s.start
 		s.start = func(spec procSpec, post func(event)) (proc, error) {
 			if failing {
@@ -185,14 +188,11 @@ func TestNotReadyWorkerKilledAtDeadline(t *testing.T) {
 	if pids[0] == pids[1] {
 		t.Fatalf("the same pid %d timed out twice", pids[0])
 	}
-	// The second exit is an exception once the run loop handled it.
-	var st Status
-	poll(5*time.Second, func() bool {
-		st, _ = r.sup.Status(context.Background())
-		return st.Exceptions >= 2
-	})
-	if st.Exceptions < 2 {
-		t.Fatalf("%d exceptions after two missed deadlines", st.Exceptions)
+	for i := range 2 {
+		e := waitEvent[WorkerExited](r, nil)
+		if e.PID != pids[i] || e.Cause != causeNotReady.String() || !e.Exception || !e.Restarting || e.Exceptions != i+1 {
+			t.Fatalf("exit %d: %+v", i+1, e)
+		}
 	}
 }
 

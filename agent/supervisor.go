@@ -27,10 +27,6 @@ type Supervisor struct {
 	// Version is the agent's version, answered to tars.viewversion. Set it
 	// before Run.
 	Version string
-	// Alarm, when set, receives every alarm (SPEC §12) with the pid of the
-	// worker concerned ("" for the agent as a whole). It is called from
-	// the run loop and must not block.
-	Alarm func(threadID, message string)
 
 	cfg   *config.Config
 	out   *Output
@@ -41,6 +37,9 @@ type Supervisor struct {
 	startMany func([]procSpec, func(event)) ([]proc, []error)
 	linked    bool // the entry links the container library
 	env       []string
+
+	// subscribers get every Event, in order (Subscribe).
+	subscribers []func(Event)
 
 	events  chan event
 	queued  []event // events the run loop posted to itself (handleOwnEvents)
@@ -122,6 +121,7 @@ func newSupervisor(cfg *config.Config, out *Output, c clock) *Supervisor {
 		stats:        monitor.NewAggregator(),
 	}
 	s.sockets = newSockets(cfg.HTTPAddress, s.log)
+	s.Subscribe(s.logEvent)
 	return s
 }
 
@@ -358,10 +358,17 @@ func (s *Supervisor) find(p proc) *worker {
 	return found
 }
 
-// alarm logs an alarm and hands it to the Alarm hook (TARS NotifyF).
+// alarm raises an alarm (an Alarm event, which the TARS alarms report).
 // threadID is the worker's pid, or "" for the agent as a whole.
 func (s *Supervisor) alarm(threadID, message string) {
-	if s.Alarm != nil {
-		s.Alarm(threadID, message)
+	s.emit(Alarm{ThreadID: threadID, Message: message})
+}
+
+// logEvent writes ev to the agent log; alarms are not written: the event
+// that caused one is.
+func (s *Supervisor) logEvent(ev Event) {
+	if _, ok := ev.(Alarm); ok {
+		return
 	}
+	s.log.event(ev)
 }

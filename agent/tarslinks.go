@@ -66,13 +66,11 @@ func (s *Supervisor) openTARS() (*tarsLinks, error) {
 			s.log.warn("TARS alarms are off: %v", err)
 		} else {
 			l.alarms = a
-			hook := s.Alarm
-			s.Alarm = func(threadID, message string) {
-				a.Report(threadID, message)
-				if hook != nil {
-					hook(threadID, message)
+			s.Subscribe(func(ev Event) {
+				if al, ok := ev.(Alarm); ok {
+					a.Report(al.ThreadID, al.Message)
 				}
-			}
+			})
 		}
 	}
 	return l, nil

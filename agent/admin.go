@@ -121,7 +121,7 @@ func (s *Supervisor) onAdmin(req adminRequest) {
 	s.log.info("admin command %q %q", req.cmd, req.data)
 	switch req.cmd {
 	case CmdViewVersion:
-		req.answer(s.Version, nil)
+		req.answer(s.version, nil)
 	case CmdSetLogLevel:
 		s.setLogLevel(req)
 	case CmdPreheat:

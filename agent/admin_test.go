@@ -93,7 +93,7 @@ func (fr *fakeRun) stop(ps ...*fakeProc) {
 }
 
 func TestFakeAgentCommands(t *testing.T) {
-	fr := startFakeWith(t, 2, func(s *Supervisor) { s.Version = "1.2.3" })
+	fr := startFakeWith(t, 2, func(s *Supervisor) { s.version = "1.2.3" })
 	a, b := fr.started(), fr.started()
 	fr.hello(a)
 	fr.hello(b)

@@ -109,6 +109,14 @@ func (f *fakeOS) start(spec procSpec, post func(event)) (proc, error) {
 	return p, nil
 }
 
+// env is the fake operating system: its clock, its starts; every entry
+// links the container library; no memory reader, sampler or systemd.
+func (f *fakeOS) env(c clock) func(*Supervisor) (osEnv, error) {
+	return func(*Supervisor) (osEnv, error) {
+		return osEnv{clock: c, start: f.start, linkedEntry: func(string) bool { return true }}, nil
+	}
+}
+
 type fakeRun struct {
 	t     *testing.T
 	clock *fakeClock
@@ -133,9 +141,11 @@ func startFakeWith(t *testing.T, n int, adjust func(*Supervisor)) *fakeRun {
 	cfg.GracefulShutdown = 8 * time.Second
 	sink := logs.NewSink(io.Discard)
 	fr := &fakeRun{t: t, clock: &fakeClock{now: time.Unix(1e9, 0)}, os: &fakeOS{started: make(chan *fakeProc, 64)}, sigs: make(chan os.Signal, 2), code: make(chan int, 1)}
-	fr.sup = newSupervisor(cfg, &Output{App: sink, Agent: sink}, fr.clock)
-	fr.sup.start = fr.os.start
-	fr.sup.linked = true
+	sup, err := newSupervisor(cfg, &Output{App: sink, Agent: sink}, Options{}, fr.os.env(fr.clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr.sup = sup
 	fr.os.post = fr.sup.post
 	if adjust != nil {
 		adjust(fr.sup)

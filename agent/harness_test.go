@@ -75,7 +75,10 @@ func run(t *testing.T, cfg *config.Config) *running {
 func runWith(t *testing.T, cfg *config.Config, adjust func(*Supervisor)) *running {
 	t.Helper()
 	sink := newLineSink()
-	s := New(cfg, &Output{App: sink.sink, Agent: sink.sink})
+	s, err := New(cfg, &Output{App: sink.sink, Agent: sink.sink}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if adjust != nil {
 		adjust(s)
 	}

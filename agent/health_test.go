@@ -452,7 +452,7 @@ func TestSystemdNotify(t *testing.T) {
 }
 
 func TestReaperRunsCommands(t *testing.T) {
-	r := newReaper(false, agentLog{sink: newLineSink().sink})
+	r := newReaper(false, newAgentLog(newLineSink().sink))
 	defer r.close()
 	var out strings.Builder
 	cmd := exec.Command("sh", "-c", "echo out; echo err >&2; exit 3")

@@ -17,9 +17,9 @@ const (
 )
 
 // startSampler starts the goroutine that samples the workers' usage off
-// the run loop; the run loop asks through s.sample and gets usageSampled.
-// The returned func stops it.
-func (s *Supervisor) startSampler() (stop func()) {
+// the run loop: the run loop asks through sample and gets a usageSampled
+// event through post; a request after quit is dropped. stop ends it.
+func startSampler(post func(event), quit <-chan struct{}) (sample func(sampleRequest), stop func()) {
 	requests := make(chan sampleRequest)
 	done := make(chan struct{})
 	go func() {
@@ -32,16 +32,16 @@ func (s *Supervisor) startSampler() (stop func()) {
 			for pid, g := range got {
 				u[pid] = usage{RSS: g.RSS, CPU: g.CPU, cpuMeasured: g.CPUMeasured}
 			}
-			s.post(usageSampled{u})
+			post(usageSampled{u})
 		}
 	}()
-	s.sample = func(req sampleRequest) {
+	sample = func(req sampleRequest) {
 		select {
 		case requests <- req:
-		case <-s.quit:
+		case <-quit:
 		}
 	}
-	return func() {
+	return sample, func() {
 		close(requests)
 		<-done
 	}

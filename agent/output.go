@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -143,16 +144,27 @@ func (o *Output) Close() error {
 }
 
 // log returns the agent log of the Output, for its own events.
-func (o *Output) log() agentLog { return agentLog{sink: o.Agent, pid: os.Getpid()} }
+func (o *Output) log() agentLog { return newAgentLog(o.Agent) }
 
-// agentLog writes the agent's own events.
+// agentLog writes the agent's own lines. Its copies (the reaper's, the
+// sockets') share one target, so redirecting it (ServeControl's tap)
+// redirects them all, safely while they write.
 type agentLog struct {
-	sink *logs.Sink
-	pid  int
+	target *atomic.Pointer[logs.Sink]
+	pid    int
 }
 
+func newAgentLog(sink *logs.Sink) agentLog {
+	l := agentLog{target: &atomic.Pointer[logs.Sink]{}, pid: os.Getpid()}
+	l.target.Store(sink)
+	return l
+}
+
+// redirect makes every copy of l write to sink from now on.
+func (l agentLog) redirect(sink *logs.Sink) { l.target.Store(sink) }
+
 func (l agentLog) write(level logs.Level, format string, args ...any) {
-	l.sink.Write(logs.Record{Time: time.Now(), PID: l.pid, Level: level, Message: fmt.Sprintf(format, args...)})
+	l.target.Load().Write(logs.Record{Time: time.Now(), PID: l.pid, Level: level, Message: fmt.Sprintf(format, args...)})
 }
 
 // event writes ev's line at its level.

@@ -102,7 +102,7 @@ func (s *Supervisor) status() Status {
 	st := Status{
 		Name:       s.cfg.Name,
 		PID:        os.Getpid(),
-		Version:    s.Version,
+		Version:    s.version,
 		Started:    s.began,
 		Instances:  len(s.slots),
 		Restarts:   s.policy.totals(s.slots),

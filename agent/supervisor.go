@@ -2,13 +2,13 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"os"
 	"syscall"
 	"time"
 
 	"github.com/nodeagent/node-agent/agent/config"
 	"github.com/nodeagent/node-agent/monitor"
-	"github.com/nodeagent/node-agent/notify"
 
 	"github.com/nodeagent/node-agent/internal/plural"
 )
@@ -24,19 +24,17 @@ const (
 // Supervisor runs the workers of one service. All its state is owned by
 // the goroutine running Run; everything else talks to it through events.
 type Supervisor struct {
-	// Version is the agent's version, answered to tars.viewversion. Set it
-	// before Run.
-	Version string
+	// osEnv is the operating system: clock, process starts, memory,
+	// sampler, systemd, the linked check, the Go builder.
+	osEnv
+	// version is the agent's version (Options.Version).
+	version string
 
-	cfg   *config.Config
-	out   *Output
-	log   agentLog
-	clock clock
-	start func(procSpec, func(event)) (proc, error)
-	// startMany, when set, starts several workers at once (startSlots).
-	startMany func([]procSpec, func(event)) ([]proc, []error)
-	linked    bool // the entry links the container library
-	env       []string
+	cfg    *config.Config
+	out    *Output
+	log    agentLog
+	linked bool // the entry links the container library
+	env    []string
 
 	// subscribers get every Event, in order (Subscribe).
 	subscribers []func(Event)
@@ -54,7 +52,6 @@ type Supervisor struct {
 	forced   bool
 	exitCode int
 
-	memory    memoryReader
 	lowMemory bool // in a low-memory episode: keepalive kills skipped
 
 	level     config.Level // the current log level (tars.setloglevel)
@@ -64,23 +61,18 @@ type Supervisor struct {
 	// reloadAgain asks for another reload when the one in progress ends
 	// (--watch saw a newer entry meanwhile).
 	reloadAgain bool
-	// rebuild builds a Go source entry (nil for an executable): SIGHUP
-	// runs it before reloading; rebuilding is true while it runs.
-	rebuild    func(context.Context) (string, error)
-	rebuilding bool
-	starts     *startFailures // why the first start failed, if it does
-	// sample asks the sampler goroutine for a usage sample; nil = none.
-	sample       func(sampleRequest)
+	// rebuilding is true while the build of a reload (rebuild) runs.
+	rebuilding   bool
+	starts       *startFailures // why the first start failed, if it does
 	cpuSampledAt time.Time
 	// readyTimeout and replyTimeout bound every worker's start and the
 	// workers' answers to a forwarded command.
 	readyTimeout time.Duration
 	replyTimeout time.Duration
 
-	links    *tarsLinks // set by Open
-	mon      *monitors  // set by Open
+	links    *tarsLinks
+	mon      *monitors
 	stats    *monitor.Aggregator
-	sd       systemd
 	sdStatus string // the last STATUS= sent
 	sdReady  bool   // READY=1 was sent
 }
@@ -91,28 +83,35 @@ type systemd interface {
 	WatchdogInterval() time.Duration
 }
 
-// New prepares a Supervisor for cfg writing to out. It starts nothing.
-func New(cfg *config.Config, out *Output) *Supervisor {
-	s := newSupervisor(cfg, out, realClock{})
-	s.linked = linksContainer(cfg.Entry.Path)
-	if sd := notify.NewSystemd(); sd != nil {
-		s.sd = sd
-	}
-	return s
+// Options are the Supervisor's settings that are not in the config.
+type Options struct {
+	// Version is the agent's version, answered to tars.viewversion and
+	// reported to tarsnode.
+	Version string
 }
 
-func newSupervisor(cfg *config.Config, out *Output, c clock) *Supervisor {
+// New prepares a Supervisor for cfg writing to out and opens what can
+// fail before any worker starts: the --watch watcher, the AdminF endpoint
+// (--tars-local), the tarsnode reporter and alarms, the metrics endpoint
+// (--metrics-address) and the StatF/PropertyF reporter. Its errors are
+// usage errors (exit 2). It starts no worker; Run does, and closes what
+// New opened when it returns, so call Run once New succeeded.
+func New(cfg *config.Config, out *Output, opts Options) (*Supervisor, error) {
+	return newSupervisor(cfg, out, opts, newOSEnv)
+}
+
+// newSupervisor is New on the operating system that env builds.
+func newSupervisor(cfg *config.Config, out *Output, opts Options, env func(*Supervisor) (osEnv, error)) (*Supervisor, error) {
 	s := &Supervisor{
+		version:      opts.Version,
 		cfg:          cfg,
 		out:          out,
-		log:          agentLog{sink: out.Agent, pid: os.Getpid()},
-		clock:        c,
+		log:          newAgentLog(out.Agent),
 		env:          baseEnv(cfg, os.Environ()),
 		events:       make(chan event, 256),
 		quit:         make(chan struct{}),
 		old:          map[proc]*worker{},
 		policy:       newRestartPolicy(cfg.ExceptionMax, cfg.ExceptionTime),
-		memory:       procMemory(""),
 		level:        cfg.AppLogLevel,
 		gathers:      map[uint64]*gather{},
 		starts:       newStartFailures(),
@@ -122,7 +121,24 @@ func newSupervisor(cfg *config.Config, out *Output, c clock) *Supervisor {
 	}
 	s.sockets = newSockets(cfg.HTTPAddress, s.log)
 	s.Subscribe(s.logEvent)
-	return s
+	e, err := env(s)
+	if err != nil {
+		return nil, err
+	}
+	s.osEnv = e
+	s.linked = s.linkedEntry(cfg.Entry.Path)
+	if err := s.open(); err != nil {
+		return nil, errors.Join(err, s.closeOS())
+	}
+	return s, nil
+}
+
+// closeOS stops what the operating system env started.
+func (s *Supervisor) closeOS() error {
+	if s.osEnv.close == nil {
+		return nil
+	}
+	return s.osEnv.close()
 }
 
 // orDefault returns d, or def when d is not positive.
@@ -133,12 +149,8 @@ func orDefault(d, def time.Duration) time.Duration {
 	return def
 }
 
-// Open opens what can fail before any worker starts: the AdminF endpoint
-// (--tars-local), the tarsnode reporter and alarms, the metrics endpoint
-// (--metrics-address) and the StatF/PropertyF reporter. Its errors are
-// usage errors (exit 2). Run calls it unless the caller did, to report the
-// error itself.
-func (s *Supervisor) Open() error {
+// open opens the TARS links and the exporters cfg asks for.
+func (s *Supervisor) open() error {
 	l, err := s.openTARS()
 	if err != nil {
 		return err
@@ -159,42 +171,17 @@ func (s *Supervisor) Open() error {
 // returns the agent's exit code once every worker has exited. Cancelling
 // ctx is a first signal.
 func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
-	if s.start == nil {
-		r := newReaper(s.cfg.Subreaper, s.log)
-		defer r.close()
-		st := newOSStarter(r, s.workerOutput, s.workerRecord, s.workerStats)
-		defer st.close()
-		st.contain = contain(s.cfg.Name, r, s.log)
-		defer func() {
-			if err := st.contain.close(); err != nil {
-				s.log.warn("%v", err)
-			}
-		}()
-		s.start, s.startMany = st.start, st.startMany
-		stopSampler := s.startSampler()
-		defer stopSampler()
-		s.rebuild = s.goBuilder(r)
-		if s.cfg.Watch {
-			stopWatch, err := s.startWatch(r)
-			if err != nil {
-				s.log.error("%v", err)
-				return ExitUsage
-			}
-			defer stopWatch()
+	defer func() {
+		if err := s.closeOS(); err != nil {
+			s.log.warn("%v", err)
 		}
-	}
-	if s.links == nil {
-		if err := s.Open(); err != nil {
-			s.log.error("%v", err)
-			return ExitUsage
-		}
-	}
+	}()
 	defer s.links.close()
 	defer s.mon.close()
 	defer s.sockets.close()
 	defer close(s.quit)
 	s.began = s.clock.Now()
-	s.log.info("starting agent %s: %s, %s, pid %d", s.Version, s.cfg.Entry.Path, plural.Workers(s.cfg.Instances), os.Getpid())
+	s.log.info("starting agent %s: %s, %s, pid %d", s.version, s.cfg.Entry.Path, plural.Workers(s.cfg.Instances), os.Getpid())
 	if len(s.cfg.NodeArgs) > 0 {
 		s.log.warn("--node-args %q ignored: a native entry has no runtime to take them", s.cfg.NodeArgs)
 	}

@@ -51,7 +51,7 @@ func (s *Supervisor) openTARS() (*tarsLinks, error) {
 	}
 	if cfg.TarsNode != "" {
 		r, err := notify.StartNodeReporter(notify.NodeConfig{Node: cfg.TarsNode, Locator: cfg.Locator,
-			App: app, Server: server, Pid: os.Getpid(), Version: s.Version, Logf: logf})
+			App: app, Server: server, Pid: os.Getpid(), Version: s.version, Logf: logf})
 		if err != nil {
 			l.close()
 			return nil, fmt.Errorf("--tars-node %q: %w", cfg.TarsNode, err)

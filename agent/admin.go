@@ -226,7 +226,7 @@ func (s *Supervisor) retire(sl *slot, cause stopCause) {
 	}
 	if w := sl.w; w != nil {
 		sl.w = nil
-		s.old[w.p] = w
+		s.leave(w)
 		s.stop(w, cause)
 	}
 	s.policy.retire(sl)

@@ -125,19 +125,6 @@ func (s *Supervisor) startedWorker(sl *slot, p proc, err error) (*worker, error)
 	return w, nil
 }
 
-// slotOf returns the slot w belongs to, or nil when w left its slot (an
-// old worker, or its slot was scaled away).
-func (s *Supervisor) slotOf(w *worker) *slot {
-	if w.slot >= len(s.slots) {
-		return nil
-	}
-	sl := s.slots[w.slot]
-	if sl.w != w && sl.next != w {
-		return nil
-	}
-	return sl
-}
-
 // onExit handles the end of a worker process: its replacement's failure
 // goes to the rollout; any other end is decided by the restart policy
 // (decideExit), which counts exceptions and says whether the slot
@@ -162,7 +149,7 @@ func (s *Supervisor) onExit(ev procExited) {
 		return
 	}
 	if sl == nil {
-		delete(s.old, ev.p)
+		s.gone(w)
 	} else {
 		sl.w = nil
 	}

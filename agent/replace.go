@@ -64,7 +64,7 @@ func (s *Supervisor) promote(sl *slot) {
 	sl.countRestart(r.reason)
 	if old != nil {
 		s.emit(WorkerReplaced{Slot: sl.id, OldPID: old.p.PID(), PID: sl.w.p.PID(), Reason: r.reason})
-		s.old[old.p] = old
+		s.leave(old)
 		s.stop(old, causeReplaced)
 	}
 	if r.done != nil {
@@ -98,6 +98,6 @@ func (s *Supervisor) cancelReplacement(sl *slot, cause stopCause) {
 	if nw.state != Stopped {
 		nw.state = Stopping
 		kill(nw, cause)
-		s.old[nw.p] = nw
+		s.leave(nw)
 	}
 }

@@ -27,6 +27,8 @@ type Supervisor struct {
 	// osEnv is the operating system: clock, process starts, memory,
 	// sampler, systemd, the linked check, the Go builder.
 	osEnv
+	// table is the worker table: slots, and workers that left theirs.
+	table
 	// version is the agent's version (Options.Version).
 	version string
 
@@ -42,8 +44,6 @@ type Supervisor struct {
 	events  chan event
 	queued  []event // events the run loop posted to itself (handleOwnEvents)
 	quit    chan struct{}
-	slots   []*slot
-	old     map[proc]*worker // workers that left their slot but still run
 	policy  restartPolicy
 	sockets *sockets
 	began   time.Time
@@ -110,7 +110,7 @@ func newSupervisor(cfg *config.Config, out *Output, opts Options, env func(*Supe
 		env:          baseEnv(cfg, os.Environ()),
 		events:       make(chan event, 256),
 		quit:         make(chan struct{}),
-		old:          map[proc]*worker{},
+		table:        table{old: map[proc]*worker{}},
 		policy:       newRestartPolicy(cfg.ExceptionMax, cfg.ExceptionTime),
 		level:        cfg.AppLogLevel,
 		gathers:      map[uint64]*gather{},
@@ -222,13 +222,6 @@ func (s *Supervisor) post(ev event) {
 	}
 }
 
-// alive counts the worker processes still running.
-func (s *Supervisor) alive() int {
-	n := 0
-	s.each(func(*worker) { n++ })
-	return n
-}
-
 func (s *Supervisor) handle(ev event) {
 	switch ev := ev.(type) {
 	case procMessage:
@@ -322,27 +315,6 @@ func (s *Supervisor) killAll(sig os.Signal) {
 	s.forced = true
 	s.log.warn("received %v while stopping, killing all workers now", sig)
 	s.each(func(w *worker) { w.p.SignalGroup(syscall.SIGKILL) })
-}
-
-// each calls f for every running worker: current, replacements and old.
-func (s *Supervisor) each(f func(w *worker)) {
-	for _, sl := range s.slots {
-		sl.workers(f)
-	}
-	for _, w := range s.old {
-		f(w)
-	}
-}
-
-// find returns the worker of p, in a slot or among the old ones.
-func (s *Supervisor) find(p proc) *worker {
-	var found *worker
-	s.each(func(w *worker) {
-		if w.p == p {
-			found = w
-		}
-	})
-	return found
 }
 
 // alarm raises an alarm (an Alarm event, which the TARS alarms report).

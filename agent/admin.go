@@ -234,8 +234,6 @@ func (s *Supervisor) retire(sl *slot, cause stopCause) {
 
 // finishRequests answers the requests still waiting when Run returns.
 func (s *Supervisor) finishRequests() {
-	for _, g := range s.gathers {
-		s.finishGather(g)
-	}
+	s.gathers.finishAll()
 	s.abortReload("the agent stopped")
 }

@@ -181,8 +181,8 @@ func TestFakeForwardGathersReplies(t *testing.T) {
 	}
 	fr.reply(a, ca.ID, "too late") // after the deadline: ignored
 	fr.sync()
-	if len(fr.sup.gathers) != 0 {
-		t.Fatalf("%d gathers left", len(fr.sup.gathers))
+	if len(fr.sup.gathers.byID) != 0 {
+		t.Fatalf("%d gathers left", len(fr.sup.gathers.byID))
 	}
 	b2 := fr.started() // b's replacement
 	fr.stop(a, b2, c)

@@ -142,7 +142,7 @@ func (s *Supervisor) onExit(ev procExited) {
 	w.p.SignalGroup(syscall.SIGKILL)
 	starting := w.state == Starting
 	w.state = Stopped
-	s.workerGone(w, ev.status)
+	s.gathers.workerGone(w.p.PID(), ev.status)
 	sl := s.slotOf(w)
 	if sl != nil && sl.next == w {
 		s.replacementFailed(sl, exitedBeforeReady(ev.status))

@@ -51,7 +51,7 @@ func (s *Supervisor) onMessage(ev procMessage) {
 	case wire.KindReply:
 		var r wire.Reply
 		if m.Decode(&r) == nil {
-			s.onReply(w, r)
+			s.gathers.reply(w.p.PID(), r)
 		}
 	case wire.KindLog: // real workers' records are written off the loop
 		s.workerRecord(w.p.PID(), m)

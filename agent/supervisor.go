@@ -54,10 +54,9 @@ type Supervisor struct {
 
 	lowMemory bool // in a low-memory episode: keepalive kills skipped
 
-	level     config.Level // the current log level (tars.setloglevel)
-	nextCmdID uint64
-	gathers   map[uint64]*gather // forwarded commands by command id
-	reload    *rollingReload     // the reload in progress, or nil
+	level   config.Level // the current log level (tars.setloglevel)
+	gathers gathers
+	reload  *rollingReload // the reload in progress, or nil
 	// reloadAgain asks for another reload when the one in progress ends
 	// (--watch saw a newer entry meanwhile).
 	reloadAgain bool
@@ -113,7 +112,7 @@ func newSupervisor(cfg *config.Config, out *Output, opts Options, env func(*Supe
 		table:        table{old: map[proc]*worker{}},
 		policy:       newRestartPolicy(cfg.ExceptionMax, cfg.ExceptionTime),
 		level:        cfg.AppLogLevel,
-		gathers:      map[uint64]*gather{},
+		gathers:      gathers{byID: map[uint64]*gather{}},
 		starts:       newStartFailures(),
 		readyTimeout: orDefault(cfg.ReadyTimeout, config.DefaultReadyTimeout),
 		replyTimeout: defaultReplyTimeout,
@@ -262,7 +261,7 @@ func (s *Supervisor) handle(ev event) {
 	case statusRequest:
 		ev.reply <- s.status()
 	case gatherDue:
-		s.finishGather(ev.g)
+		s.gathers.finish(ev.g)
 	case readyDue:
 		s.onReadyTimeout(ev.w)
 	case startFailed:

@@ -9,6 +9,17 @@ import (
 	"github.com/nodeagent/node-agent/internal/plural"
 )
 
+// rollout is the run loop's part that replaces workers in their slots
+// for a rolling reload (replace.go holds one slot's replacement).
+type rollout struct {
+	reload *rollingReload // the reload in progress, or nil
+	// reloadAgain asks for another reload when the one in progress ends
+	// (--watch saw a newer entry meanwhile).
+	reloadAgain bool
+	// rebuilding is true while the build of a reload (rebuild) runs.
+	rebuilding bool
+}
+
 // rollingReload replaces the workers slot by slot (SPEC §11): one at a
 // time, the next slot only once the previous replacement is ready.
 type rollingReload struct {
@@ -91,7 +102,7 @@ func (s *Supervisor) finishReload(err error) {
 	}
 	s.emit(done)
 	r.waiter.answer(text, done.Err)
-	s.sdReady = false // READY=1 again once every worker is ready
+	s.reporter.reloaded()
 	if s.reloadAgain && !s.stopping {
 		s.reloadAgain = false
 		s.log.info("the entry changed during the reload, reloading again")

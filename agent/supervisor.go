@@ -56,12 +56,8 @@ type Supervisor struct {
 
 	level   config.Level // the current log level (tars.setloglevel)
 	gathers gathers
-	reload  *rollingReload // the reload in progress, or nil
-	// reloadAgain asks for another reload when the one in progress ends
-	// (--watch saw a newer entry meanwhile).
-	reloadAgain bool
-	// rebuilding is true while the build of a reload (rebuild) runs.
-	rebuilding   bool
+	// rollout is the reload in progress and what follows it.
+	rollout
 	starts       *startFailures // why the first start failed, if it does
 	cpuSampledAt time.Time
 	// readyTimeout and replyTimeout bound every worker's start and the
@@ -69,11 +65,11 @@ type Supervisor struct {
 	readyTimeout time.Duration
 	replyTimeout time.Duration
 
-	links    *tarsLinks
-	mon      *monitors
-	stats    *monitor.Aggregator
-	sdStatus string // the last STATUS= sent
-	sdReady  bool   // READY=1 was sent
+	links *tarsLinks
+	mon   *monitors
+	stats *monitor.Aggregator
+	// reporter tells systemd what the workers' snapshot says.
+	reporter sdReporter
 }
 
 // systemd is the part of notify.Systemd the run loop uses.

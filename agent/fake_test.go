@@ -118,12 +118,13 @@ func (f *fakeOS) env(c clock) func(*Supervisor) (osEnv, error) {
 }
 
 type fakeRun struct {
-	t     *testing.T
-	clock *fakeClock
-	os    *fakeOS
-	sup   *Supervisor
-	sigs  chan os.Signal
-	code  chan int
+	t      *testing.T
+	clock  *fakeClock
+	os     *fakeOS
+	sup    *Supervisor
+	sigs   chan os.Signal
+	code   chan int
+	events chan Event // the supervisor's events (subscribe)
 }
 
 func startFake(t *testing.T, n int) *fakeRun {
@@ -146,6 +147,7 @@ func startFakeWith(t *testing.T, n int, adjust func(*Supervisor)) *fakeRun {
 		t.Fatal(err)
 	}
 	fr.sup = sup
+	fr.events = subscribe(sup)
 	fr.os.post = fr.sup.post
 	if adjust != nil {
 		adjust(fr.sup)
@@ -200,18 +202,46 @@ func (fr *fakeRun) exit(p *fakeProc, code int) {
 	fr.os.post(procExited{p: p, status: exitStatus{Code: code}})
 }
 
+// exited returns the next WorkerExited event (after sync).
+func (fr *fakeRun) exited() WorkerExited {
+	fr.t.Helper()
+	fr.sync()
+	for {
+		select {
+		case ev := <-fr.events:
+			if e, ok := ev.(WorkerExited); ok {
+				return e
+			}
+		default:
+			fr.t.Fatal("no WorkerExited event")
+			return WorkerExited{}
+		}
+	}
+}
+
 func TestFakeExceptionWindowCloses(t *testing.T) {
 	fr := startFake(t, 1)
 	p := fr.started()
 	fr.exit(p, 1) // first exception: restarted at once
+	want := WorkerExited{Slot: 0, PID: p.pid, Status: ExitStatus{Code: 1}, Cause: "crash", Starting: true,
+		Exception: true, Exceptions: 1, Limit: 2, Restarting: true}
+	if e := fr.exited(); e != want {
+		t.Fatalf("first exit: %+v, want %+v", e, want)
+	}
 	p = fr.started()
 	if p.slot != 0 {
 		t.Fatalf("replacement in slot %d", p.slot)
 	}
 	fr.clock.Advance(11 * time.Second) // the window closes
 	fr.exit(p, 1)                      // counts as a first exception again
+	if e := fr.exited(); e.Exceptions != 1 || !e.Restarting {
+		t.Fatalf("after the window closed: %+v", e)
+	}
 	p = fr.started()
 	fr.exit(p, 1) // second exception within the new window: limit
+	if e := fr.exited(); e.Exceptions != 2 || e.Restarting {
+		t.Fatalf("at the limit: %+v", e)
+	}
 	fr.sync()
 	select {
 	case code := <-fr.code:

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -8,9 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/nodeagent/node-agent/agent/config"
 	"github.com/nodeagent/node-agent/logs"
@@ -146,41 +145,37 @@ func (o *Output) Close() error {
 // log returns the agent log of the Output, for its own events.
 func (o *Output) log() agentLog { return newAgentLog(o.Agent) }
 
-// agentLog writes the agent's own lines. Its copies (the reaper's, the
-// sockets') share one target, so redirecting it (ServeControl's tap)
-// redirects them all, safely while they write.
+// agentLog is the agent's own log: a *slog.Logger writing TARS lines to
+// the agent log's sink (logs.Handler), with printf helpers for the agent's
+// lines. Its copies (the reaper's, the sockets') share one handler, so
+// redirecting it (ServeControl's tap) redirects them all, safely while
+// they write.
 type agentLog struct {
-	target *atomic.Pointer[logs.Sink]
-	pid    int
+	logger  *slog.Logger
+	handler *logs.Handler
 }
 
 func newAgentLog(sink *logs.Sink) agentLog {
-	l := agentLog{target: &atomic.Pointer[logs.Sink]{}, pid: os.Getpid()}
-	l.target.Store(sink)
-	return l
+	h := logs.NewHandler(sink, os.Getpid())
+	return agentLog{logger: slog.New(h), handler: h}
 }
 
 // redirect makes every copy of l write to sink from now on.
-func (l agentLog) redirect(sink *logs.Sink) { l.target.Store(sink) }
+func (l agentLog) redirect(sink *logs.Sink) { l.handler.Redirect(sink) }
 
-func (l agentLog) write(level logs.Level, format string, args ...any) {
-	l.target.Load().Write(logs.Record{Time: time.Now(), PID: l.pid, Level: level, Message: fmt.Sprintf(format, args...)})
+// logf writes a line at level, formatted only when the log takes it.
+func (l agentLog) logf(level slog.Level, format string, args ...any) {
+	ctx := context.Background()
+	if l.logger.Enabled(ctx, level) {
+		l.logger.Log(ctx, level, fmt.Sprintf(format, args...))
+	}
 }
 
 // event writes ev's line at its level.
 func (l agentLog) event(ev Event) {
-	level := logs.LevelInfo
-	switch lv := ev.Level(); {
-	case lv >= slog.LevelError:
-		level = logs.LevelError
-	case lv >= slog.LevelWarn:
-		level = logs.LevelWarn
-	case lv < slog.LevelInfo:
-		level = logs.LevelDebug
-	}
-	l.write(level, "%s", ev)
+	l.logger.Log(context.Background(), ev.Level(), ev.String())
 }
 
-func (l agentLog) info(format string, args ...any)  { l.write(logs.LevelInfo, format, args...) }
-func (l agentLog) warn(format string, args ...any)  { l.write(logs.LevelWarn, format, args...) }
-func (l agentLog) error(format string, args ...any) { l.write(logs.LevelError, format, args...) }
+func (l agentLog) info(format string, args ...any)  { l.logf(slog.LevelInfo, format, args...) }
+func (l agentLog) warn(format string, args ...any)  { l.logf(slog.LevelWarn, format, args...) }
+func (l agentLog) error(format string, args ...any) { l.logf(slog.LevelError, format, args...) }

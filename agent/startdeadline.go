@@ -97,10 +97,13 @@ func (s *Supervisor) onReadyTimeout(w *worker) {
 }
 
 // process handles ev, then the events that handling queued for the run
-// loop itself (a failed start), before the loop takes the next one.
+// loop itself (a failed start), before the loop takes the next one; then
+// tells systemd what changed. It serves Run's loop and the start batches
+// (handleQueued) alike.
 func (s *Supervisor) process(ev event) {
 	s.handle(ev)
 	s.handleOwnEvents()
+	s.reportReadiness()
 }
 
 // handleOwnEvents handles the events the run loop queued for itself, in order.

@@ -201,7 +201,6 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 			done = nil
 			s.process(signalled{syscall.SIGTERM})
 		}
-		s.reportReadiness()
 		s.steer()
 	}
 	s.finishRequests()

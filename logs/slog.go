@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"strings"
 	"sync/atomic"
+
+	"github.com/nodeagent/node-agent/container/wire"
 )
 
 // Handler is a slog.Handler that writes records as TARS lines
@@ -54,7 +56,7 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 		b.WriteString(msg)
 		b.WriteString(h.attrs)
 		r.Attrs(func(a slog.Attr) bool {
-			appendAttr(&b, h.group, a)
+			wire.AppendAttr(&b, h.group, a)
 			return true
 		})
 		msg = b.String()
@@ -69,7 +71,7 @@ func (h *Handler) WithAttrs(as []slog.Attr) slog.Handler {
 	var b strings.Builder
 	b.WriteString(h.attrs)
 	for _, a := range as {
-		appendAttr(&b, h.group, a)
+		wire.AppendAttr(&b, h.group, a)
 	}
 	c.attrs = b.String()
 	return &c
@@ -83,26 +85,4 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 	c := *h
 	c.group += name + "."
 	return &c
-}
-
-// appendAttr renders a as " key=value", groups as "group.key=value".
-func appendAttr(b *strings.Builder, prefix string, a slog.Attr) {
-	a.Value = a.Value.Resolve()
-	if a.Equal(slog.Attr{}) {
-		return
-	}
-	if a.Value.Kind() == slog.KindGroup {
-		if a.Key != "" {
-			prefix += a.Key + "."
-		}
-		for _, g := range a.Value.Group() {
-			appendAttr(b, prefix, g)
-		}
-		return
-	}
-	b.WriteByte(' ')
-	b.WriteString(prefix)
-	b.WriteString(a.Key)
-	b.WriteByte('=')
-	b.WriteString(a.Value.String())
 }

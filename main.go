@@ -109,16 +109,13 @@ func supervise(cfg *config.Config, stderr io.Writer) int {
 	}
 	signal.Notify(signals, handled...)
 	defer signal.Stop(signals)
-	sup := agent.New(cfg, out)
-	sup.Version = version
-	if handover != nil {
-		sup.Adopt(handover)
-	}
-	defer sup.ServeControl(ln)()
-	if err := sup.Open(); err != nil {
+	sup, err := agent.New(cfg, out, agent.Options{Version: version, Handover: handover})
+	if err != nil {
+		ln.Close()
 		fmt.Fprintf(stderr, "node-agent: %v\n", err)
 		return agent.ExitUsage
 	}
+	defer sup.ServeControl(ln)()
 	return sup.Run(context.Background(), signals)
 }
 

@@ -223,7 +223,7 @@ func (s *Supervisor) scale(data string) (string, error) {
 		}
 	case n < from:
 		for i := from - 1; i >= n; i-- {
-			s.retire(s.slots[i], "scale down")
+			s.retire(s.slots[i], causeScaleDown)
 		}
 		s.slots = s.slots[:n]
 	}
@@ -234,25 +234,24 @@ func (s *Supervisor) scale(data string) (string, error) {
 // retire empties sl: a pending restart is cancelled, a replacement being
 // started is killed, the worker is asked to stop and kept among the old
 // ones until it exits.
-func (s *Supervisor) retire(sl *slot, reason string) {
+func (s *Supervisor) retire(sl *slot, cause stopCause) {
 	if sl.pending != nil {
 		sl.pending.Stop()
 		sl.pending = nil
 	}
 	if sl.next != nil {
-		s.cancelReplacement(sl, reason)
+		s.cancelReplacement(sl, cause)
 	}
 	if w := sl.w; w != nil {
 		sl.w = nil
-		s.old[w.p] = w
-		s.stopWorker(w, reason)
+		s.leave(w)
+		s.stop(w, cause)
 	}
+	s.policy.retire(sl)
 }
 
 // finishRequests answers the requests still waiting when Run returns.
 func (s *Supervisor) finishRequests() {
-	for _, g := range s.gathers {
-		s.finishGather(g)
-	}
+	s.gathers.finishAll()
 	s.abortReload("the agent stopped")
 }

@@ -296,7 +296,7 @@ func (s *Supervisor) pprof(req adminRequest) {
 // (framework) version, the column TarsGo fills with its own release.
 func (s *Supervisor) viewVersion() string {
 	if v := s.cfg.ServiceVersion; v != "" {
-		return s.Version + " (service " + v + ")"
+		return s.version + " (service " + v + ")"
 	}
-	return s.Version
+	return s.version
 }

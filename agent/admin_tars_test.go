@@ -117,7 +117,7 @@ func TestTarsAdminCommands(t *testing.T) {
 	}
 
 	r.sup.cfg.ServiceVersion = "1.2.3" // from a deploy manifest
-	if got := r.notify("tars.viewversion"); got != r.sup.Version+" (service 1.2.3)" {
+	if got := r.notify("tars.viewversion"); got != r.sup.version+" (service 1.2.3)" {
 		t.Fatalf("viewversion: %q", got)
 	}
 	if got := r.notify("tars.setloglevel info"); got != "tars.setloglevel INFO succ" {
@@ -162,7 +162,13 @@ func coreLimit(t *testing.T, pid int) [2]string {
 // exit).
 func TestFakeStopNoticeWhenShutdownEnds(t *testing.T) {
 	notices := make(chan string, 10)
-	fr := startFakeWith(t, 1, func(s *Supervisor) { s.Alarm = func(_, m string) { notices <- m } })
+	fr := startFakeWith(t, 1, func(s *Supervisor) {
+		s.Subscribe(func(ev Event) {
+			if a, ok := ev.(Alarm); ok {
+				notices <- a.Message
+			}
+		})
+	})
 	p := fr.started()
 	fr.hello(p)
 	if m := <-notices; m != "restart" {

@@ -93,7 +93,7 @@ func (fr *fakeRun) stop(ps ...*fakeProc) {
 }
 
 func TestFakeAgentCommands(t *testing.T) {
-	fr := startFakeWith(t, 2, func(s *Supervisor) { s.Version = "1.2.3" })
+	fr := startFakeWith(t, 2, func(s *Supervisor) { s.version = "1.2.3" })
 	a, b := fr.started(), fr.started()
 	fr.hello(a)
 	fr.hello(b)
@@ -181,8 +181,8 @@ func TestFakeForwardGathersReplies(t *testing.T) {
 	}
 	fr.reply(a, ca.ID, "too late") // after the deadline: ignored
 	fr.sync()
-	if len(fr.sup.gathers) != 0 {
-		t.Fatalf("%d gathers left", len(fr.sup.gathers))
+	if len(fr.sup.gathers.byID) != 0 {
+		t.Fatalf("%d gathers left", len(fr.sup.gathers.byID))
 	}
 	b2 := fr.started() // b's replacement
 	fr.stop(a, b2, c)

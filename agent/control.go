@@ -32,7 +32,7 @@ func (s *Supervisor) ServeControl(ln *control.Listener) (stop func()) {
 	// Each sink keeps its level; both may share a destination (stdout).
 	s.out.App = tap.wrap(s.out.App, control.SourceApp)
 	s.out.Agent = tap.wrap(s.out.Agent, control.SourceAgent)
-	s.log.sink = s.out.Agent
+	s.log.redirect(s.out.Agent)
 	if ln.Stale != 0 {
 		who := "an agent that did not exit cleanly"
 		if ln.Stale > 0 {

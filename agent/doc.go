@@ -3,20 +3,56 @@
 //
 //	out, err := agent.OpenOutput(cfg)
 //	...
-//	sup := agent.New(cfg, out)
-//	sup.Version = version
-//	if err := sup.Open(); err != nil { … } // --tars-local, --metrics-address: exit 2
+//	sup, err := agent.New(cfg, out, agent.Options{Version: version})
+//	if err != nil { … }                   // --watch, --tars-local, --metrics-address: exit 2
+//	sup.Subscribe(func(ev agent.Event) { … }) // optional: typed events
 //	code := sup.Run(ctx, signals)         // the agent's exit code
+//
+// New opens everything that can fail before a worker starts; Run starts
+// the workers and, when it returns, closes what New opened.
 //
 // # Design
 //
-// One goroutine (Run) owns the worker table: slots (WORKER_IDs) holding a
-// worker each, and while it starts, its replacement. Everything else — process exits, channel messages,
-// timers, signals — arrives as an event on one channel, so there are no
-// locks around supervisor state. Policy (the exception window, the restart
-// pacing) is pure functions of the table and a clock; the operating system
-// is behind a seam (a start function and a clock) so the policy runs in
-// tests with fake processes and a fake clock, and again with real ones.
+// One goroutine (Run) owns all state and routes events to the parts that
+// own it, each a type in a file of its own:
+//
+//   - the worker table (table.go): slots (WORKER_IDs) holding a worker
+//     each and, while one starts, its replacement; and the old workers
+//     that left their slot and still run;
+//   - the restart policy (policy.go): whoever decides that a worker must go
+//     writes its stopCause once (stopcause.go: shutdown, reload, memory,
+//     keepalive, not ready in time, scale down, …; none is a crash); at the
+//     worker's exit one pure function, decideExit(cause, status, window,
+//     now), says whether it is an exception, whether the limit is reached,
+//     whether and after what pacing the slot restarts, and which alarm to
+//     raise. Exceptions are counted there only, at exit; each slot has one
+//     restart counter keyed by reason;
+//   - the admin gathers (gather.go): forwarded commands waiting for the
+//     workers' answers;
+//   - the rollout (reload.go, replace.go): replacements and the rolling
+//     reload;
+//   - reporting (status.go, sd.go): one Status snapshot, from which
+//     agent.status, /metrics and systemd's STATUS= are all made, so they
+//     agree;
+//   - the operating system (osenv.go): one struct of funcs — clock and
+//     timers, process starts, memory reader, usage sampler, sd_notify, the
+//     linked check, the Go builder — built by newOSEnv, replaced by a fake
+//     in tests. Run never asks whether it runs under test.
+//
+// Everything else — process exits, channel messages, timers, signals —
+// arrives as an event on one channel, so there are no locks around
+// supervisor state, and the policy runs in tests with fake processes and a
+// fake clock, and again with real ones.
+//
+// # Events
+//
+// Notable moments are typed values (eventhook.go): WorkerStarted,
+// WorkerReady, WorkerExited{Slot, PID, Status, Cause, Exception,
+// Exceptions, Limit, Restarting}, WorkerReplaced, ExceptionLimit,
+// ReloadDone and Alarm. The run loop hands each, in order, to every
+// subscriber (Subscribe, the suture EventHook shape): the agent log writes
+// its String at its Level, the TARS alarms report the Alarm events, and
+// tests assert on the values.
 //
 // # Workers
 //
@@ -88,7 +124,11 @@
 //
 // # Exits, exceptions, shutdown
 //
-// Any exit the agent did not ask for is an exception (SPEC §6). The window
+// Any exit the agent did not ask for is an exception (SPEC §6), and so is
+// the exit of a worker the agent killed because it failed: not ready in
+// time, no heartbeat, over the memory limit. It is counted when the
+// worker exits (decideExit); a kill of that kind that the agent decides
+// while stopping is not counted. The window
 // opens at the first exception and lasts --exception-time; reaching
 // --exception-max within it stops every worker gracefully and Run returns
 // 100. An --exception-max of 0 behaves like 1. The first restart of a slot
@@ -104,8 +144,8 @@
 // Linked workers send a heartbeat every --keepalive-time/5. One timer of
 // the run loop checks them at that interval; a ready linked worker silent
 // for longer than --keepalive-time is a zombie: its process group is
-// SIGKILLed, an alarm is raised and the kill counts as an exception; its
-// slot restarts. The check is skipped while MemAvailable is below
+// SIGKILLed and an alarm is raised; its exit counts as an exception and
+// its slot restarts. The check is skipped while MemAvailable is below
 // 2 × vm.min_free_kbytes (logged once per episode). Starting and stopping
 // workers and plain binaries are exempt; "off" disables heartbeats and
 // checks.
@@ -115,12 +155,14 @@
 // The workers' RSS and CPU are sampled off the run loop by one goroutine
 // (monitor.Sampler, one open /proc/PID/stat per worker, read with one pread):
 // RSS every second with --max-memory-restart, every 5 s without; CPU every
-// 5 s. A worker over the limit is restarted gracefully and the kill counts
+// 5 s. A worker over the limit is restarted gracefully and its exit counts
 // as an exception: a linked worker (or any worker of a linked entry) is
 // replaced first — the replacement starts in the same slot, and only once
 // it is ready is the old one asked to stop, so the shared socket always has
 // a worker accepting — while a plain binary, which may own its port, is
-// stopped first and then restarted. Workers get GOMEMLIMIT at 90 % of the
+// stopped first and then restarted; so is any worker whose exception will
+// reach the exception limit (no replacement is started for an agent about
+// to stop). Workers get GOMEMLIMIT at 90 % of the
 // limit unless the environment or --env sets one.
 //
 // # Replacement, reload, scaling
@@ -176,7 +218,7 @@
 //
 //	ln, err := control.Listen(control.Dir(), cfg.Name) // *control.InUseError: exit 2
 //	out, err := agent.OpenOutput(cfg)
-//	sup := agent.New(cfg, out)
+//	sup, err := agent.New(cfg, out, agent.Options{Version: version})
 //	defer sup.ServeControl(ln)()
 //
 // SIGHUP on a Go source entry builds the sources first (through the
@@ -211,10 +253,10 @@
 //
 // # TARS, metrics, --watch
 //
-// Open starts the links to the outside that cfg asks for: the AdminF
+// New starts the links to the outside that cfg asks for: the AdminF
 // server on --tars-local (tars.NewAdminServer over Notify and Shutdown),
 // the tarsnode reporter (--tars-node), NotifyF alarms with a TARS config
-// (the Alarm hook), the Prometheus endpoint (--metrics-address, answered
+// (subscribed to the Alarm events), the Prometheus endpoint (--metrics-address, answered
 // from the run loop's snapshot, so /healthz fails when the loop is stuck)
 // and the StatF/PropertyF reporter. Workers send their statistics in
 // batches (container.MonitorHTTP, properties, runtime samples) that the run

@@ -109,13 +109,22 @@ func (f *fakeOS) start(spec procSpec, post func(event)) (proc, error) {
 	return p, nil
 }
 
+// env is the fake operating system: its clock, its starts; every entry
+// links the container library; no memory reader, sampler or systemd.
+func (f *fakeOS) env(c clock) func(*Supervisor) (osEnv, error) {
+	return func(*Supervisor) (osEnv, error) {
+		return osEnv{clock: c, start: f.start, linkedEntry: func(string) bool { return true }}, nil
+	}
+}
+
 type fakeRun struct {
-	t     *testing.T
-	clock *fakeClock
-	os    *fakeOS
-	sup   *Supervisor
-	sigs  chan os.Signal
-	code  chan int
+	t      *testing.T
+	clock  *fakeClock
+	os     *fakeOS
+	sup    *Supervisor
+	sigs   chan os.Signal
+	code   chan int
+	events chan Event // the supervisor's events (subscribe)
 }
 
 func startFake(t *testing.T, n int) *fakeRun {
@@ -133,9 +142,12 @@ func startFakeWith(t *testing.T, n int, adjust func(*Supervisor)) *fakeRun {
 	cfg.GracefulShutdown = 8 * time.Second
 	sink := logs.NewSink(io.Discard)
 	fr := &fakeRun{t: t, clock: &fakeClock{now: time.Unix(1e9, 0)}, os: &fakeOS{started: make(chan *fakeProc, 64)}, sigs: make(chan os.Signal, 2), code: make(chan int, 1)}
-	fr.sup = newSupervisor(cfg, &Output{App: sink, Agent: sink}, fr.clock)
-	fr.sup.start = fr.os.start
-	fr.sup.linked = true
+	sup, err := newSupervisor(cfg, &Output{App: sink, Agent: sink}, Options{}, fr.os.env(fr.clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr.sup = sup
+	fr.events = subscribe(sup)
 	fr.os.post = fr.sup.post
 	if adjust != nil {
 		adjust(fr.sup)
@@ -190,18 +202,46 @@ func (fr *fakeRun) exit(p *fakeProc, code int) {
 	fr.os.post(procExited{p: p, status: exitStatus{Code: code}})
 }
 
+// exited returns the next WorkerExited event (after sync).
+func (fr *fakeRun) exited() WorkerExited {
+	fr.t.Helper()
+	fr.sync()
+	for {
+		select {
+		case ev := <-fr.events:
+			if e, ok := ev.(WorkerExited); ok {
+				return e
+			}
+		default:
+			fr.t.Fatal("no WorkerExited event")
+			return WorkerExited{}
+		}
+	}
+}
+
 func TestFakeExceptionWindowCloses(t *testing.T) {
 	fr := startFake(t, 1)
 	p := fr.started()
 	fr.exit(p, 1) // first exception: restarted at once
+	want := WorkerExited{Slot: 0, PID: p.pid, Status: ExitStatus{Code: 1}, Cause: "crash", Starting: true,
+		Exception: true, Exceptions: 1, Limit: 2, Restarting: true}
+	if e := fr.exited(); e != want {
+		t.Fatalf("first exit: %+v, want %+v", e, want)
+	}
 	p = fr.started()
 	if p.slot != 0 {
 		t.Fatalf("replacement in slot %d", p.slot)
 	}
 	fr.clock.Advance(11 * time.Second) // the window closes
 	fr.exit(p, 1)                      // counts as a first exception again
+	if e := fr.exited(); e.Exceptions != 1 || !e.Restarting {
+		t.Fatalf("after the window closed: %+v", e)
+	}
 	p = fr.started()
 	fr.exit(p, 1) // second exception within the new window: limit
+	if e := fr.exited(); e.Exceptions != 2 || e.Restarting {
+		t.Fatalf("at the limit: %+v", e)
+	}
 	fr.sync()
 	select {
 	case code := <-fr.code:
@@ -216,7 +256,7 @@ func TestFakeExceptionWindowCloses(t *testing.T) {
 
 func TestFakeRestartPacing(t *testing.T) {
 	fr := startFake(t, 1)
-	fr.sup.window.max = 100
+	fr.sup.policy.window.max = 100
 	p := fr.started()
 	fr.exit(p, 1)
 	p = fr.started() // the first restart is immediate

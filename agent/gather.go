@@ -42,6 +42,13 @@ type workerAnswer struct {
 // String is the answer's line in a reply: "WORKER_ID(pid): text".
 func (a *workerAnswer) String() string { return fmt.Sprintf("%d(%d): %s", a.slot, a.pid, a.text) }
 
+// gathers are the forwarded commands waiting for the workers' answers,
+// by command id: the admin part of the run loop.
+type gathers struct {
+	byID   map[uint64]*gather
+	nextID uint64
+}
+
 // forward sends req to every running worker that is not stopping and
 // replies once each answered, or at the deadline (req.within, else the
 // reply timeout): summary(answers), or one line per worker when summary is
@@ -51,74 +58,92 @@ func (s *Supervisor) forward(req adminRequest, summary func([]*workerAnswer) (st
 	if within <= 0 {
 		within = s.replyTimeout
 	}
-	g := &gather{cmd: req.cmd, reply: req, within: within, summary: summary, pending: map[uint64]*workerAnswer{}}
+	var workers []*worker
 	for _, sl := range s.slots {
-		sl.workers(func(w *worker) {
-			if w.state == Stopping {
-				return
-			}
-			a := &workerAnswer{slot: w.slot, pid: w.p.PID()}
-			g.answers = append(g.answers, a)
-			if !w.linked {
-				a.text, a.done = plainAnswer, true
-				return
-			}
-			s.nextCmdID++
-			id := s.nextCmdID
-			if err := w.p.Send(wire.KindCommand, wire.Command{ID: id, Cmd: req.cmd, Data: req.data}); err != nil {
-				a.text, a.done, a.failed = "unreachable: "+err.Error(), true, true
-				return
-			}
-			g.pending[id] = a
-			s.gathers[id] = g
-		})
+		sl.workers(func(w *worker) { workers = append(workers, w) })
 	}
-	if len(g.pending) == 0 {
-		s.finishGather(g)
-		return
-	}
-	g.timer = s.clock.AfterFunc(within, func() { s.post(gatherDue{g}) })
+	s.gathers.start(req, within, workers, summary, func(g *gather) timer {
+		return s.clock.AfterFunc(within, func() { s.post(gatherDue{g}) })
+	})
 }
 
-// onReply records a worker's answer to a forwarded command.
-func (s *Supervisor) onReply(w *worker, r wire.Reply) {
-	g, ok := s.gathers[r.ID]
+// start sends req to those of workers that are not stopping, and replies
+// at once when none is asked; else arm arms the gather's deadline.
+func (gs *gathers) start(req adminRequest, within time.Duration, workers []*worker, summary func([]*workerAnswer) (string, error), arm func(*gather) timer) {
+	g := &gather{cmd: req.cmd, reply: req, within: within, summary: summary, pending: map[uint64]*workerAnswer{}}
+	for _, w := range workers {
+		if w.state == Stopping {
+			continue
+		}
+		a := &workerAnswer{slot: w.slot, pid: w.p.PID()}
+		g.answers = append(g.answers, a)
+		if !w.linked {
+			a.text, a.done = plainAnswer, true
+			continue
+		}
+		gs.nextID++
+		id := gs.nextID
+		if err := w.p.Send(wire.KindCommand, wire.Command{ID: id, Cmd: req.cmd, Data: req.data}); err != nil {
+			a.text, a.done, a.failed = "unreachable: "+err.Error(), true, true
+			continue
+		}
+		g.pending[id] = a
+		gs.byID[id] = g
+	}
+	if len(g.pending) == 0 {
+		gs.finish(g)
+		return
+	}
+	g.timer = arm(g)
+}
+
+// reply records the answer of worker pid to a forwarded command.
+func (gs *gathers) reply(pid int, r wire.Reply) {
+	g, ok := gs.byID[r.ID]
 	if !ok {
 		return // late: the gather is over
 	}
 	a := g.pending[r.ID]
-	if a.pid != w.p.PID() {
+	if a.pid != pid {
 		return // not the worker it was sent to
 	}
-	delete(s.gathers, r.ID)
+	delete(gs.byID, r.ID)
 	delete(g.pending, r.ID)
 	a.text, a.done = r.Text, true
 	if r.Error != "" {
 		a.text, a.failed = r.Error, true
 	}
 	if len(g.pending) == 0 {
-		s.finishGather(g)
+		gs.finish(g)
 	}
 }
 
-// workerGone settles what a worker that exited still owed: its answers.
-func (s *Supervisor) workerGone(w *worker, st exitStatus) {
-	for id, g := range s.gathers {
-		if a := g.pending[id]; a.pid == w.p.PID() {
-			delete(s.gathers, id)
+// workerGone settles the answers worker pid, which exited with st, still
+// owed.
+func (gs *gathers) workerGone(pid int, st exitStatus) {
+	for id, g := range gs.byID {
+		if a := g.pending[id]; a.pid == pid {
+			delete(gs.byID, id)
 			delete(g.pending, id)
 			a.text, a.done, a.failed = "exited with "+st.String()+" before replying", true, true
 			if len(g.pending) == 0 {
-				s.finishGather(g)
+				gs.finish(g)
 			}
 		}
 	}
 }
 
-// finishGather replies with every answer, one line per worker:
+// finishAll answers every gather still waiting (Run returns).
+func (gs *gathers) finishAll() {
+	for _, g := range gs.byID {
+		gs.finish(g)
+	}
+}
+
+// finish replies with every answer, one line per worker:
 // "WORKER_ID(pid): answer"; missing answers say so, and make the reply an
 // error.
-func (s *Supervisor) finishGather(g *gather) {
+func (gs *gathers) finish(g *gather) {
 	if g.finished {
 		return
 	}
@@ -127,7 +152,7 @@ func (s *Supervisor) finishGather(g *gather) {
 		g.timer.Stop()
 	}
 	for id := range g.pending {
-		delete(s.gathers, id)
+		delete(gs.byID, id)
 	}
 	failed := false
 	for _, a := range g.answers {

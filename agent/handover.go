@@ -34,12 +34,13 @@ type handoverDoc struct {
 	Frozen   time.Time `json:"frozen"` // when the old program began to freeze
 	Asked    time.Time `json:"asked"`  // when the upgrade was asked for
 
-	Began      time.Time      `json:"began"`
-	Level      config.Level   `json:"level"`
-	Exceptions int            `json:"exceptions"`
-	Window     windowState    `json:"window"`
-	Restarts   map[string]int `json:"restarts"`
-	NextCmdID  uint64         `json:"next_cmd_id"`
+	Began      time.Time    `json:"began"`
+	Level      config.Level `json:"level"`
+	Exceptions int          `json:"exceptions"`
+	Window     windowState  `json:"window"`
+	// Retired are the restarts of slots scaled away, by reason.
+	Retired   map[string]int `json:"retired"`
+	NextCmdID uint64         `json:"next_cmd_id"`
 
 	Slots   []slotState   `json:"slots"`
 	Sockets socketsState  `json:"sockets"`
@@ -58,11 +59,11 @@ type windowState struct {
 }
 
 type slotState struct {
-	ID         int            `json:"id"`
-	Restarts   int            `json:"restarts"`
-	RestartsBy map[string]int `json:"restarts_by,omitempty"`
-	LastStart  time.Time      `json:"last_start"`
-	Worker     workerState    `json:"worker"`
+	ID int `json:"id"`
+	// Restarts counts the slot's restarts by reason (monitor.Reason*).
+	Restarts  map[string]int `json:"restarts,omitempty"`
+	LastStart time.Time      `json:"last_start"`
+	Worker    workerState    `json:"worker"`
 }
 
 type workerState struct {

@@ -41,10 +41,10 @@ func (s *Supervisor) adoptHandover() bool {
 	}
 	s.up.adopted = nil
 	d := h.doc
-	s.began, s.exceptions, s.nextCmdID = d.Began, d.Exceptions, d.NextCmdID
-	s.window.opened, s.window.count = d.Window.Opened, d.Window.Count
-	if d.Restarts != nil {
-		s.restarts = d.Restarts
+	s.began, s.policy.exceptions, s.gathers.nextID = d.Began, d.Exceptions, d.NextCmdID
+	s.policy.window.opened, s.policy.window.count = d.Window.Opened, d.Window.Count
+	if d.Retired != nil {
+		s.policy.retired = d.Retired
 	}
 	if d.Level != "" && d.Level != s.level {
 		s.level = d.Level
@@ -56,7 +56,7 @@ func (s *Supervisor) adoptHandover() bool {
 	s.slots = make([]*slot, len(d.Slots))
 	adopted := 0
 	for i, ss := range d.Slots {
-		sl := &slot{id: ss.ID, restarts: ss.Restarts, restartsBy: ss.RestartsBy, lastStart: ss.LastStart}
+		sl := &slot{id: ss.ID, restarts: ss.Restarts, lastStart: ss.LastStart}
 		s.slots[i] = sl
 		p, err := s.up.starter.adopt(ss.ID, ss.Worker, s.post)
 		if err != nil {
@@ -64,14 +64,14 @@ func (s *Supervisor) adoptHandover() bool {
 			s.log.error("upgrade in place: worker %d (pid %d): %v; killing it", ss.ID, ss.Worker.PID, err)
 			syscall.Kill(-ss.Worker.PID, syscall.SIGKILL)
 			s.up.reaper.adopt(ss.Worker.PID, func(syscall.WaitStatus) {})
-			s.scheduleStart(sl)
+			s.refill(sl)
 			continue
 		}
 		sl.w = &worker{slot: ss.ID, p: p, state: Ready, linked: ss.Worker.Linked, started: ss.Worker.Started, lastBeat: ss.Worker.LastBeat}
 		adopted++
 	}
 	took := time.Since(d.Frozen)
-	text := describeUpgrade(s.cfg.Name, d.From, s.Version, adopted, took)
+	text := describeUpgrade(s.cfg.Name, d.From, s.version, adopted, took)
 	s.log.info("%s (%v since it was asked for)", text, time.Since(d.Asked).Round(100*time.Microsecond))
 	if d.Client >= 0 {
 		c := os.NewFile(uintptr(d.Client), "control-client")

@@ -30,14 +30,14 @@ func (f *handoverFDs) add(fd int) int {
 func (s *Supervisor) snapshotForHandover(fds *handoverFDs) *handoverDoc {
 	d := &handoverDoc{
 		Protocol:   handoverProtocol,
-		From:       s.Version,
+		From:       s.version,
 		Args:       os.Args,
 		Began:      s.began,
 		Level:      s.level,
-		Exceptions: s.exceptions,
-		Window:     windowState{Opened: s.window.opened, Count: s.window.count},
-		Restarts:   s.restarts,
-		NextCmdID:  s.nextCmdID,
+		Exceptions: s.policy.exceptions,
+		Window:     windowState{Opened: s.policy.window.opened, Count: s.policy.window.count},
+		Retired:    s.policy.retired,
+		NextCmdID:  s.gathers.nextID,
 		Client:     -1,
 	}
 	for _, sl := range s.slots {
@@ -66,7 +66,7 @@ func (s *Supervisor) snapshotForHandover(fds *handoverFDs) *handoverDoc {
 				ws.Cgroup = p.scope.cg.dir
 			}
 		}
-		d.Slots = append(d.Slots, slotState{ID: sl.id, Restarts: sl.restarts, RestartsBy: sl.restartsBy,
+		d.Slots = append(d.Slots, slotState{ID: sl.id, Restarts: sl.restarts,
 			LastStart: sl.lastStart, Worker: ws})
 	}
 	d.Sockets = s.sockets.snapshot(fds)

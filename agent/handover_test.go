@@ -17,9 +17,9 @@ func sampleHandover() *handoverDoc {
 		Protocol: handoverProtocol, From: "1.0.0", Args: []string{"node-agent", "./svc", "-i", "2"},
 		Frozen: time.Unix(1700000000, 0), Began: time.Unix(1690000000, 0), Level: "INFO",
 		Exceptions: 3, Window: windowState{Opened: time.Unix(1699999990, 0), Count: 1},
-		Restarts: map[string]int{"crash": 2}, NextCmdID: 9, Client: 40,
+		Retired: map[string]int{"crash": 1}, NextCmdID: 9, Client: 40,
 		Slots: []slotState{
-			{ID: 0, Restarts: 2, RestartsBy: map[string]int{"crash": 2}, Worker: workerState{PID: 100, Linked: true, Channel: 11, Buffered: []byte{0, 0, 0, 9, 5}, FDs: []int{30}, Stdout: 12, Stderr: 13, Tag: "tok.1", Cgroup: "/sys/fs/cgroup/x/w1"}},
+			{ID: 0, Restarts: map[string]int{"crash": 2}, Worker: workerState{PID: 100, Linked: true, Channel: 11, Buffered: []byte{0, 0, 0, 9, 5}, FDs: []int{30}, Stdout: 12, Stderr: 13, Tag: "tok.1", Cgroup: "/sys/fs/cgroup/x/w1"}},
 			{ID: 1, Worker: workerState{PID: 101, Channel: 14, Stdout: -1, Stderr: 15, Tag: "tok.2"}},
 		},
 		Sockets: socketsState{Groups: []groupState{{Key: "tcp :8080", Network: "tcp", Address: ":8080", Shared: -1,
@@ -118,7 +118,7 @@ func TestReaperKeepsExitsOfHeldChildren(t *testing.T) {
 	}
 	defer late.Process.Kill()
 	// Like the new program, the reaper waits for any pid here.
-	r := newReaper(false, agentLog{sink: newLineSink().sink}, early.Process.Pid, late.Process.Pid)
+	r := newReaper(false, newAgentLog(newLineSink().sink), early.Process.Pid, late.Process.Pid)
 	r.mu.Lock()
 	r.any = true
 	r.mu.Unlock()

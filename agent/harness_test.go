@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -59,6 +60,8 @@ type running struct {
 	code    chan int
 	lines   chan string
 	seen    []string
+	events  chan Event
+	seenEv  []Event
 }
 
 // run starts a supervisor for cfg with real processes. It is stopped and
@@ -72,11 +75,14 @@ func run(t *testing.T, cfg *config.Config) *running {
 func runWith(t *testing.T, cfg *config.Config, adjust func(*Supervisor)) *running {
 	t.Helper()
 	sink := newLineSink()
-	s := New(cfg, &Output{App: sink.sink, Agent: sink.sink})
+	s, err := New(cfg, &Output{App: sink.sink, Agent: sink.sink}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if adjust != nil {
 		adjust(s)
 	}
-	r := &running{t: t, sup: s, signals: make(chan os.Signal, 2), code: make(chan int, 1), lines: sink.lines}
+	r := &running{t: t, sup: s, signals: make(chan os.Signal, 2), code: make(chan int, 1), lines: sink.lines, events: subscribe(s)}
 	go func() { r.code <- s.Run(context.Background(), r.signals) }()
 	t.Cleanup(func() {
 		select {
@@ -123,6 +129,52 @@ func (r *running) waitLine(pattern string) []string {
 		case <-deadline:
 			r.t.Fatalf("no log line matching %q; saw:\n%s", pattern, strings.Join(r.seen, "\n"))
 			return nil
+		}
+	}
+}
+
+// subscribe returns a channel of s's events. The subscriber never
+// blocks the run loop: past 4096 unread events it drops them, and the
+// channel then yields nil, which fails waitEvent.
+func subscribe(s *Supervisor) chan Event {
+	ch := make(chan Event, 4096)
+	s.Subscribe(func(ev Event) {
+		select {
+		case ch <- ev:
+		default:
+			select {
+			case <-ch: // make room for the nil that says events were lost
+			default:
+			}
+			ch <- nil
+		}
+	})
+	return ch
+}
+
+// waitEvent waits for an event of type E for which match (nil: any)
+// holds, and returns it.
+func waitEvent[E Event](r *running, match func(E) bool) E {
+	r.t.Helper()
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case ev := <-r.events:
+			if ev == nil {
+				r.t.Fatal("events were lost: the test let 4096 pile up unread")
+			}
+			r.seenEv = append(r.seenEv, ev)
+			if e, ok := ev.(E); ok && (match == nil || match(e)) {
+				return e
+			}
+		case <-deadline:
+			var zero E
+			var seen []string
+			for _, ev := range r.seenEv {
+				seen = append(seen, fmt.Sprintf("%T %+v", ev, ev))
+			}
+			r.t.Fatalf("no %T event matching; saw:\n%s", zero, strings.Join(seen, "\n"))
+			return zero
 		}
 	}
 }

@@ -230,10 +230,15 @@ func TestMemoryLimitRestartsWorker(t *testing.T) {
 	if rss, _ := strconv.ParseFloat(m[1], 64); rss <= 64 {
 		t.Fatalf("logged RSS %s MiB", m[1])
 	}
-	next := r.waitLine(`worker 0 \(pid ` + first + `\) replaced by pid (\d+) \(memory\)`)[1]
-	r.waitLine(`worker 0 \(pid ` + first + `\) stopped \(memory\)`)
-	if _, pid := get(t, cfg.HTTPAddress); strconv.Itoa(pid) != next {
-		t.Fatalf("answer from pid %d, want the replacement %s", pid, next)
+	replaced := waitEvent[WorkerReplaced](r, nil)
+	if strconv.Itoa(replaced.OldPID) != first || replaced.Reason != "memory" {
+		t.Fatalf("replaced %+v, want pid %s for memory", replaced, first)
+	}
+	if old := waitEvent[WorkerExited](r, nil); old.PID != replaced.OldPID || old.Cause != "memory" || !old.Exception || old.Restarting {
+		t.Fatalf("exit of the worker over the limit: %+v", old)
+	}
+	if _, pid := get(t, cfg.HTTPAddress); pid != replaced.PID {
+		t.Fatalf("answer from pid %d, want the replacement %d", pid, replaced.PID)
 	}
 	st, _ := r.sup.Status(context.Background())
 	if st.Exceptions != 1 || st.Restarts["memory"] != 1 || st.Workers[0].RSS == 0 || st.Workers[0].RSS > 64<<20 {
@@ -447,7 +452,7 @@ func TestSystemdNotify(t *testing.T) {
 }
 
 func TestReaperRunsCommands(t *testing.T) {
-	r := newReaper(false, agentLog{sink: newLineSink().sink})
+	r := newReaper(false, newAgentLog(newLineSink().sink))
 	defer r.close()
 	var out strings.Builder
 	cmd := exec.Command("sh", "-c", "echo out; echo err >&2; exit 3")

@@ -214,7 +214,12 @@ func agentHelper() int {
 	}()
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM)
-	return New(cfg, out).Run(context.Background(), sigs)
+	s, err := New(cfg, out, Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return ExitUsage
+	}
+	return s.Run(context.Background(), sigs)
 }
 
 // freeAddr returns a loopback address nobody listens on.

@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -107,7 +106,7 @@ func (s *Supervisor) checkKeepalive() {
 	now := s.clock.Now()
 	var zombies []*worker
 	for _, sl := range s.slots {
-		if w := sl.w; w != nil && !w.zombie {
+		if w := sl.w; w != nil && w.cause == causeNone {
 			if silent, ok := silentFor(w, now); ok && silent > s.cfg.KeepaliveTime {
 				zombies = append(zombies, w)
 			}
@@ -132,10 +131,6 @@ func (s *Supervisor) checkKeepalive() {
 		s.log.error("worker %d (pid %d) sent no heartbeat for %v (keepalive %v): zombie, killing its process group",
 			w.slot, w.p.PID(), now.Sub(w.lastBeat).Round(time.Millisecond), s.cfg.KeepaliveTime)
 		s.alarm(pidOf(w), "[alarm] detected zombie worker.")
-		w.zombie = true
-		w.p.SignalGroup(syscall.SIGKILL)
-		if !s.exception(s.slots[w.slot], "no heartbeat") {
-			return // the limit is reached: everything stops
-		}
+		kill(w, causeKeepalive)
 	}
 }

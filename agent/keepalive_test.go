@@ -140,11 +140,13 @@ func TestHungWorkerIsKilledAndReplaced(t *testing.T) {
 	cfg := testConfig(1, "hang")
 	cfg.KeepaliveTime = 500 * time.Millisecond
 	r := run(t, cfg)
-	m := r.waitLine(`worker 0 \(pid (\d+)\) ready`)
-	r.waitLine(`worker 0 \(pid ` + m[1] + `\) sent no heartbeat for`)
-	r.waitLine(`killed for missing heartbeats`)
-	r.waitLine(`worker 0 started, pid \d+`)
-	pid, _ := strconv.Atoi(m[1])
+	pid := waitEvent[WorkerReady](r, nil).PID
+	hung := waitEvent[WorkerExited](r, nil)
+	if hung.PID != pid || hung.Cause != "keepalive" || !hung.Exception || !hung.Restarting {
+		t.Fatalf("exit of the hung worker %d: %+v", pid, hung)
+	}
+	r.waitLine(`worker 0 \(pid ` + strconv.Itoa(pid) + `\) sent no heartbeat for`)
+	waitEvent(r, func(e WorkerStarted) bool { return e.Slot == 0 })
 	if !waitGone(pid, 2*time.Second) {
 		t.Fatalf("hung worker %d still there", pid)
 	}

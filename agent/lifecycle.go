@@ -1,8 +1,10 @@
 package agent
 
 import (
+	"fmt"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/nodeagent/node-agent/container/wire"
 	"github.com/nodeagent/node-agent/monitor"
@@ -23,15 +25,19 @@ func (s *Supervisor) shutdown(code int) {
 			sl.pending = nil
 		}
 	}
-	s.each(func(w *worker) { s.stopWorker(w, "shutdown") })
+	s.each(func(w *worker) { s.stop(w, causeShutdown) })
 }
 
-// stopWorker asks w to stop and arms the SIGKILL escalation.
-func (s *Supervisor) stopWorker(w *worker, reason string) {
+// stop asks w to stop for cause and arms the SIGKILL escalation. The first
+// cause written stays: a worker replaced for its memory stops as a memory
+// restart, a zombie stopped by a shutdown still died for its heartbeats.
+// Stopping a stopping worker does nothing more.
+func (s *Supervisor) stop(w *worker, cause stopCause) {
+	setCause(w, cause)
 	if w.state == Stopping {
 		return
 	}
-	w.state, w.requested, w.reason = Stopping, true, reason
+	w.state = Stopping
 	if s.cfg.GracefulShutdown <= 0 || s.forced {
 		w.p.SignalGroup(syscall.SIGKILL)
 		return
@@ -44,6 +50,20 @@ func (s *Supervisor) stopWorker(w *worker, reason string) {
 		w.p.SignalGroup(syscall.SIGTERM)
 	}
 	w.killTimer = s.clock.AfterFunc(s.cfg.GracefulShutdown, func() { s.post(killDue{w}) })
+}
+
+// kill SIGKILLs w's process group for cause, without asking first (a
+// zombie, a start past its deadline, a replacement given up).
+func kill(w *worker, cause stopCause) {
+	setCause(w, cause)
+	w.p.SignalGroup(syscall.SIGKILL)
+}
+
+// setCause writes why w must go, unless that was decided already.
+func setCause(w *worker, cause stopCause) {
+	if w.cause == causeNone {
+		w.cause = cause
+	}
 }
 
 // startWorker starts the worker of an empty slot. A start that fails is
@@ -100,23 +120,14 @@ func (s *Supervisor) startedWorker(sl *slot, p proc, err error) (*worker, error)
 		w.state = Ready // a plain binary is ready when started (SPEC §5)
 	}
 	s.armReadyDeadline(w)
-	s.log.info("worker %d started, pid %d", sl.id, p.PID())
+	s.emit(WorkerStarted{Slot: sl.id, PID: p.PID()})
 	return w, nil
 }
 
-// slotOf returns the slot w belongs to, or nil when w left its slot (an
-// old worker, or its slot was scaled away).
-func (s *Supervisor) slotOf(w *worker) *slot {
-	if w.slot >= len(s.slots) {
-		return nil
-	}
-	sl := s.slots[w.slot]
-	if sl.w != w && sl.next != w {
-		return nil
-	}
-	return sl
-}
-
+// onExit handles the end of a worker process: its replacement's failure
+// goes to the rollout; any other end is decided by the restart policy
+// (decideExit), which counts exceptions and says whether the slot
+// restarts.
 func (s *Supervisor) onExit(ev procExited) {
 	w := s.find(ev.p)
 	if w == nil {
@@ -130,93 +141,77 @@ func (s *Supervisor) onExit(ev procExited) {
 	w.p.SignalGroup(syscall.SIGKILL)
 	starting := w.state == Starting
 	w.state = Stopped
-	s.workerGone(w, ev.status)
+	s.gathers.workerGone(w.p.PID(), ev.status)
 	sl := s.slotOf(w)
-	if sl == nil {
-		delete(s.old, ev.p)
-		s.log.info("worker %d (pid %d) stopped (%s) with %v", w.slot, w.p.PID(), w.reason, ev.status)
-		return
-	}
-	if sl.next == w {
+	if sl != nil && sl.next == w {
 		s.replacementFailed(sl, exitedBeforeReady(ev.status))
 		return
 	}
-	sl.w = nil
-	switch {
-	case w.startErr != nil:
-		s.restartAfterFailedStart(sl, w, ev.status)
-	case w.zombie:
-		s.log.error("worker %d (pid %d) killed for missing heartbeats, exited with %v", w.slot, w.p.PID(), ev.status)
-		s.restartSlot(sl, monitor.ReasonKeepalive)
-	case w.requested && w.restart:
-		s.log.info("worker %d (pid %d) stopped (%s) with %v, starting its replacement", w.slot, w.p.PID(), w.reason, ev.status)
-		s.restartSlot(sl, w.reason)
-	case w.requested:
-		s.log.info("worker %d (pid %d) stopped (%s) with %v", w.slot, w.p.PID(), w.reason, ev.status)
-	default:
-		when := ""
-		if starting {
-			when = " while starting"
-		}
-		s.log.error("worker %d (pid %d) exited unexpectedly with %v%s", w.slot, w.p.PID(), ev.status, when)
-		s.alarm(pidOf(w), "[alarm] worker exit unexpected")
-		if !s.stopping {
-			s.exception(sl, ev.status.String())
-		}
+	if sl == nil {
+		s.gone(w)
+	} else {
+		sl.w = nil
+	}
+	end := workerEnd{cause: w.cause, status: ev.status, stopping: s.stopping}
+	if sl != nil {
+		end.lastStart, end.restarted = sl.lastStart, sl.restarted()
+	}
+	d := s.policy.exit(end, s.clock.Now())
+	restarting := sl != nil && d.restart != "" && !d.limit && sl.next == nil && sl.pending == nil
+	s.emit(WorkerExited{Slot: w.slot, PID: w.p.PID(), Status: ev.status, Cause: w.cause.String(), Starting: starting,
+		Exception: d.exception, Exceptions: d.count, Limit: max(s.policy.window.max, 1), Restarting: restarting})
+	if d.alarm != "" && !d.limit {
+		s.alarm(pidOf(w), d.alarm)
+	}
+	s.applyDecision(sl, d, fmt.Sprintf("worker %d, %s", w.slot, exitWhat(w.cause, ev.status)))
+	if w.cause == causeNone {
 		s.reportStartFailure(w, ev.status)
 	}
 }
 
-// restartSlot starts a new worker in sl after a kill the agent decided on
-// (zombie, memory): the exception was counted when the kill was decided.
-func (s *Supervisor) restartSlot(sl *slot, reason string) {
-	if s.stopping || sl.next != nil {
-		return // the replacement in progress takes the slot
+// exitWhat names an exception for the exception-limit line.
+func exitWhat(c stopCause, st exitStatus) string {
+	if c == causeNone {
+		return st.String()
 	}
-	s.countRestart(sl, reason)
-	s.scheduleStart(sl)
+	return c.String() + ", " + st.String()
 }
 
-// exception counts an unrequested exit in sl and restarts it, or stops the
-// agent when the limit is reached. It reports whether the agent goes on.
-func (s *Supervisor) exception(sl *slot, what string) bool {
-	s.exceptions++
-	n, limit := s.window.record(s.clock.Now())
-	if limit {
-		s.log.error("exception occurred %d times within %v (last: worker %d, %s), exiting", n, s.cfg.ExceptionTime, sl.id, what)
-		s.alarm("", "[alarm] exiting,exception occurred more than "+strconv.Itoa(n-1)+" times within "+strconv.Itoa(int(s.cfg.ExceptionTime.Seconds()))+" seconds")
+// applyDecision acts on the restart policy's decision about sl (nil for a
+// worker that held no slot): stop the agent at the exception limit, or
+// restart the slot, counting the restart. what names the exception.
+func (s *Supervisor) applyDecision(sl *slot, d exitDecision, what string) {
+	if d.limit {
+		s.emit(ExceptionLimit{Count: d.count, Within: s.cfg.ExceptionTime, Last: what})
+		s.alarm("", d.alarm)
 		s.shutdown(ExitExceptionLimit)
-		return false
-	}
-	if sl.w == nil && sl.next == nil {
-		s.countRestart(sl, monitor.ReasonCrash)
-		s.scheduleStart(sl)
-	}
-	return true
-}
-
-// scheduleStart starts a worker in the empty slot sl now, or after the
-// restart pacing of SPEC §6.
-func (s *Supervisor) scheduleStart(sl *slot) {
-	if sl.pending != nil {
 		return
 	}
-	delay := restartDelay(sl, s.clock.Now())
-	sl.restarts++
-	if delay == 0 {
+	if sl == nil || d.restart == "" || s.stopping || sl.w != nil || sl.next != nil || sl.pending != nil {
+		return // nothing to restart, or the slot is (being) filled
+	}
+	sl.countRestart(d.restart)
+	s.startAfter(sl, d.delay)
+}
+
+// startAfter starts a worker in the empty slot sl after delay.
+func (s *Supervisor) startAfter(sl *slot, delay time.Duration) {
+	if delay <= 0 {
 		s.startWorker(sl)
 		return
 	}
 	sl.pending = s.clock.AfterFunc(delay, func() { s.post(restartDue{slot: sl.id}) })
 }
 
-// countRestart counts a worker started in sl to replace another.
-func (s *Supervisor) countRestart(sl *slot, reason string) {
-	s.restarts[reason]++
-	if sl.restartsBy == nil {
-		sl.restartsBy = map[string]int{}
+// refill starts a worker in sl, emptied while a replacement was starting
+// that then failed: a crash restart, paced.
+func (s *Supervisor) refill(sl *slot) {
+	if s.stopping || sl.w != nil || sl.next != nil || sl.pending != nil {
+		return
 	}
-	sl.restartsBy[reason]++
+	delay := restartDelay(sl.lastStart, sl.restarted(), s.clock.Now())
+	sl.countRestart(monitor.ReasonCrash)
+	s.startAfter(sl, delay)
 }
 
 func pidOf(w *worker) string { return strconv.Itoa(w.p.PID()) }

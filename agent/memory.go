@@ -17,9 +17,9 @@ const (
 )
 
 // startSampler starts the goroutine that samples the workers' usage off
-// the run loop; the run loop asks through s.sample and gets usageSampled.
-// The returned func stops it.
-func (s *Supervisor) startSampler() (stop func()) {
+// the run loop: the run loop asks through sample and gets a usageSampled
+// event through post; a request after quit is dropped. stop ends it.
+func startSampler(post func(event), quit <-chan struct{}) (sample func(sampleRequest), stop func()) {
 	requests := make(chan sampleRequest)
 	done := make(chan struct{})
 	go func() {
@@ -32,16 +32,16 @@ func (s *Supervisor) startSampler() (stop func()) {
 			for pid, g := range got {
 				u[pid] = usage{RSS: g.RSS, CPU: g.CPU, cpuMeasured: g.CPUMeasured}
 			}
-			s.post(usageSampled{u})
+			post(usageSampled{u})
 		}
 	}()
-	s.sample = func(req sampleRequest) {
+	sample = func(req sampleRequest) {
 		select {
 		case requests <- req:
-		case <-s.quit:
+		case <-quit:
 		}
 	}
-	return func() {
+	return sample, func() {
 		close(requests)
 		<-done
 	}
@@ -98,7 +98,7 @@ func (s *Supervisor) onUsage(got map[int]usage) {
 	})
 	if limit := s.cfg.MaxMemoryRestart; limit > 0 && !s.stopping {
 		for _, sl := range s.slots {
-			if w := sl.w; w != nil && w.sampled && w.usage.RSS > uint64(limit) && w.state != Stopping && sl.next == nil && !w.overLimit {
+			if w := sl.w; w != nil && w.sampled && w.usage.RSS > uint64(limit) && w.cause == causeNone && w.state != Stopping && sl.next == nil {
 				s.memoryRestart(sl, w)
 			}
 		}
@@ -107,25 +107,22 @@ func (s *Supervisor) onUsage(got map[int]usage) {
 
 // memoryRestart restarts a worker over --max-memory-restart gracefully: a
 // linked worker is replaced first (no request is dropped on a shared
-// socket), a plain one is stopped, then restarted. It is an exception.
+// socket), a plain one is stopped, then restarted. Its exit is an
+// exception (decideExit).
 func (s *Supervisor) memoryRestart(sl *slot, w *worker) {
-	w.overLimit = true
+	setCause(w, causeMemory)
 	s.log.error("worker %d (pid %d) uses %s of memory (RSS), over the limit of %s: restarting it",
 		w.slot, w.p.PID(), formatBytes(w.usage.RSS), formatBytes(uint64(s.cfg.MaxMemoryRestart)))
 	s.alarm(pidOf(w), fmt.Sprintf("[alarm] worker memory %s over the limit of %s, restarting it", formatBytes(w.usage.RSS), formatBytes(uint64(s.cfg.MaxMemoryRestart))))
-	if !s.exception(sl, "memory") {
-		return
-	}
-	if !w.linked && !s.linked {
-		w.restart = true
-		s.stopWorker(w, monitor.ReasonMemory)
+	// A plain worker may not share its port: stopped first. So is one
+	// whose exception will stop the agent: no replacement is worth it.
+	if (!w.linked && !s.linked) || s.policy.atLimit(s.clock.Now()) {
+		s.stop(w, causeMemory)
 		return
 	}
 	s.replace(sl, monitor.ReasonMemory, func(err error) {
 		if err != nil && sl.w == w && w.state != Stopping && !s.stopping {
-			// No replacement: restart it in place.
-			w.restart = true
-			s.stopWorker(w, monitor.ReasonMemory)
+			s.stop(w, causeMemory) // no replacement: restart it in place
 		}
 	})
 }

@@ -31,7 +31,7 @@ func (s *Supervisor) onMessage(ev procMessage) {
 		var h wire.Hello
 		if err := m.Decode(&h); err != nil || h.Version != wire.Version {
 			s.log.error("worker %d (pid %d) speaks protocol %d, the agent %d: stopping it", w.slot, w.p.PID(), h.Version, wire.Version)
-			s.stopWorker(w, "protocol mismatch")
+			s.stop(w, causeProtocol)
 			return
 		}
 		w.linked = true
@@ -40,7 +40,7 @@ func (s *Supervisor) onMessage(ev procMessage) {
 			disarmReadyDeadline(w)
 			w.state = Ready
 			w.lastBeat = s.clock.Now() // the keepalive deadline starts now
-			s.log.info("worker %d (pid %d) ready after %v", w.slot, w.p.PID(), s.clock.Now().Sub(w.started).Round(time.Millisecond))
+			s.emit(WorkerReady{Slot: w.slot, PID: w.p.PID(), After: s.clock.Now().Sub(w.started)})
 			s.starts.ready()
 			s.onReady(w)
 		}
@@ -51,7 +51,7 @@ func (s *Supervisor) onMessage(ev procMessage) {
 	case wire.KindReply:
 		var r wire.Reply
 		if m.Decode(&r) == nil {
-			s.onReply(w, r)
+			s.gathers.reply(w.p.PID(), r)
 		}
 	case wire.KindLog: // real workers' records are written off the loop
 		s.workerRecord(w.p.PID(), m)

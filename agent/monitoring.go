@@ -59,7 +59,7 @@ func (s *Supervisor) openMonitors() (*monitors, error) {
 	if tarsReporting(cfg) {
 		m.sender = monitor.NewClientSender(tars.ClientOptions{Locator: cfg.Locator, Set: cfg.SetDivision, NodeName: cfg.NodeName})
 		opts := monitor.TarsOptions{Stat: cfg.Stat, Property: cfg.Property, Interval: cfg.ReportInterval,
-			ModuleName: cfg.ModuleName, LocalIP: cfg.LocalIP, Set: cfg.SetDivision, TarsVersion: s.Version}
+			ModuleName: cfg.ModuleName, LocalIP: cfg.LocalIP, Set: cfg.SetDivision, TarsVersion: s.version}
 		if host, port, err := net.SplitHostPort(cfg.HTTPAddress); err == nil {
 			opts.SlaveIP = host
 			opts.SlavePort, _ = strconv.Atoi(port)
@@ -116,44 +116,19 @@ func (s *Supervisor) workerStats(slot, pid int, m wire.Message) {
 	}
 }
 
-// snapshotRequest asks the run loop for the worker table of the metrics.
-type snapshotRequest struct{ reply chan<- monitor.Snapshot }
-
 // snapshot is the monitor.Source of the agent: answered by the run loop,
 // so a stuck loop fails /healthz. It fails once Run returned.
 func (s *Supervisor) snapshot(ctx context.Context) (monitor.Snapshot, error) {
-	reply := make(chan monitor.Snapshot, 1)
-	if err := s.send(ctx, snapshotRequest{reply: reply}); err != nil {
+	reply := make(chan Status, 1)
+	if err := s.send(ctx, statusRequest{reply: reply}); err != nil {
 		return monitor.Snapshot{}, err
 	}
 	select {
-	case snap := <-reply:
-		return snap, nil
+	case st := <-reply:
+		return metricsOf(st, heartbeatInterval(s.cfg.KeepaliveTime) > 0), nil
 	case <-s.quit:
 		return monitor.Snapshot{}, ErrStopped
 	case <-ctx.Done():
 		return monitor.Snapshot{}, ctx.Err()
 	}
-}
-
-// metricsSnapshot builds the snapshot: one entry per slot, its current
-// worker. Run loop only.
-func (s *Supervisor) metricsSnapshot() monitor.Snapshot {
-	snap := monitor.Snapshot{Stopping: s.stopping, Exceptions: uint64(s.exceptions)}
-	beats := heartbeatInterval(s.cfg.KeepaliveTime) > 0
-	for _, sl := range s.slots {
-		w := monitor.Worker{Slot: sl.id, State: Stopped.String(), Restarts: map[string]uint64{}}
-		for reason, n := range sl.restartsBy {
-			w.Restarts[reason] = uint64(n)
-		}
-		if cur := sl.w; cur != nil {
-			w.PID, w.State = cur.p.PID(), cur.state.String()
-			w.RSS, w.CPU = int64(cur.usage.RSS), cur.usage.CPU/100
-			if cur.linked && beats {
-				w.LastHeartbeat = cur.lastBeat
-			}
-		}
-		snap.Workers = append(snap.Workers, w)
-	}
-	return snap
 }

@@ -1,14 +1,15 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/nodeagent/node-agent/agent/config"
 	"github.com/nodeagent/node-agent/logs"
@@ -142,18 +143,39 @@ func (o *Output) Close() error {
 }
 
 // log returns the agent log of the Output, for its own events.
-func (o *Output) log() agentLog { return agentLog{sink: o.Agent, pid: os.Getpid()} }
+func (o *Output) log() agentLog { return newAgentLog(o.Agent) }
 
-// agentLog writes the agent's own events.
+// agentLog is the agent's own log: a *slog.Logger writing TARS lines to
+// the agent log's sink (logs.Handler), with printf helpers for the agent's
+// lines. Its copies (the reaper's, the sockets') share one handler, so
+// redirecting it (ServeControl's tap) redirects them all, safely while
+// they write.
 type agentLog struct {
-	sink *logs.Sink
-	pid  int
+	logger  *slog.Logger
+	handler *logs.Handler
 }
 
-func (l agentLog) write(level logs.Level, format string, args ...any) {
-	l.sink.Write(logs.Record{Time: time.Now(), PID: l.pid, Level: level, Message: fmt.Sprintf(format, args...)})
+func newAgentLog(sink *logs.Sink) agentLog {
+	h := logs.NewHandler(sink, os.Getpid())
+	return agentLog{logger: slog.New(h), handler: h}
 }
 
-func (l agentLog) info(format string, args ...any)  { l.write(logs.LevelInfo, format, args...) }
-func (l agentLog) warn(format string, args ...any)  { l.write(logs.LevelWarn, format, args...) }
-func (l agentLog) error(format string, args ...any) { l.write(logs.LevelError, format, args...) }
+// redirect makes every copy of l write to sink from now on.
+func (l agentLog) redirect(sink *logs.Sink) { l.handler.Redirect(sink) }
+
+// logf writes a line at level, formatted only when the log takes it.
+func (l agentLog) logf(level slog.Level, format string, args ...any) {
+	ctx := context.Background()
+	if l.logger.Enabled(ctx, level) {
+		l.logger.Log(ctx, level, fmt.Sprintf(format, args...))
+	}
+}
+
+// event writes ev's line at its level.
+func (l agentLog) event(ev Event) {
+	l.logger.Log(context.Background(), ev.Level(), ev.String())
+}
+
+func (l agentLog) info(format string, args ...any)  { l.logf(slog.LevelInfo, format, args...) }
+func (l agentLog) warn(format string, args ...any)  { l.logf(slog.LevelWarn, format, args...) }
+func (l agentLog) error(format string, args ...any) { l.logf(slog.LevelError, format, args...) }

@@ -147,7 +147,10 @@ func runToFiles(t *testing.T, cfg *config.Config) *fileRun {
 	}
 	r := &fileRun{t: t, out: out, app: filepath.Join(cfg.LogDir, "A/S/A.S.log"), agent: filepath.Join(cfg.LogDir, "A/S/A.S_agent.log"),
 		signals: make(chan os.Signal, 2), code: make(chan int, 1)}
-	s := New(cfg, out)
+	s, err := New(cfg, out, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	r.sup = s
 	go func() { r.code <- s.Run(context.Background(), r.signals) }()
 	t.Cleanup(func() {

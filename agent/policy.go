@@ -1,6 +1,10 @@
 package agent
 
-import "time"
+import (
+	"fmt"
+	"maps"
+	"time"
+)
 
 // minRestartInterval is the shortest time between two starts in one slot
 // after the first restart (SPEC §6).
@@ -26,15 +30,120 @@ func (e *exceptionWindow) record(now time.Time) (count int, limit bool) {
 	return e.count, e.count >= max(e.max, 1)
 }
 
+// workerEnd is what decideExit knows of a worker's end.
+type workerEnd struct {
+	cause  stopCause
+	status exitStatus // zero for causeStartFailed
+	// stopping: the agent is stopping; nothing restarts or counts.
+	stopping bool
+	// pacing of the slot the worker held: its last start, and whether it
+	// restarted before (the first restart is immediate).
+	lastStart time.Time
+	restarted bool
+}
+
+// exitDecision is what follows a worker's end.
+type exitDecision struct {
+	// exception: the end counts against the exception limit; count is the
+	// number in the current window, and limit says the agent must stop
+	// (ExitExceptionLimit) instead of restarting.
+	exception bool
+	count     int
+	limit     bool
+	// restart is the restart reason (monitor.Reason*) when the slot gets a
+	// new worker, "" when it stays empty; delay is the restart pacing.
+	restart string
+	delay   time.Duration
+	// alarm is the alarm to raise about the worker (SPEC §12), or "".
+	alarm string
+	// window is the exception window after this end.
+	window exceptionWindow
+}
+
+// The alarms decideExit raises, as the Node.js agent words them.
+const (
+	alarmUnexpectedExit = "[alarm] worker exit unexpected"
+)
+
+// decideExit is the restart policy (SPEC §6): given why and how a worker
+// ended, the exception window and the time, it says whether the end is an
+// exception, whether the agent reached its exception limit, whether and
+// when the slot restarts and which alarm to raise. It is pure: the caller
+// applies the decision (restartPolicy.exit).
+func decideExit(end workerEnd, window exceptionWindow, now time.Time) exitDecision {
+	d := exitDecision{window: window}
+	if end.cause == causeNone {
+		d.alarm = alarmUnexpectedExit
+	}
+	if end.stopping || !end.cause.isException() {
+		return d
+	}
+	d.exception = true
+	d.count, d.limit = d.window.record(now)
+	if d.limit {
+		d.alarm = fmt.Sprintf("[alarm] exiting,exception occurred more than %d times within %d seconds", d.count-1, int(window.span.Seconds()))
+		return d
+	}
+	d.restart = end.cause.restartReason()
+	d.delay = restartDelay(end.lastStart, end.restarted, now)
+	return d
+}
+
 // restartDelay is how long a slot waits before starting a replacement:
 // nothing for the first restart, then at least minRestartInterval after
 // the slot's previous start.
-func restartDelay(s *slot, now time.Time) time.Duration {
-	if s.restarts == 0 || s.lastStart.IsZero() {
+func restartDelay(lastStart time.Time, restarted bool, now time.Time) time.Duration {
+	if !restarted || lastStart.IsZero() {
 		return 0
 	}
-	if d := s.lastStart.Add(minRestartInterval).Sub(now); d > 0 {
-		return d
+	return max(lastStart.Add(minRestartInterval).Sub(now), 0)
+}
+
+// restartPolicy is the run loop's part that counts: the exception window,
+// the exceptions since the start, and the restarts of slots scaled away
+// (the live slots count theirs, slot.restarts). Exceptions are counted
+// only by exit, from decideExit.
+type restartPolicy struct {
+	window     exceptionWindow
+	exceptions int
+	retired    map[string]int
+}
+
+func newRestartPolicy(max int, span time.Duration) restartPolicy {
+	return restartPolicy{window: exceptionWindow{max: max, span: span}, retired: map[string]int{}}
+}
+
+// exit decides what follows end at now and counts the exception.
+func (p *restartPolicy) exit(end workerEnd, now time.Time) exitDecision {
+	d := decideExit(end, p.window, now)
+	p.window = d.window
+	if d.exception {
+		p.exceptions++
 	}
-	return 0
+	return d
+}
+
+// atLimit reports whether one more exception at now reaches the limit.
+func (p *restartPolicy) atLimit(now time.Time) bool {
+	w := p.window
+	_, limit := w.record(now)
+	return limit
+}
+
+// retire keeps the restarts of a slot scaled away in the agent's totals.
+func (p *restartPolicy) retire(sl *slot) {
+	for reason, n := range sl.restarts {
+		p.retired[reason] += n
+	}
+}
+
+// totals are the agent's restarts by reason: those of slots, live and retired.
+func (p *restartPolicy) totals(slots []*slot) map[string]int {
+	t := maps.Clone(p.retired)
+	for _, sl := range slots {
+		for reason, n := range sl.restarts {
+			t[reason] += n
+		}
+	}
+	return t
 }

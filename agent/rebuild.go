@@ -22,15 +22,15 @@ type rebuilt struct {
 	req  adminRequest // the zero request for SIGHUP
 }
 
-// goBuilder returns the build of a Go source entry, its go commands run
-// through r (the one place that waits for the agent's children), or nil
-// when the entry is an executable.
-func (s *Supervisor) goBuilder(r *reaper) func(context.Context) (string, error) {
-	if s.cfg.Entry.SourceDir == "" {
+// goBuilder returns the build of cfg's Go source entry, its go commands
+// run through r (the one place that waits for the agent's children), or
+// nil when the entry is an executable.
+func goBuilder(cfg *config.Config, r *reaper) func(context.Context) (string, error) {
+	if cfg.Entry.SourceDir == "" {
 		return nil
 	}
-	b := &config.Builder{CacheDir: s.cfg.Entry.BuildCache, Exec: r.run}
-	dir := s.cfg.Entry.SourceDir
+	b := &config.Builder{CacheDir: cfg.Entry.BuildCache, Exec: r.run}
+	dir := cfg.Entry.SourceDir
 	return func(ctx context.Context) (string, error) {
 		res, err := b.Build(ctx, dir)
 		return res.Path, err
@@ -95,7 +95,7 @@ func (s *Supervisor) onRebuilt(ev rebuilt) {
 	default:
 		s.log.info("built %s, reloading the workers one by one", ev.path)
 		s.cfg.Entry.Path = ev.path
-		s.linked = linksContainer(ev.path)
+		s.linked = s.linkedEntry(ev.path)
 		if s.reload != nil {
 			s.reloadAgain = true
 			ev.req.answer("", errorf(ErrReloadInProgress, "reload in progress: another one follows it with the new build"))

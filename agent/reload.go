@@ -2,13 +2,23 @@ package agent
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/nodeagent/node-agent/monitor"
 
 	"github.com/nodeagent/node-agent/internal/plural"
 )
+
+// rollout is the run loop's part that replaces workers in their slots
+// for a rolling reload (replace.go holds one slot's replacement).
+type rollout struct {
+	reload *rollingReload // the reload in progress, or nil
+	// reloadAgain asks for another reload when the one in progress ends
+	// (--watch saw a newer entry meanwhile).
+	reloadAgain bool
+	// rebuilding is true while the build of a reload (rebuild) runs.
+	rebuilding bool
+}
 
 // rollingReload replaces the workers slot by slot (SPEC §11): one at a
 // time, the next slot only once the previous replacement is ready.
@@ -83,16 +93,16 @@ func (s *Supervisor) abortReload(why string) {
 func (s *Supervisor) finishReload(err error) {
 	r := s.reload
 	s.reload = nil
+	done := ReloadDone{Replaced: r.replaced, Of: len(r.order), Took: s.clock.Now().Sub(r.began)}
 	var text string
 	if err != nil {
-		err = errorf(ErrReloadFailed, "reload failed: %v; %d of %s replaced, the others keep serving", err, r.replaced, plural.Count(len(r.order), "worker was", "workers were"))
-		s.log.error("%v", err)
+		done.Err = errorf(ErrReloadFailed, "reload failed: %v; %d of %s replaced, the others keep serving", err, r.replaced, plural.Count(len(r.order), "worker was", "workers were"))
 	} else {
-		text = fmt.Sprintf("ok: reloaded %s in %v", plural.Workers(r.replaced), s.clock.Now().Sub(r.began).Round(time.Millisecond))
-		s.log.info("%s", text)
+		text = done.String()
 	}
-	r.waiter.answer(text, err)
-	s.sdReady = false // READY=1 again once every worker is ready
+	s.emit(done)
+	r.waiter.answer(text, done.Err)
+	s.reporter.reloaded()
 	if s.reloadAgain && !s.stopping {
 		s.reloadAgain = false
 		s.log.info("the entry changed during the reload, reloading again")

@@ -155,7 +155,7 @@ func TestFakeCrashDuringReplacement(t *testing.T) {
 func TestFakeMemoryRestart(t *testing.T) {
 	fr, ps := startReady(t, 2, func(s *Supervisor) {
 		s.cfg.MaxMemoryRestart = 64 << 20
-		s.window.max = 10
+		s.policy.window.max = 10
 	})
 	fr.os.post(usageSampled{map[int]usage{ps[0].pid: {RSS: 50 << 20}, ps[1].pid: {RSS: 80 << 20}}})
 	n1 := fr.started()

@@ -1,9 +1,6 @@
 package agent
 
-import (
-	"fmt"
-	"syscall"
-)
+import "fmt"
 
 // replacement is a worker being started to take over a slot (rolling
 // reload, memory restart): the slot's next worker.
@@ -38,8 +35,8 @@ func (s *Supervisor) replace(sl *slot, reason string, done func(error)) {
 	}
 	w, err := s.newWorker(sl)
 	if err != nil {
-		if sl.w == nil && !s.stopping {
-			s.scheduleStart(sl)
+		if sl.w == nil {
+			s.refill(sl)
 		}
 		if done != nil {
 			done(fmt.Errorf("worker %d: its replacement %w", sl.id, err))
@@ -64,11 +61,11 @@ func (s *Supervisor) onReady(w *worker) {
 func (s *Supervisor) promote(sl *slot) {
 	r, old := sl.replacing, sl.w
 	sl.w, sl.next, sl.replacing = sl.next, nil, nil
-	s.countRestart(sl, r.reason)
+	sl.countRestart(r.reason)
 	if old != nil {
-		s.log.info("worker %d (pid %d) replaced by pid %d (%s)", sl.id, old.p.PID(), sl.w.p.PID(), r.reason)
-		s.old[old.p] = old
-		s.stopWorker(old, r.reason)
+		s.emit(WorkerReplaced{Slot: sl.id, OldPID: old.p.PID(), PID: sl.w.p.PID(), Reason: r.reason})
+		s.leave(old)
+		s.stop(old, causeReplaced)
 	}
 	if r.done != nil {
 		r.done(nil)
@@ -80,11 +77,11 @@ func (s *Supervisor) promote(sl *slot) {
 // slot restarts as usual) and the replacement's done gets the reason.
 func (s *Supervisor) replacementFailed(sl *slot, why error) {
 	r, nw := sl.replacing, sl.next
-	s.cancelReplacement(sl, "replacement failed")
+	s.cancelReplacement(sl, causeCancelled)
 	err := fmt.Errorf("worker %d: replacement pid %d %w", sl.id, nw.p.PID(), why)
 	s.log.error("%v; the current worker keeps serving", err)
-	if sl.w == nil && !s.stopping {
-		s.scheduleStart(sl)
+	if sl.w == nil {
+		s.refill(sl)
 	}
 	if r.done != nil {
 		r.done(err)
@@ -94,13 +91,13 @@ func (s *Supervisor) replacementFailed(sl *slot, why error) {
 // cancelReplacement removes sl's replacement without calling its done: a
 // replacement still running is SIGKILLed and kept among the old workers
 // until it exits.
-func (s *Supervisor) cancelReplacement(sl *slot, reason string) {
+func (s *Supervisor) cancelReplacement(sl *slot, cause stopCause) {
 	nw := sl.next
 	disarmReadyDeadline(nw)
 	sl.next, sl.replacing = nil, nil
 	if nw.state != Stopped {
-		nw.state, nw.requested, nw.reason = Stopping, true, reason
-		nw.p.SignalGroup(syscall.SIGKILL)
-		s.old[nw.p] = nw
+		nw.state = Stopping
+		kill(nw, cause)
+		s.leave(nw)
 	}
 }

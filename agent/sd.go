@@ -1,12 +1,9 @@
 package agent
 
 import (
-	"fmt"
 	"strconv"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/nodeagent/node-agent/internal/plural"
 )
 
 // sdNotify sends states to systemd; a no-op when not under systemd. A
@@ -20,36 +17,39 @@ func (s *Supervisor) sdNotify(state ...string) {
 	}
 }
 
-// reportReadiness tells systemd the workers' state: STATUS= whenever it
-// changed, READY=1 once every slot's worker is ready (and again after a
-// reload). Run calls it after every event.
+// sdReporter is the reporting part for systemd: what the one Status
+// snapshot says, as STATUS= whenever it changed and READY=1 once every
+// slot's worker is ready (again after a reload).
+type sdReporter struct {
+	status string // the last STATUS= sent
+	ready  bool   // READY=1 was sent since the start or the last reload
+}
+
+// update returns the messages that tell systemd about st, if any.
+func (r *sdReporter) update(st Status) []string {
+	var msgs []string
+	if status := sdStatusOf(st); status != r.status {
+		r.status = status
+		msgs = append(msgs, "STATUS="+status)
+	}
+	if !r.ready && !st.Stopping && st.Reload == nil && st.Ready() == len(st.Slots) {
+		r.ready = true
+		msgs = append(msgs, "READY=1")
+	}
+	return msgs
+}
+
+// reloaded asks for READY=1 again once every worker is ready.
+func (r *sdReporter) reloaded() { r.ready = false }
+
+// reportReadiness tells systemd the workers' state (sdReporter). Run calls
+// it after every event.
 func (s *Supervisor) reportReadiness() {
 	if s.sd == nil {
 		return
 	}
-	ready, restarts := 0, 0
-	for _, sl := range s.slots {
-		if sl.w != nil && sl.w.state == Ready {
-			ready++
-		}
-	}
-	for _, n := range s.restarts {
-		restarts += n
-	}
-	status := fmt.Sprintf("%d/%s ready, %s", ready, plural.Workers(len(s.slots)), plural.Count(restarts, "restart", "restarts"))
-	switch {
-	case s.stopping:
-		status = fmt.Sprintf("stopping, %s left", plural.Workers(s.alive()))
-	case s.reload != nil:
-		status = fmt.Sprintf("reloading: %d/%d replaced, %s", s.reload.replaced, len(s.reload.order), status)
-	}
-	if status != s.sdStatus {
-		s.sdStatus = status
-		s.sdNotify("STATUS=" + status)
-	}
-	if !s.sdReady && !s.stopping && s.reload == nil && ready == len(s.slots) {
-		s.sdReady = true
-		s.sdNotify("READY=1")
+	for _, m := range s.reporter.update(s.status()) {
+		s.sdNotify(m)
 	}
 }
 

@@ -3,10 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
-	"syscall"
 	"time"
-
-	"github.com/nodeagent/node-agent/monitor"
 )
 
 // The ways a worker's start can end other than ready (SPEC §5). Every
@@ -60,8 +57,9 @@ func disarmReadyDeadline(w *worker) {
 	}
 }
 
-// onStartFailed counts a failed start as an exception: the slot restarts
-// with the crash pacing of SPEC §6, or the agent stops at the limit.
+// onStartFailed decides about a failed start as about a crash: the slot
+// restarts with the crash pacing of SPEC §6, or the agent stops at the
+// exception limit.
 func (s *Supervisor) onStartFailed(ev startFailed) {
 	if ev.slot >= len(s.slots) || s.stopping {
 		return // scaled away, or stopping anyway
@@ -71,17 +69,18 @@ func (s *Supervisor) onStartFailed(ev startFailed) {
 		return // filled meanwhile
 	}
 	s.alarm("", fmt.Sprintf("[alarm] worker %d could not be started", sl.id))
-	s.exception(sl, ev.err.Error())
+	d := s.policy.exit(workerEnd{cause: causeStartFailed, lastStart: sl.lastStart, restarted: sl.restarted()}, s.clock.Now())
+	s.applyDecision(sl, d, fmt.Sprintf("worker %d, %v", sl.id, ev.err))
 }
 
 // onReadyTimeout ends a start still not ready at its deadline. A
 // replacement is given up (the old worker keeps serving); a first start or
-// a restart is killed with its process group, counted as an exception with
-// an alarm, and restarted once it exited.
+// a restart is killed with its process group, with an alarm; its exit is
+// an exception and restarts the slot.
 func (s *Supervisor) onReadyTimeout(w *worker) {
 	w.readyTimer = nil
-	if w.state != Starting {
-		return // ready, or already stopping
+	if w.state != Starting || w.cause != causeNone {
+		return // ready, or already on its way out
 	}
 	sl := s.slotOf(w)
 	if sl == nil {
@@ -94,23 +93,17 @@ func (s *Supervisor) onReadyTimeout(w *worker) {
 	}
 	s.log.error("worker %d (pid %d) %v: killing its process group", w.slot, w.p.PID(), err)
 	s.alarm(pidOf(w), "[alarm] worker not ready in time, force kill worker")
-	w.startErr = err
-	w.p.SignalGroup(syscall.SIGKILL)
-	s.exception(sl, err.Error())
-}
-
-// restartAfterFailedStart restarts sl once a worker killed at its ready
-// deadline exited: the exception was counted at the deadline.
-func (s *Supervisor) restartAfterFailedStart(sl *slot, w *worker, st exitStatus) {
-	s.log.error("worker %d (pid %d) %v, exited with %v", w.slot, w.p.PID(), w.startErr, st)
-	s.restartSlot(sl, monitor.ReasonCrash)
+	kill(w, causeNotReady)
 }
 
 // process handles ev, then the events that handling queued for the run
-// loop itself (a failed start), before the loop takes the next one.
+// loop itself (a failed start), before the loop takes the next one; then
+// tells systemd what changed. It serves Run's loop and the start batches
+// (handleQueued) alike.
 func (s *Supervisor) process(ev event) {
 	s.handle(ev)
 	s.handleOwnEvents()
+	s.reportReadiness()
 }
 
 // handleOwnEvents handles the events the run loop queued for itself, in order.

@@ -21,10 +21,13 @@ type alarms struct {
 	got []string
 }
 
-func (a *alarms) hook(_, message string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.got = append(a.got, message)
+// event is a subscriber (Supervisor.Subscribe) that keeps the alarms.
+func (a *alarms) event(ev Event) {
+	if al, ok := ev.(Alarm); ok {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		a.got = append(a.got, al.Message)
+	}
 }
 
 func (a *alarms) count(message string) int {
@@ -57,8 +60,8 @@ func TestFakeStartDeadline(t *testing.T) {
 	var al alarms
 	fr := startFakeWith(t, 1, func(s *Supervisor) {
 		s.readyTimeout = 5 * time.Second
-		s.window.max = 100
-		s.Alarm = al.hook
+		s.policy.window.max = 100
+		s.Subscribe(al.event)
 	})
 	first := fr.started()
 	fr.sync() // the loop armed the deadline once the start returned
@@ -73,29 +76,35 @@ func TestFakeStartDeadline(t *testing.T) {
 	if sig := lastSignal(first); sig != syscall.SIGKILL {
 		t.Fatalf("first start at its deadline got %v, want SIGKILL", first.signals)
 	}
-	if fr.sup.exceptions != 1 || al.count(notReadyAlarm) != 1 {
-		t.Fatalf("after the first deadline: %d exceptions, alarms %q", fr.sup.exceptions, al.got)
+	if al.count(notReadyAlarm) != 1 {
+		t.Fatalf("after the first deadline: alarms %q", al.got)
 	}
 	fr.noStart() // the slot restarts once the killed worker exited
 	fr.exit(first, -1)
 	restart := fr.started() // first exception: restarted at once
-	fr.sync()               // its deadline is armed once the start returned
+	if fr.sup.policy.exceptions != 1 {
+		t.Fatalf("after the first deadline: %d exceptions", fr.sup.policy.exceptions)
+	}
+	fr.sync() // its deadline is armed once the start returned
 	fr.clock.Advance(5 * time.Second)
 	fr.sync()
 	if sig := lastSignal(restart); sig != syscall.SIGKILL {
 		t.Fatalf("restart at its deadline got %v, want SIGKILL", restart.signals)
 	}
-	if fr.sup.exceptions != 2 || al.count(notReadyAlarm) != 2 {
-		t.Fatalf("after the restart's deadline: %d exceptions, alarms %q", fr.sup.exceptions, al.got)
+	if al.count(notReadyAlarm) != 2 {
+		t.Fatalf("after the restart's deadline: alarms %q", al.got)
 	}
 	fr.exit(restart, -1)
 	third := fr.started() // the 100 ms pacing is long over
+	if fr.sup.policy.exceptions != 2 {
+		t.Fatalf("after the restart's deadline: %d exceptions", fr.sup.policy.exceptions)
+	}
 	fr.sync()
 	fr.os.post(procMessage{p: third, msg: wire.Message{Kind: wire.KindReady}})
 	fr.clock.Advance(time.Minute) // ready in time: no deadline left
 	fr.sync()
-	if sig := lastSignal(third); sig != 0 || fr.sup.exceptions != 2 {
-		t.Fatalf("a ready worker got %v, exceptions %d", third.signals, fr.sup.exceptions)
+	if sig := lastSignal(third); sig != 0 || fr.sup.policy.exceptions != 2 {
+		t.Fatalf("a ready worker got %v, exceptions %d", third.signals, fr.sup.policy.exceptions)
 	}
 	if st := fr.status(); st.Restarts["crash"] != 2 {
 		t.Fatalf("restarts %v, want 2 crash restarts", st.Restarts)
@@ -113,8 +122,8 @@ func TestFakeStopBeforeDeadline(t *testing.T) {
 	fr.os.post(signalled{syscall.SIGTERM})
 	fr.clock.Advance(6 * time.Second)
 	fr.sync()
-	if fr.sup.exceptions != 0 {
-		t.Fatalf("%d exceptions for a worker stopped while starting", fr.sup.exceptions)
+	if fr.sup.policy.exceptions != 0 {
+		t.Fatalf("%d exceptions for a worker stopped while starting", fr.sup.policy.exceptions)
 	}
 	fr.exit(p, 0)
 }
@@ -126,8 +135,8 @@ func TestFakeStartFailureIsPaced(t *testing.T) {
 	var al alarms
 	failing := true
 	fr := startFakeWith(t, 1, func(s *Supervisor) {
-		s.window.max = 3
-		s.Alarm = al.hook
+		s.policy.window.max = 3
+		s.Subscribe(al.event)
 		start := s.start
 		s.start = func(spec procSpec, post func(event)) (proc, error) {
 			if failing {
@@ -137,8 +146,8 @@ func TestFakeStartFailureIsPaced(t *testing.T) {
 		}
 	})
 	fr.sync()
-	if fr.sup.exceptions != 2 { // the start and its immediate retry
-		t.Fatalf("%d exceptions after two failed starts", fr.sup.exceptions)
+	if fr.sup.policy.exceptions != 2 { // the start and its immediate retry
+		t.Fatalf("%d exceptions after two failed starts", fr.sup.policy.exceptions)
 	}
 	if n := al.count("[alarm] worker 0 could not be started"); n != 2 {
 		t.Fatalf("alarms %q", al.got)
@@ -179,12 +188,11 @@ func TestNotReadyWorkerKilledAtDeadline(t *testing.T) {
 	if pids[0] == pids[1] {
 		t.Fatalf("the same pid %d timed out twice", pids[0])
 	}
-	st, err := r.sup.Status(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Exceptions < 2 {
-		t.Fatalf("%d exceptions after two missed deadlines", st.Exceptions)
+	for i := range 2 {
+		e := waitEvent[WorkerExited](r, nil)
+		if e.PID != pids[i] || e.Cause != causeNotReady.String() || !e.Exception || !e.Restarting || e.Exceptions != i+1 {
+			t.Fatalf("exit %d: %+v", i+1, e)
+		}
 	}
 }
 

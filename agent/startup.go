@@ -45,7 +45,7 @@ func (s *Supervisor) startSlotBatch(batch []*slot) {
 		w, err := s.startedWorker(sl, procs[i], errs[i])
 		s.placeWorker(sl, w, err)
 		if w != nil && s.stopping { // an exception of this batch stopped the agent
-			s.stopWorker(w, "shutdown")
+			s.stop(w, causeShutdown)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"os"
 	"sync/atomic"
 	"syscall"
@@ -9,7 +10,6 @@ import (
 
 	"github.com/nodeagent/node-agent/agent/config"
 	"github.com/nodeagent/node-agent/monitor"
-	"github.com/nodeagent/node-agent/notify"
 
 	"github.com/nodeagent/node-agent/internal/plural"
 )
@@ -25,30 +25,27 @@ const (
 // Supervisor runs the workers of one service. All its state is owned by
 // the goroutine running Run; everything else talks to it through events.
 type Supervisor struct {
-	// Version is the agent's version, answered to tars.viewversion. Set it
-	// before Run.
-	Version string
-	// Alarm, when set, receives every alarm (SPEC §12) with the pid of the
-	// worker concerned ("" for the agent as a whole). It is called from
-	// the run loop and must not block.
-	Alarm func(threadID, message string)
+	// osEnv is the operating system: clock, process starts, memory,
+	// sampler, systemd, the linked check, the Go builder.
+	osEnv
+	// table is the worker table: slots, and workers that left theirs.
+	table
+	// version is the agent's version (Options.Version).
+	version string
 
-	cfg   *config.Config
-	out   *Output
-	log   agentLog
-	clock clock
-	start func(procSpec, func(event)) (proc, error)
-	// startMany, when set, starts several workers at once (startSlots).
-	startMany func([]procSpec, func(event)) ([]proc, []error)
-	linked    bool // the entry links the container library
-	env       []string
+	cfg    *config.Config
+	out    *Output
+	log    agentLog
+	linked bool // the entry links the container library
+	env    []string
+
+	// subscribers get every Event, in order (Subscribe).
+	subscribers []func(Event)
 
 	events  chan event
 	queued  []event // events the run loop posted to itself (handleOwnEvents)
 	quit    chan struct{}
-	slots   []*slot
-	old     map[proc]*worker // workers that left their slot but still run
-	window  exceptionWindow
+	policy  restartPolicy
 	sockets *sockets
 	began   time.Time
 
@@ -56,41 +53,28 @@ type Supervisor struct {
 	forced   bool
 	exitCode int
 
-	memory    memoryReader
 	lowMemory bool // in a low-memory episode: keepalive kills skipped
 
-	level     config.Level // the current log level (tars.setloglevel)
-	nextCmdID uint64
-	gathers   map[uint64]*gather // forwarded commands by command id
-	reload    *rollingReload     // the reload in progress, or nil
-	// reloadAgain asks for another reload when the one in progress ends
-	// (--watch saw a newer entry meanwhile).
-	reloadAgain bool
-	// rebuild builds a Go source entry (nil for an executable): SIGHUP
-	// runs it before reloading; rebuilding is true while it runs.
-	rebuild    func(context.Context) (string, error)
-	rebuilding bool
-	restarts   map[string]int // worker restarts by reason
-	starts     *startFailures // why the first start failed, if it does
-	exceptions int            // exceptions since the start
-	// sample asks the sampler goroutine for a usage sample; nil = none.
-	sample       func(sampleRequest)
+	level   config.Level // the current log level (tars.setloglevel)
+	gathers gathers
+	// rollout is the reload in progress and what follows it.
+	rollout
+	starts       *startFailures // why the first start failed, if it does
 	cpuSampledAt time.Time
 	// readyTimeout and replyTimeout bound every worker's start and the
 	// workers' answers to a forwarded command.
 	readyTimeout time.Duration
 	replyTimeout time.Duration
 
-	links *tarsLinks // set by Open
-	// configs fetches config files for tars.loadconfig (set by Open when
+	links *tarsLinks
+	// configs fetches config files for tars.loadconfig (set by New when
 	// the TARS config names a ConfigObj); Notify reads it from any
 	// goroutine.
-	configs  atomic.Pointer[configPuller]
-	mon      *monitors // set by Open
-	stats    *monitor.Aggregator
-	sd       systemd
-	sdStatus string // the last STATUS= sent
-	sdReady  bool   // READY=1 was sent
+	configs atomic.Pointer[configPuller]
+	mon     *monitors
+	stats   *monitor.Aggregator
+	// reporter tells systemd what the workers' snapshot says.
+	reporter sdReporter
 
 	up upgrader // upgrades in place (upgrade.go)
 }
@@ -101,38 +85,67 @@ type systemd interface {
 	WatchdogInterval() time.Duration
 }
 
-// New prepares a Supervisor for cfg writing to out. It starts nothing.
-func New(cfg *config.Config, out *Output) *Supervisor {
-	s := newSupervisor(cfg, out, realClock{})
-	s.linked = linksContainer(cfg.Entry.Path)
-	if sd := notify.NewSystemd(); sd != nil {
-		s.sd = sd
-	}
-	return s
+// Options are the Supervisor's settings that are not in the config.
+type Options struct {
+	// Version is the agent's version, answered to tars.viewversion and
+	// reported to tarsnode.
+	Version string
+	// Handover, when set, is the state a previous program of this agent
+	// handed over at an upgrade in place (TakeHandover): New adopts its
+	// sockets and workers instead of opening and starting new ones.
+	Handover *Handover
 }
 
-func newSupervisor(cfg *config.Config, out *Output, c clock) *Supervisor {
+// New prepares a Supervisor for cfg writing to out and opens what can
+// fail before any worker starts: the --watch watcher, the AdminF endpoint
+// (--tars-local), the tarsnode reporter and alarms, the metrics endpoint
+// (--metrics-address) and the StatF/PropertyF reporter. Its errors are
+// usage errors (exit 2). It starts no worker; Run does, and closes what
+// New opened when it returns, so call Run once New succeeded.
+func New(cfg *config.Config, out *Output, opts Options) (*Supervisor, error) {
+	return newSupervisor(cfg, out, opts, newOSEnv)
+}
+
+// newSupervisor is New on the operating system that env builds.
+func newSupervisor(cfg *config.Config, out *Output, opts Options, env func(*Supervisor) (osEnv, error)) (*Supervisor, error) {
 	s := &Supervisor{
+		version:      opts.Version,
 		cfg:          cfg,
 		out:          out,
-		log:          agentLog{sink: out.Agent, pid: os.Getpid()},
-		clock:        c,
+		log:          newAgentLog(out.Agent),
 		env:          baseEnv(cfg, os.Environ()),
 		events:       make(chan event, 256),
 		quit:         make(chan struct{}),
-		old:          map[proc]*worker{},
-		window:       exceptionWindow{max: cfg.ExceptionMax, span: cfg.ExceptionTime},
-		memory:       procMemory(""),
+		table:        table{old: map[proc]*worker{}},
+		policy:       newRestartPolicy(cfg.ExceptionMax, cfg.ExceptionTime),
 		level:        cfg.AppLogLevel,
-		gathers:      map[uint64]*gather{},
-		restarts:     map[string]int{},
+		gathers:      gathers{byID: map[uint64]*gather{}},
 		starts:       newStartFailures(),
 		readyTimeout: orDefault(cfg.ReadyTimeout, config.DefaultReadyTimeout),
 		replyTimeout: defaultReplyTimeout,
 		stats:        monitor.NewAggregator(),
 	}
+	s.up.adopted = opts.Handover
 	s.sockets = newSockets(cfg.HTTPAddress, s.log)
-	return s
+	s.Subscribe(s.logEvent)
+	e, err := env(s)
+	if err != nil {
+		return nil, err
+	}
+	s.osEnv = e
+	s.linked = s.linkedEntry(cfg.Entry.Path)
+	if err := s.open(); err != nil {
+		return nil, errors.Join(err, s.closeOS())
+	}
+	return s, nil
+}
+
+// closeOS stops what the operating system env started.
+func (s *Supervisor) closeOS() error {
+	if s.osEnv.close == nil {
+		return nil
+	}
+	return s.osEnv.close()
 }
 
 // orDefault returns d, or def when d is not positive.
@@ -143,12 +156,9 @@ func orDefault(d, def time.Duration) time.Duration {
 	return def
 }
 
-// Open opens what can fail before any worker starts: the AdminF endpoint
-// (--tars-local), the tarsnode reporter and alarms, the metrics endpoint
-// (--metrics-address) and the StatF/PropertyF reporter. Its errors are
-// usage errors (exit 2). Run calls it unless the caller did, to report the
-// error itself.
-func (s *Supervisor) Open() error {
+// open opens the TARS links and the exporters cfg asks for, after
+// refusing a TarsGo server as the worker under a TARS config.
+func (s *Supervisor) open() error {
 	if err := refuseTarsGoWorker(s.cfg.Entry.Path, s.cfg.TarsConfig); err != nil {
 		return err
 	}
@@ -172,43 +182,17 @@ func (s *Supervisor) Open() error {
 // returns the agent's exit code once every worker has exited. Cancelling
 // ctx is a first signal.
 func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
-	if s.start == nil {
-		r := newReaper(s.cfg.Subreaper, s.log, s.up.adopted.held()...)
-		defer r.close()
-		st := newOSStarter(r, s.workerOutput, s.workerRecord, s.workerStats)
-		defer st.close()
-		st.contain = s.containment(r)
-		defer func() {
-			if err := st.contain.close(); err != nil {
-				s.log.warn("%v", err)
-			}
-		}()
-		s.start, s.startMany = st.start, st.startMany
-		s.up.reaper, s.up.starter = r, st
-		stopSampler := s.startSampler()
-		defer stopSampler()
-		s.rebuild = s.goBuilder(r)
-		if s.cfg.Watch {
-			stopWatch, err := s.startWatch(r)
-			if err != nil {
-				s.log.error("%v", err)
-				return ExitUsage
-			}
-			defer stopWatch()
+	defer func() {
+		if err := s.closeOS(); err != nil {
+			s.log.warn("%v", err)
 		}
-	}
-	if s.links == nil {
-		if err := s.Open(); err != nil {
-			s.log.error("%v", err)
-			return ExitUsage
-		}
-	}
+	}()
 	defer s.links.close()
 	defer s.mon.close()
 	defer s.sockets.close()
 	defer close(s.quit)
 	s.began = s.clock.Now()
-	s.log.info("starting agent %s: %s, %s, pid %d", s.Version, s.cfg.Entry.Path, plural.Workers(s.cfg.Instances), os.Getpid())
+	s.log.info("starting agent %s: %s, %s, pid %d", s.version, s.cfg.Entry.Path, plural.Workers(s.cfg.Instances), os.Getpid())
 	if len(s.cfg.NodeArgs) > 0 {
 		s.log.warn("--node-args %q ignored: a native entry has no runtime to take them", s.cfg.NodeArgs)
 	}
@@ -237,7 +221,6 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 			done = nil
 			s.process(signalled{syscall.SIGTERM})
 		}
-		s.reportReadiness()
 		s.steer()
 	}
 	s.finishRequests()
@@ -252,13 +235,6 @@ func (s *Supervisor) post(ev event) {
 	case s.events <- ev:
 	case <-s.quit:
 	}
-}
-
-// alive counts the worker processes still running.
-func (s *Supervisor) alive() int {
-	n := 0
-	s.each(func(*worker) { n++ })
-	return n
 }
 
 func (s *Supervisor) handle(ev event) {
@@ -300,10 +276,8 @@ func (s *Supervisor) handle(ev event) {
 		s.onRebuilt(ev)
 	case statusRequest:
 		ev.reply <- s.status()
-	case snapshotRequest:
-		ev.reply <- s.metricsSnapshot()
 	case gatherDue:
-		s.finishGather(ev.g)
+		s.gathers.finish(ev.g)
 	case readyDue:
 		s.onReadyTimeout(ev.w)
 	case startFailed:
@@ -365,31 +339,17 @@ func (s *Supervisor) killAll(sig os.Signal) {
 	s.each(func(w *worker) { w.p.SignalGroup(syscall.SIGKILL) })
 }
 
-// each calls f for every running worker: current, replacements and old.
-func (s *Supervisor) each(f func(w *worker)) {
-	for _, sl := range s.slots {
-		sl.workers(f)
-	}
-	for _, w := range s.old {
-		f(w)
-	}
-}
-
-// find returns the worker of p, in a slot or among the old ones.
-func (s *Supervisor) find(p proc) *worker {
-	var found *worker
-	s.each(func(w *worker) {
-		if w.p == p {
-			found = w
-		}
-	})
-	return found
-}
-
-// alarm logs an alarm and hands it to the Alarm hook (TARS NotifyF).
+// alarm raises an alarm (an Alarm event, which the TARS alarms report).
 // threadID is the worker's pid, or "" for the agent as a whole.
 func (s *Supervisor) alarm(threadID, message string) {
-	if s.Alarm != nil {
-		s.Alarm(threadID, message)
+	s.emit(Alarm{ThreadID: threadID, Message: message})
+}
+
+// logEvent writes ev to the agent log; alarms are not written: the event
+// that caused one is.
+func (s *Supervisor) logEvent(ev Event) {
+	if _, ok := ev.(Alarm); ok {
+		return
 	}
+	s.log.event(ev)
 }

@@ -67,12 +67,16 @@ func TestCrashRestartsInSameSlot(t *testing.T) {
 	cfg.HTTPAddress = freeAddr(t)
 	cfg.Env["HELPER_DIR"] = t.TempDir()
 	r := run(t, cfg)
-	m := r.waitLine(`worker (\d+) \(pid \d+\) exited unexpectedly with code 3`)
-	crashed := m[1]
-	r.waitLine(`worker ` + crashed + ` started, pid \d+`)
+	crashed := waitEvent(r, func(e WorkerExited) bool { return e.Cause == "crash" && e.Status.Code == 3 })
+	if !crashed.Exception || !crashed.Restarting {
+		t.Fatalf("crash: %+v, want an exception and a restart", crashed)
+	}
+	waitEvent(r, func(e WorkerStarted) bool { return e.Slot == crashed.Slot })
 	// Both slots crash once (2 exceptions < max 10) and come back serving.
-	r.waitLine(`ready`)
-	r.waitLine(`ready`)
+	ready := map[int]bool{}
+	for len(ready) < 2 {
+		ready[waitEvent[WorkerReady](r, nil).Slot] = true
+	}
 	seen := map[int]bool{}
 	for i := 0; i < 80 && len(seen) < 2; i++ {
 		slot, _ := get(t, cfg.HTTPAddress)
@@ -87,7 +91,9 @@ func TestExceptionLimitExits100(t *testing.T) {
 	cfg := testConfig(2, "exit")
 	cfg.ExceptionMax = 2
 	r := run(t, cfg)
-	r.waitLine(`exception occurred 2 times within 10s`)
+	if e := waitEvent[ExceptionLimit](r, nil); e.Count != 2 || e.Within != 10*time.Second {
+		t.Fatalf("limit: %+v", e)
+	}
 	if code := r.wait(10 * time.Second); code != ExitExceptionLimit {
 		t.Fatalf("exit code %d, want 100", code)
 	}
@@ -204,7 +210,7 @@ func TestCrashLoopLeaksNoDescriptors(t *testing.T) {
 	cfg.ExceptionMax = 30
 	cfg.ExceptionTime = time.Minute
 	r := run(t, cfg)
-	r.waitLine(`exception occurred 30 times`)
+	waitEvent(r, func(e ExceptionLimit) bool { return e.Count == 30 })
 	if code := r.wait(20 * time.Second); code != ExitExceptionLimit {
 		t.Fatalf("exit code %d", code)
 	}

@@ -41,13 +41,11 @@ func (s *Supervisor) openTARS() (*tarsLinks, error) {
 			s.log.warn("TARS alarms are off: %v", err)
 		} else {
 			l.alarms = a
-			hook := s.Alarm
-			s.Alarm = func(threadID, message string) {
-				a.Report(threadID, message)
-				if hook != nil {
-					hook(threadID, message)
+			s.Subscribe(func(ev Event) {
+				if al, ok := ev.(Alarm); ok {
+					a.Report(al.ThreadID, al.Message)
 				}
-			}
+			})
 		}
 	}
 	if p, err := newConfigPuller(cfg); err != nil {
@@ -85,7 +83,7 @@ func (s *Supervisor) openTARS() (*tarsLinks, error) {
 	}
 	if cfg.TarsNode != "" {
 		r, err := notify.StartNodeReporter(notify.NodeConfig{Node: cfg.TarsNode, Locator: cfg.Locator,
-			App: app, Server: server, Pid: os.Getpid(), Version: s.Version, Logf: logf})
+			App: app, Server: server, Pid: os.Getpid(), Version: s.version, Logf: logf})
 		if err != nil {
 			l.close()
 			return nil, fmt.Errorf("--tars-node %q: %w", cfg.TarsNode, err)

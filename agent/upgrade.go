@@ -149,7 +149,7 @@ func (s *Supervisor) upgradable() error {
 		return refused("no guardian runs, so the workers were started with a parent-death signal that the exec would fire")
 	case len(s.old) > 0:
 		return refused("%d old workers are still stopping", len(s.old))
-	case len(s.gathers) > 0:
+	case len(s.gathers.byID) > 0:
 		return refused("a command forwarded to the workers is waiting for their replies")
 	}
 	for _, sl := range s.slots {
@@ -207,7 +207,7 @@ func (s *Supervisor) onUpgradeChecked(ev upgradeChecked) {
 		err = s.handOver(ev)
 	}
 	// Still here: the old program stays in charge.
-	s.log.error("upgrade in place to %s: %v; this program (%s) keeps running every worker", ev.req.path, err, s.Version)
+	s.log.error("upgrade in place to %s: %v; this program (%s) keeps running every worker", ev.req.path, err, s.version)
 	s.alarm("", "[alarm] agent upgrade failed: "+err.Error())
 	ev.req.refuse(err)
 }

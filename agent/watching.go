@@ -3,22 +3,23 @@ package agent
 import (
 	"fmt"
 
+	"github.com/nodeagent/node-agent/agent/config"
 	"github.com/nodeagent/node-agent/agent/watch"
 )
 
 // watchEvent carries a --watch event to the run loop.
 type watchEvent struct{ ev watch.Event }
 
-// startWatch starts the --watch watcher: the entry (or, for a Go source
-// entry, its module's sources, rebuilt through r) and the TARS config
-// file. Its events reach the run loop as watchEvent. The returned func
-// stops it.
-func (s *Supervisor) startWatch(r *reaper) (stop func(), err error) {
-	cfg := watch.Config{Entry: s.cfg.Entry.Path, SourceDir: s.cfg.Entry.SourceDir, ConfigFile: s.cfg.TarsConfig}
-	if s.cfg.LogDir != "" {
-		cfg.Ignore = []string{s.cfg.LogDir}
+// startWatch starts the --watch watcher of ac: the entry (or, for a Go
+// source entry, its module's sources, rebuilt through r) and the TARS
+// config file. Its events reach the run loop through post, as watchEvent.
+// The returned func stops it.
+func startWatch(ac *config.Config, r *reaper, log agentLog, post func(event)) (stop func(), err error) {
+	cfg := watch.Config{Entry: ac.Entry.Path, SourceDir: ac.Entry.SourceDir, ConfigFile: ac.TarsConfig}
+	if ac.LogDir != "" {
+		cfg.Ignore = []string{ac.LogDir}
 	}
-	cfg.Build = s.goBuilder(r)
+	cfg.Build = goBuilder(ac, r)
 	w, err := watch.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("--watch: %w", err)
@@ -27,7 +28,7 @@ func (s *Supervisor) startWatch(r *reaper) (stop func(), err error) {
 	go func() {
 		defer close(forwarded)
 		for ev := range w.Events() {
-			s.post(watchEvent{ev})
+			post(watchEvent{ev})
 		}
 	}()
 	what := "the entry " + cfg.Entry
@@ -37,7 +38,7 @@ func (s *Supervisor) startWatch(r *reaper) (stop func(), err error) {
 	if cfg.ConfigFile != "" {
 		what += " and " + cfg.ConfigFile
 	}
-	s.log.info("watching %s", what)
+	log.info("watching %s", what)
 	return func() {
 		w.Close()
 		<-forwarded
@@ -58,7 +59,7 @@ func (s *Supervisor) onWatch(ev watch.Event) {
 	case watch.Rebuilt:
 		s.log.info("the sources were rebuilt into %s, reloading the workers", ev.Path)
 		s.cfg.Entry.Path = ev.Path
-		s.linked = linksContainer(ev.Path)
+		s.linked = s.linkedEntry(ev.Path)
 		s.watchReload()
 	case watch.BuildFailed:
 		s.log.error("the sources changed but do not build, the workers keep running: %v", ev.Err)

@@ -34,27 +34,16 @@ type worker struct {
 	started time.Time
 	// lastBeat is the time of the last heartbeat (or of the start).
 	lastBeat time.Time
-	// requested is true when the agent asked this worker to stop, so its
-	// exit is not an exception.
-	requested bool
-	// zombie is true once the worker was killed for missing heartbeats.
-	zombie bool
-	// restart asks for a new worker in the slot once this one, stopped on
-	// request, has exited (a memory restart that cannot replace first).
-	restart   bool
+	// cause says why the agent decided this worker must go; causeNone
+	// until then. Written once, by whoever decides (stop).
+	cause     stopCause
 	killTimer timer
-	reason    string
 	// readyTimer is the ready deadline of a starting worker, or nil.
 	readyTimer timer
-	// startErr says why the agent killed the worker before it was ready
-	// (it wraps errNotReadyInTime); nil otherwise.
-	startErr error
 
 	// usage is the last resource sample; sampled is false before the first.
 	usage   usage
 	sampled bool
-	// overLimit is set once the worker is being restarted for memory.
-	overLimit bool
 }
 
 // usage is a resource sample of one worker process.
@@ -74,10 +63,9 @@ type slot struct {
 	next *worker
 	// replacing describes the replacement in progress, with next.
 	replacing *replacement
-	restarts  int
-	// restartsBy counts the workers started to replace another, by reason
-	// (monitor.Reason*).
-	restartsBy map[string]int
+	// restarts counts the workers started in the slot to replace another,
+	// by reason (monitor.Reason*): the one restart counter of the agent.
+	restarts map[string]int
 	// lastStart bounds restarts to one per minRestartInterval.
 	lastStart time.Time
 	pending   timer // a scheduled restart, or nil
@@ -92,3 +80,14 @@ func (sl *slot) workers(f func(w *worker)) {
 		f(sl.next)
 	}
 }
+
+// countRestart counts a worker started in sl to replace another, for reason.
+func (sl *slot) countRestart(reason string) {
+	if sl.restarts == nil {
+		sl.restarts = map[string]int{}
+	}
+	sl.restarts[reason]++
+}
+
+// restarted reports whether a worker was ever started in sl to replace another.
+func (sl *slot) restarted() bool { return len(sl.restarts) > 0 }

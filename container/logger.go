@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -56,7 +55,7 @@ func (h *agentHandler) Handle(_ context.Context, r slog.Record) error {
 	b.WriteString(r.Message)
 	b.WriteString(h.prefix)
 	r.Attrs(func(a slog.Attr) bool {
-		appendAttr(&b, h.group, a)
+		wire.AppendAttr(&b, h.group, a)
 		return true
 	})
 	rec := wire.Log{Time: r.Time.UnixMilli(), Level: levelName(r.Level), Message: cut(b.String(), MaxMessage)}
@@ -91,7 +90,7 @@ func (h *agentHandler) WithAttrs(as []slog.Attr) slog.Handler {
 	var b strings.Builder
 	b.WriteString(h.prefix)
 	for _, a := range as {
-		appendAttr(&b, h.group, a)
+		wire.AppendAttr(&b, h.group, a)
 	}
 	return &agentHandler{w: h.w, prefix: b.String(), group: h.group}
 }
@@ -101,33 +100,6 @@ func (h *agentHandler) WithGroup(name string) slog.Handler {
 		return h
 	}
 	return &agentHandler{w: h.w, prefix: h.prefix, group: h.group + name + "."}
-}
-
-// appendAttr renders " key=value", quoting values that need it.
-func appendAttr(b *strings.Builder, group string, a slog.Attr) {
-	a.Value = a.Value.Resolve()
-	if a.Equal(slog.Attr{}) {
-		return
-	}
-	if a.Value.Kind() == slog.KindGroup {
-		g := group
-		if a.Key != "" {
-			g += a.Key + "."
-		}
-		for _, ga := range a.Value.Group() {
-			appendAttr(b, g, ga)
-		}
-		return
-	}
-	b.WriteByte(' ')
-	b.WriteString(group)
-	b.WriteString(a.Key)
-	b.WriteByte('=')
-	s := a.Value.String()
-	if s == "" || strings.ContainsAny(s, " \t\n\"=") {
-		s = strconv.Quote(s)
-	}
-	b.WriteString(s)
 }
 
 func levelName(l slog.Level) string {

@@ -37,7 +37,7 @@
 //
 //	a, err := notify.NewAlarms(notify.AlarmConfig{Notify: cfg.Notify, Locator: cfg.Locator,
 //		App: app, Server: server, NodeName: cfg.LocalIP, Logf: logf})
-//	sup.Alarm = a.Report               // func(threadID, message string)
+//	sup.Subscribe(func(ev agent.Event) { /* agent.Alarm → a.Report(ThreadID, Message) */ })
 //	…
 //	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 //	a.Close(ctx)                        // after the "stop" event

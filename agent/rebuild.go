@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nodeagent/node-agent/agent/config"
+	"github.com/nodeagent/node-agent/internal/gobuild"
 )
 
 // rebuildTimeout bounds the go build of a reload.
@@ -29,7 +30,7 @@ func (s *Supervisor) goBuilder(r *reaper) func(context.Context) (string, error) 
 	if s.cfg.Entry.SourceDir == "" {
 		return nil
 	}
-	b := &config.Builder{CacheDir: s.cfg.Entry.BuildCache, Exec: r.run}
+	b := &config.Builder{CacheDir: s.cfg.Entry.BuildCache, Go: gobuild.Tool{Exec: r.run}}
 	dir := s.cfg.Entry.SourceDir
 	return func(ctx context.Context) (string, error) {
 		res, err := b.Build(ctx, dir)

@@ -303,12 +303,8 @@ func (s *SQLiteStore) prepareMissing() {
 	}
 }
 
-// rowScanner is *sql.Row or errRow.
+// rowScanner is *sql.Row.
 type rowScanner interface{ Scan(...any) error }
-
-type errRow struct{ err error }
-
-func (r errRow) Scan(...any) error { return r.err }
 
 func (s *SQLiteStore) commit(batch []*sqliteOp) error {
 	defer s.prepareMissing()

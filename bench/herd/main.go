@@ -86,13 +86,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "herd: -worker is required")
 		os.Exit(2)
 	}
-	benchkit.Main(2*time.Hour, func(ctx context.Context) int {
+	os.Exit(benchkit.Run(2*time.Hour, func(ctx context.Context) int {
 		if err := run(ctx, o); err != nil {
 			fmt.Fprintln(os.Stderr, "herd:", err)
 			return 1
 		}
 		return 0
-	})
+	}))
 }
 
 // paced is the outcome of one paced run.

@@ -81,7 +81,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "scale: -agents is required")
 		os.Exit(2)
 	}
-	benchkit.Main(o.timeout, func(ctx context.Context) int { return run(ctx, o) })
+	os.Exit(benchkit.Run(o.timeout, func(ctx context.Context) int { return run(ctx, o) }))
 }
 
 // result is what one pair of runs (metrics off, on) measured.

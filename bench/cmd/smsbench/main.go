@@ -62,7 +62,7 @@ func main() {
 		stores = append(stores, storeCase{name: "redis", bin: *gateway, url: *redisURL})
 	}
 	b := &bench{agent: *agent, work: *work, clients: *clients, rate: *rate, duration: *duration}
-	benchkit.Main(30*time.Minute, func(ctx context.Context) int {
+	os.Exit(benchkit.Run(30*time.Minute, func(ctx context.Context) int {
 		results := map[string][]result{}
 		for rep := range *reps {
 			for _, sc := range stores {
@@ -82,7 +82,7 @@ func main() {
 			fmt.Println(summary(sc.name, results[sc.name]))
 		}
 		return 0
-	})
+	}))
 }
 
 type storeCase struct {

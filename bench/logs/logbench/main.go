@@ -65,7 +65,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "logbench: -work is required")
 		os.Exit(2)
 	}
-	benchkit.Main(o.timeout, func(ctx context.Context) int { return run(ctx, o) })
+	os.Exit(benchkit.Run(o.timeout, func(ctx context.Context) int { return run(ctx, o) }))
 }
 
 // ---- supervisors --------------------------------------------------------

@@ -202,7 +202,7 @@ func start(ctx context.Context, o options, a namedAgent, n int) (*service, error
 		close(exited)
 	}()
 	s := &service{addr: addr, agent: cmd.Process.Pid}
-	s.stop = benchkit.AtExit(func() { benchkit.StopSupervisor("herd", s.agent, exited, 15*time.Second) })
+	s.stop = benchkit.AtExit(ctx, func() { benchkit.StopSupervisor("herd", s.agent, exited, 15*time.Second) })
 	seen := map[string]bool{}
 	buf := make([]byte, 64)
 	deadline := time.Now().Add(3 * time.Minute)

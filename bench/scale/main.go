@@ -282,7 +282,7 @@ func launch(ctx context.Context, a agentBin, n int, metrics bool) (*instance, er
 		inst.killed <- killed
 		close(inst.exited)
 	}()
-	inst.cancelStop = benchkit.AtExit(func() { benchkit.StopSupervisor("scale", inst.pid, inst.exited, 30*time.Second) })
+	inst.cancelStop = benchkit.AtExit(ctx, func() { benchkit.StopSupervisor("scale", inst.pid, inst.exited, 30*time.Second) })
 	select {
 	case <-allReady:
 		inst.ready = time.Since(start)

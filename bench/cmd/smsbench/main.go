@@ -195,7 +195,7 @@ func startAgent(ctx context.Context, agent, gw, dir string, env []string) (*agen
 	}
 	a := &agentRun{cmd: cmd, addr: addr, exited: make(chan struct{})}
 	go func() { cmd.Wait(); log.Close(); close(a.exited) }()
-	a.done = benchkit.AtExit(func() { benchkit.StopSupervisor("smsbench", cmd.Process.Pid, a.exited, 20*time.Second) })
+	a.done = benchkit.AtExit(ctx, func() { benchkit.StopSupervisor("smsbench", cmd.Process.Pid, a.exited, 20*time.Second) })
 	c := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(30 * time.Second)
 	for ready := 0; ready < 4; {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/nodeagent/node-agent/agent"
 )
 
 // builtAgent is node-agent built once for all the end-to-end tests of the
@@ -38,6 +40,9 @@ func agentBinary(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	if agent.GuardianMode() { // agents run in-process (run) start this binary as their guardian
+		os.Exit(agent.RunGuardian())
+	}
 	cleanup, err := privateControlDir()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

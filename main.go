@@ -26,6 +26,10 @@ import (
 var version = "0.1.0-dev"
 
 func main() {
+	if agent.GuardianMode() {
+		// The agent re-executed this binary to outlive it (agent/guardian.go).
+		os.Exit(agent.RunGuardian())
+	}
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command. It installs what the tests need (and says
-# nothing when it is already there), vets, runs every test with the race
-# detector, and ends with the list of skipped tests and their reasons and
-# one count line. Arguments go to go test:
+# nothing when it is already there), vets, checks for unused code (without
+# arguments), runs every test with the race detector, and ends with the
+# list of skipped tests and their reasons and one count line. Arguments go
+# to go test:
 #
 #   ./test.sh -run 'Interop|Redis' -v
 #
@@ -16,7 +17,8 @@
 # A test whose tool is still missing skips with "missing tool: …" (listed at
 # the end), or fails under CI=true (package internal/testtool).
 #
-# The exit status is go test's. Go's ./... skips testdata directories, so
+# The exit status is go vet's or .ci/deadcode's when they fail, else go
+# test's. Go's ./... skips testdata directories, so
 # the reference gateway is named explicitly.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -75,6 +77,11 @@ if command -v npm >/dev/null 2>&1 &&
 fi
 
 go vet ./... ./testdata/gateway/...
+# The unused-code check (.ci/deadcode) on a full run; a run narrowed by
+# arguments (-run …) leaves it out.
+if [ $# -eq 0 ]; then
+  .ci/deadcode
+fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -1,6 +1,9 @@
 // Package agent is the supervisor: it runs the worker processes of one
 // service, configured by a config.Config, until told to stop.
 //
+//	if agent.GuardianMode() { // first in main: this binary re-executed as a guardian
+//		os.Exit(agent.RunGuardian())
+//	}
 //	out, err := agent.OpenOutput(cfg)
 //	...
 //	sup, err := agent.New(cfg, out, agent.Options{Version: version})
@@ -81,8 +84,10 @@
 //   - When a worker exits, its cgroup is killed with cgroup.kill and
 //     removed — without cgroups, every process with its tag is SIGKILLed —
 //     as its process group is.
-//   - A guardian, the agent's own binary re-executed (package agent's init
-//     runs it when NODE_AGENT_GUARDIAN is set, so any main works), holds
+//   - A guardian, the agent's own binary re-executed (with
+//     NODE_AGENT_GUARDIAN set: the binary's main — and the TestMain of a
+//     test binary that runs agents — checks GuardianMode first and exits
+//     with RunGuardian's code), holds
 //     the read end of a pipe only the agent writes. However the agent ends,
 //     even by SIGKILL, the kernel closes the pipe; the guardian then
 //     SIGKILLs every process whose /proc/PID/environ carries the agent's

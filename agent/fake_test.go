@@ -140,7 +140,7 @@ func startFakeWith(t *testing.T, n int, adjust func(*Supervisor)) *fakeRun {
 	cfg.ExceptionMax = 2
 	cfg.ExceptionTime = 10 * time.Second
 	cfg.GracefulShutdown = 8 * time.Second
-	sink := logs.NewSink(io.Discard)
+	sink := logs.To(logs.NewWriter(io.Discard, logs.Options{}))
 	fr := &fakeRun{t: t, clock: &fakeClock{now: time.Unix(1e9, 0)}, os: &fakeOS{started: make(chan *fakeProc, 64)}, sigs: make(chan os.Signal, 2), code: make(chan int, 1)}
 	sup, err := newSupervisor(cfg, &Output{App: sink, Agent: sink}, Options{}, fr.os.env(fr.clock))
 	if err != nil {

@@ -26,9 +26,8 @@ import (
 //     this agent run, the worker's number — which its descendants inherit.
 //     When a worker exits, the processes with its tag are killed too (its
 //     process group and cgroup are).
-//   - A guardian — this binary re-executed (the init below turns any
-//     binary importing package agent into one when guardianEnv is set) —
-//     holds the read end of a pipe whose write end only the agent holds.
+//   - A guardian — this binary re-executed (its main sees GuardianMode
+//     and calls RunGuardian) — holds the read end of a pipe whose write end only the agent holds.
 //     The agent's death, however it happens, closes it; the guardian then
 //     SIGKILLs every process whose /proc/PID/environ carries the tag and,
 //     where cgroup v2 is writable, kills the agent's cgroup subtree with
@@ -46,15 +45,20 @@ const (
 	sweepLimit = 5 * time.Second
 )
 
-// init runs the guardian when this process was started as one, before
-// main: the agent re-executes its own binary, whatever main package it
-// has (node-agent, a test binary), so no main needs a hook for it.
-func init() {
-	token := os.Getenv(guardianEnv)
-	if token == "" {
-		return
-	}
-	os.Exit(guard(token, os.Getenv(guardianCgroupEnv), os.Stdin))
+// GuardianMode reports whether this process was started as a guardian:
+// the agent re-executes its own binary for it, with guardianEnv set. The
+// main of every binary that runs a Supervisor — node-agent, and the test
+// binaries (in TestMain) — checks it first and then returns RunGuardian's
+// exit code instead of doing its own work.
+func GuardianMode() bool { return os.Getenv(guardianEnv) != "" }
+
+// RunGuardian is a guardian's whole life (GuardianMode is true): it waits
+// until the agent that started it ends, kills what the agent's workers
+// left, and returns the process's exit code: 0, or 1 when some were still
+// alive after sweepLimit (said on stderr). Standard input must be the pipe
+// the agent gave it.
+func RunGuardian() int {
+	return guard(os.Getenv(guardianEnv), os.Getenv(guardianCgroupEnv), os.Stdin)
 }
 
 // guard waits until agent ends — the agent closed its end or died — then

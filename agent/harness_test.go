@@ -33,7 +33,7 @@ func (c chanWriter) Write(p []byte) (int, error) {
 
 func newLineSink() *lineSink {
 	ch := make(chan string, 4096)
-	return &lineSink{sink: logs.NewSink(chanWriter(ch)), lines: ch}
+	return &lineSink{sink: logs.To(logs.NewWriter(chanWriter(ch), logs.Options{})), lines: ch}
 }
 
 // testConfig is a config running the test binary as helper program name.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nodeagent/node-agent/agent/config"
+	"github.com/nodeagent/node-agent/internal/gobuild"
 )
 
 // rebuildTimeout bounds the go build of a reload.
@@ -29,7 +30,7 @@ func goBuilder(cfg *config.Config, r *reaper) func(context.Context) (string, err
 	if cfg.Entry.SourceDir == "" {
 		return nil
 	}
-	b := &config.Builder{CacheDir: cfg.Entry.BuildCache, Exec: r.run}
+	b := &config.Builder{CacheDir: cfg.Entry.BuildCache, Go: gobuild.Tool{Exec: r.run}}
 	dir := cfg.Entry.SourceDir
 	return func(ctx context.Context) (string, error) {
 		res, err := b.Build(ctx, dir)

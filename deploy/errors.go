@@ -3,6 +3,8 @@ package deploy
 import (
 	"errors"
 	"fmt"
+
+	"github.com/nodeagent/node-agent/internal/gobuild"
 )
 
 // Sentinel errors. Every error returned by Build and Verify wraps one of them,
@@ -38,22 +40,15 @@ type BuildError struct {
 // Error returns one line: the package, the exit status and the first
 // diagnostic of the compiler.
 func (e *BuildError) Error() string {
-	return fmt.Sprintf("%v: go build in %s: %v%s", ErrBuild, e.Dir, e.Err, firstDiagnostic(e.Output))
+	msg := fmt.Sprintf("%v: go build in %s: %v", ErrBuild, e.Dir, e.Err)
+	if d := gobuild.FirstDiagnostic(e.Output); d != "" {
+		msg += ": " + d
+	}
+	return msg
 }
 
 // Unwrap makes errors.Is(err, ErrBuild) true.
 func (e *BuildError) Unwrap() []error { return []error{ErrBuild, e.Err} }
-
-// firstDiagnostic returns ": LINE" for the first line of go output that is
-// not a "# package" header, or "".
-func firstDiagnostic(out string) string {
-	for _, line := range splitLines(out) {
-		if line != "" && line[0] != '#' {
-			return ": " + line
-		}
-	}
-	return ""
-}
 
 // MismatchError names the first difference Verify found between a package
 // and its manifest.

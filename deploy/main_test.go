@@ -4,11 +4,11 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nodeagent/node-agent/internal/gobuild"
 	"go.uber.org/goleak"
 )
 
@@ -60,14 +61,12 @@ func fixtureBinary(t testing.TB, pkg, goos, goarch string) string {
 	shared.mu.Unlock()
 	once.Do(func() {
 		out := filepath.Join(shared.dir, key)
-		cmd := exec.Command("go", "build", "-o", out, ".")
-		cmd.Dir = filepath.Join(fixtures, pkg)
-		cmd.Env = append(os.Environ(), "GOOS="+goos, "GOARCH="+goarch, "CGO_ENABLED=0")
-		b, err := cmd.CombinedOutput()
+		err := gobuild.Tool{}.Build(context.Background(), gobuild.Options{Dir: filepath.Join(fixtures, pkg), Output: out,
+			Env: []string{"GOOS=" + goos, "GOARCH=" + goarch, "CGO_ENABLED=0"}})
 		shared.mu.Lock()
 		defer shared.mu.Unlock()
 		if err != nil {
-			shared.errs[key] = &BuildError{Dir: cmd.Dir, Err: err, Output: string(b)}
+			shared.errs[key] = err
 			return
 		}
 		shared.bins[key] = out

@@ -4,14 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nodeagent/node-agent/internal/gobuild"
 )
 
 // pkgInfo is what `go list` says about the service's directory.
@@ -52,16 +54,18 @@ func inspectPackage(ctx context.Context, env []string, dir string) (pkgInfo, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, subprocessTimeout)
 	defer cancel()
-	out, err := run(ctx, env, dir, "go", "list", "-e", "-json=Name,Dir,Module,Error", ".")
-	if err != nil {
-		return pkgInfo{}, fmt.Errorf("%w: %s: %w (is it inside a Go module?)", ErrNotMain, dir, err)
+	out, err := gobuild.Tool{Env: env}.Run(ctx, dir, "list", "-e", "-json=Name,Dir,Module,Error", ".")
+	if be := (*gobuild.Error)(nil); errors.As(err, &be) {
+		return pkgInfo{}, fmt.Errorf("%w: %s: go list: %w: %s (is it inside a Go module?)", ErrNotMain, dir, be.Err, gobuild.FirstDiagnostic(be.Output))
+	} else if err != nil {
+		return pkgInfo{}, fmt.Errorf("%w: %s: %w", ErrNotMain, dir, err)
 	}
 	var p struct {
 		Name, Dir string
 		Module    *struct{ Dir string }
 		Error     *struct{ Err string }
 	}
-	if err := json.Unmarshal([]byte(out), &p); err != nil {
+	if err := json.Unmarshal(out, &p); err != nil {
 		return pkgInfo{}, fmt.Errorf("%w: %s: go list: %w", ErrNotMain, dir, err)
 	}
 	switch {
@@ -120,32 +124,29 @@ func lookupEnv(env []string, key string) (string, bool) {
 }
 
 // buildService runs `go build` of the package in dir for goos/goarch into
-// out. The flags make the binary depend only on the source, the toolchain
-// and the target: -trimpath drops file system paths, -buildvcs=false drops
-// the VCS state, -buildid= empties the build ID, -s -w drop the symbol table
-// and DWARF, CGO_ENABLED=0 (unless cgo) keeps the host's C toolchain out.
+// out. The build is reproducible (gobuild.Options.Reproducible: it depends
+// only on the source, the toolchain and the target) and CGO_ENABLED=0
+// (unless cgo) keeps the host's C toolchain out.
 func buildService(ctx context.Context, env []string, dir, out, goos, goarch, version string, cgo bool) error {
 	cgoEnabled := "0"
 	if cgo {
 		cgoEnabled = "1"
 	}
-	ldflags := "-s -w -buildid= -X main.version=" + version
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false",
-		"-ldflags", ldflags, "-o", out, ".")
-	cmd.Dir = dir
-	cmd.Env = append(slices.Clip(env), "GOOS="+goos, "GOARCH="+goarch, "CGO_ENABLED="+cgoEnabled)
-	cmd.WaitDelay = 5 * time.Second
-	output, err := cmd.CombinedOutput()
-	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("go build in %s: %w", dir, ctx.Err())
-		}
-		return &BuildError{Dir: dir, Err: err, Output: string(output)}
+	err := gobuild.Tool{Env: env}.Build(ctx, gobuild.Options{
+		Dir: dir, Output: out, Reproducible: true,
+		LDFlags: []string{"-X main.version=" + version},
+		Env:     []string{"GOOS=" + goos, "GOARCH=" + goarch, "CGO_ENABLED=" + cgoEnabled},
+	})
+	var be *gobuild.Error
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return fmt.Errorf("go build in %s: %w", dir, ctx.Err())
+	case errors.As(err, &be):
+		return &BuildError{Dir: dir, Err: be.Err, Output: be.Output}
 	}
-	if _, err := os.Stat(out); err != nil {
-		return &BuildError{Dir: dir, Err: err, Output: string(output)}
-	}
-	return nil
+	return err
 }
 
 // absDir returns dir (or the current directory for "") as an absolute path.
@@ -160,5 +161,3 @@ func firstLine(s string) string {
 	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return line
 }
-
-func splitLines(s string) []string { return strings.Split(strings.TrimSpace(s), "\n") }

@@ -73,18 +73,3 @@ func appendMessage[T string | []byte](b []byte, start int, msg T) []byte {
 	b = append(b, CutMark...)
 	return append(b, '\n')
 }
-
-// stamp formats times to the second and reuses the text within a second.
-type stamp struct {
-	sec  int64
-	text []byte
-}
-
-// format returns t's time stamp; the slice is valid until the next call.
-func (s *stamp) format(t time.Time) []byte {
-	if sec := t.Unix(); sec != s.sec || s.text == nil {
-		s.sec = sec
-		s.text = t.AppendFormat(s.text[:0], timeLayout)
-	}
-	return s.text
-}

@@ -1,7 +1,6 @@
 package logs
 
 import (
-	"io"
 	"sync"
 	"sync/atomic"
 )
@@ -20,9 +19,6 @@ type Sink struct {
 
 // To returns a Sink writing to d at LevelDebug (everything).
 func To(d Destination) *Sink { return &Sink{dest: d} }
-
-// NewSink returns a Sink writing synchronously to w (see NewWriter).
-func NewSink(w io.Writer) *Sink { return To(NewWriter(w, Options{})) }
 
 // Destination returns where s writes.
 func (s *Sink) Destination() Destination { return s.dest }

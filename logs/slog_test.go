@@ -11,7 +11,7 @@ import (
 // their attributes (and groups) after the message, and follow Redirect.
 func TestHandler(t *testing.T) {
 	var a, b bytes.Buffer
-	sa := NewSink(&a)
+	sa := To(NewWriter(&a, Options{}))
 	sa.SetLevel(LevelInfo)
 	h := NewHandler(sa, 42)
 	l := slog.New(h)
@@ -28,7 +28,7 @@ func TestHandler(t *testing.T) {
 		t.Fatalf("a DEBUG record passed an INFO sink: %q", got)
 	}
 	derived := l.With("k", "v")
-	h.Redirect(NewSink(&b))
+	h.Redirect(To(NewWriter(&b, Options{})))
 	derived.Error("moved")
 	if !strings.Contains(b.String(), "|42|ERROR|moved k=v\n") || strings.Contains(a.String(), "moved") {
 		t.Fatalf("after Redirect: %q / %q", a.String(), b.String())

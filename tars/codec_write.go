@@ -19,9 +19,6 @@ type Buffer struct {
 	b []byte
 }
 
-// NewBuffer returns a Buffer that appends to buf[:len(buf)].
-func NewBuffer(buf []byte) *Buffer { return &Buffer{b: buf} }
-
 // Bytes returns the encoded bytes. The slice aliases the Buffer until the
 // next write or Reset.
 func (w *Buffer) Bytes() []byte { return w.b }

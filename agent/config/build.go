@@ -10,10 +10,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/nodeagent/node-agent/internal/gobuild"
 )
 
 // Builder builds Go main packages into a cache keyed by the content of their
@@ -23,17 +24,10 @@ import (
 type Builder struct {
 	// CacheDir is the cache root; entries are CacheDir/<key>/<name>. Required.
 	CacheDir string
-	// GoTool is the go command to run; "" finds "go" in PATH.
-	GoTool string
-	// LookupEnv reads PATH when GoTool is ""; nil means os.LookupEnv.
-	LookupEnv func(string) (string, bool)
-	// Env is the go tool's environment; nil means the process environment.
-	Env []string
-	// Exec runs a go command to completion, as cmd.Run does, and kills it
-	// when ctx ends; nil means exec.CommandContext and Run. The agent sets
-	// it so --watch rebuilds are waited for by its reaper, the one place
-	// that waits for its children.
-	Exec func(ctx context.Context, cmd *exec.Cmd) error
+	// Go runs the go command. The agent sets its Exec so --watch rebuilds
+	// are waited for by its reaper, the one place that waits for its
+	// children.
+	Go gobuild.Tool
 }
 
 // BuildResult describes a built (or reused) executable.
@@ -66,14 +60,6 @@ type listedPackage struct {
 	GoFiles, CgoFiles, CFiles, CXXFiles, MFiles, HFiles, FFiles, SFiles, SysoFiles, EmbedFiles []string
 }
 
-// BuildGoEntry builds the Go main package in dir into cacheDir (or reuses
-// the cached build) and returns the executable's path. It is Builder.Build
-// with the defaults; --watch calls it when sources change.
-func BuildGoEntry(dir, cacheDir string) (string, error) {
-	r, err := (&Builder{CacheDir: cacheDir}).Build(context.Background(), dir)
-	return r.Path, err
-}
-
 // Build returns the executable of the Go main package in dir (absolute),
 // building it unless the cache holds one with the same key. The key hashes
 // the content of every source and embedded file of every package of the main
@@ -82,15 +68,16 @@ func BuildGoEntry(dir, cacheDir string) (string, error) {
 // go version and the go env settings that change the output (GOOS, GOARCH,
 // CGO_ENABLED, GOFLAGS, ...). A missing go tool or a failed build is a
 // *UsageError; the latter carries the compiler output's first lines.
-func (b *Builder) Build(ctx context.Context, dir string) (BuildResult, error) {
+func (b *Builder) Build(ctx context.Context, dir string) (_ BuildResult, err error) {
 	if b.CacheDir == "" {
 		return BuildResult{}, errors.New("go build cache: no cache directory")
 	}
-	gotool, err := b.goTool()
+	tool := b.Go
+	tool.Path, err = b.Go.Resolve() // once for the three commands
 	if err != nil {
 		return BuildResult{}, usageWrap(err, "entry %s is Go source but `go` was not found in PATH", dir)
 	}
-	key, err := b.key(ctx, gotool, dir)
+	key, err := cacheKey(ctx, tool, dir)
 	if err != nil {
 		return BuildResult{}, err
 	}
@@ -108,7 +95,7 @@ func (b *Builder) Build(ctx context.Context, dir string) (BuildResult, error) {
 	}
 	defer os.RemoveAll(tmp)
 	out := filepath.Join(tmp, name)
-	if _, err := b.run(ctx, gotool, dir, "build", "-buildvcs=false", "-o", out, "."); err != nil {
+	if err := tool.Build(ctx, gobuild.Options{Dir: dir, Output: out, NoVCS: true}); err != nil {
 		return BuildResult{}, usageWrap(err, "entry %s: go build failed", dir)
 	}
 	if err := os.Rename(out, final); err != nil {
@@ -117,10 +104,10 @@ func (b *Builder) Build(ctx context.Context, dir string) (BuildResult, error) {
 	return BuildResult{Path: final, Key: key}, nil
 }
 
-// key computes the cache key of the package in dir.
-func (b *Builder) key(ctx context.Context, gotool, dir string) (string, error) {
+// cacheKey computes the cache key of the package in dir.
+func cacheKey(ctx context.Context, tool gobuild.Tool, dir string) (string, error) {
 	h := sha256.New()
-	env, err := b.run(ctx, gotool, dir, append([]string{"env", "-json"}, buildEnvVars...)...)
+	env, err := tool.Run(ctx, dir, append([]string{"env", "-json"}, buildEnvVars...)...)
 	if err != nil {
 		return "", usageWrap(err, "entry %s: go env failed", dir)
 	}
@@ -128,7 +115,7 @@ func (b *Builder) key(ctx context.Context, gotool, dir string) (string, error) {
 	var goenv struct{ GOWORK string }
 	_ = json.Unmarshal(env, &goenv)
 
-	listing, err := b.run(ctx, gotool, dir, "list", "-deps",
+	listing, err := tool.Run(ctx, dir, "list", "-deps",
 		"-json=ImportPath,Dir,Module,GoFiles,CgoFiles,CFiles,CXXFiles,MFiles,HFiles,FFiles,SFiles,SysoFiles,EmbedFiles", ".")
 	if err != nil {
 		return "", usageWrap(err, "entry %s: go list failed", dir)
@@ -185,68 +172,4 @@ func hashFile(h io.Writer, file, label string) error {
 	fmt.Fprintf(h, "file %q %d\n", label, len(data))
 	_, err = h.Write(data)
 	return err
-}
-
-// run runs the go tool in dir and returns its stdout. On failure the error
-// holds the first lines of its stderr.
-func (b *Builder) run(ctx context.Context, gotool, dir string, args ...string) ([]byte, error) {
-	var cmd *exec.Cmd
-	if b.Exec == nil {
-		cmd = exec.CommandContext(ctx, gotool, args...)
-	} else {
-		cmd = exec.Command(gotool, args...) // Exec watches ctx itself
-	}
-	cmd.Dir = dir
-	cmd.Env = b.Env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	var err error
-	if b.Exec == nil {
-		err = cmd.Run()
-	} else {
-		err = b.Exec(ctx, cmd)
-	}
-	if err != nil {
-		if msg := firstLines(stderr.String(), 10); msg != "" {
-			return nil, fmt.Errorf("%w\n%s", err, msg)
-		}
-		return nil, err
-	}
-	return stdout.Bytes(), nil
-}
-
-// firstLines returns at most n lines of s, noting how many were left out.
-func firstLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) <= n {
-		return strings.Join(lines, "\n")
-	}
-	return strings.Join(lines[:n], "\n") + fmt.Sprintf("\n... (%d more lines)", len(lines)-n)
-}
-
-// goTool returns the go command: GoTool, else "go" searched in PATH.
-func (b *Builder) goTool() (string, error) {
-	if b.GoTool != "" {
-		return b.GoTool, nil
-	}
-	lookup := b.LookupEnv
-	if lookup == nil {
-		lookup = os.LookupEnv
-	}
-	path, _ := lookup("PATH")
-	for _, d := range filepath.SplitList(path) {
-		if d == "" {
-			d = "."
-		}
-		p := filepath.Join(d, "go")
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
-			if !filepath.IsAbs(p) {
-				if abs, err := filepath.Abs(p); err == nil {
-					p = abs
-				}
-			}
-			return p, nil
-		}
-	}
-	return "", exec.ErrNotFound
 }

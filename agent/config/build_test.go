@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/nodeagent/node-agent/internal/gobuild"
 	"github.com/nodeagent/node-agent/internal/testtool"
 )
 
@@ -79,8 +80,8 @@ func TestBuilderCache(t *testing.T) {
 	if !r2.Reused || r2.Path != r1.Path {
 		t.Errorf("second build = %+v; want reuse of %s", r2, r1.Path)
 	}
-	if p, err := BuildGoEntry(dir, b.CacheDir); err != nil || p != r1.Path {
-		t.Errorf("BuildGoEntry = %q, %v; want the cached %s", p, err, r1.Path)
+	if r, err := (&Builder{CacheDir: b.CacheDir}).Build(ctx, dir); err != nil || r.Path != r1.Path || !r.Reused {
+		t.Errorf("another Builder on the same cache = %+v, %v; want the cached %s", r, err, r1.Path)
 	}
 	if entries, _ := os.ReadDir(b.CacheDir); len(entries) != 1 {
 		t.Errorf("cache holds %d entries; want 1", len(entries))
@@ -135,12 +136,12 @@ func TestBuilderErrors(t *testing.T) {
 	_, err := b.Build(context.Background(), dir)
 	wantUsageError(t, err, "entry "+dir, "go build failed", "main.go:3", "undefined")
 
-	noGo := &Builder{CacheDir: b.CacheDir, LookupEnv: func(k string) (string, bool) {
+	noGo := &Builder{CacheDir: b.CacheDir, Go: gobuild.Tool{LookupEnv: func(k string) (string, bool) {
 		if k == "PATH" {
 			return t.TempDir(), true
 		}
 		return "", false
-	}}
+	}}}
 	_, err = noGo.Build(context.Background(), dir)
 	wantUsageError(t, err, "is Go source but `go` was not found in PATH")
 
@@ -201,13 +202,4 @@ func TestLoadBuildsGoEntry(t *testing.T) {
 	}
 	_, err = Load([]string{"./hello"}, opts)
 	wantUsageError(t, err, "set XDG_CACHE_HOME or HOME")
-}
-
-func TestFirstLines(t *testing.T) {
-	if got := firstLines("a\nb\n", 2); got != "a\nb" {
-		t.Errorf("firstLines = %q", got)
-	}
-	if got := firstLines("a\nb\nc\nd\n", 2); got != "a\nb\n... (2 more lines)" {
-		t.Errorf("firstLines = %q", got)
-	}
 }

@@ -226,6 +226,6 @@
 // GOEXPERIMENT, GOWORK and the GO$GOARCH level. An unchanged package is not
 // rebuilt (two go tool calls, go env and go list, still run to compute the
 // key). VCS stamping is off because the key does not cover VCS state. Old
-// entries are not pruned. BuildGoEntry and Builder expose the same build for
-// --watch.
+// entries are not pruned. Builder exposes the same build for reloads and
+// --watch; it runs the go command through internal/gobuild, as deploy does.
 package config

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"github.com/nodeagent/node-agent/internal/gobuild"
 )
 
 // LoadOptions are Load's inputs besides the arguments. The zero value is
@@ -207,7 +209,7 @@ func buildEntry(cfg *Config, dir string, opts LoadOptions) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	r, err := (&Builder{CacheDir: cache, GoTool: opts.GoTool, LookupEnv: lookup}).Build(ctx, dir)
+	r, err := (&Builder{CacheDir: cache, Go: gobuild.Tool{Path: opts.GoTool, LookupEnv: lookup}}).Build(ctx, dir)
 	if err != nil {
 		return err
 	}

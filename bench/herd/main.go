@@ -86,13 +86,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "herd: -worker is required")
 		os.Exit(2)
 	}
-	benchkit.Main(2*time.Hour, func(ctx context.Context) int {
+	os.Exit(benchkit.Run(2*time.Hour, func(ctx context.Context) int {
 		if err := run(ctx, o); err != nil {
 			fmt.Fprintln(os.Stderr, "herd:", err)
 			return 1
 		}
 		return 0
-	})
+	}))
 }
 
 // paced is the outcome of one paced run.
@@ -202,7 +202,7 @@ func start(ctx context.Context, o options, a namedAgent, n int) (*service, error
 		close(exited)
 	}()
 	s := &service{addr: addr, agent: cmd.Process.Pid}
-	s.stop = benchkit.AtExit(func() { benchkit.StopSupervisor("herd", s.agent, exited, 15*time.Second) })
+	s.stop = benchkit.AtExit(ctx, func() { benchkit.StopSupervisor("herd", s.agent, exited, 15*time.Second) })
 	seen := map[string]bool{}
 	buf := make([]byte, 64)
 	deadline := time.Now().Add(3 * time.Minute)

@@ -72,7 +72,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "reload:", err)
 		os.Exit(2)
 	}
-	benchkit.Main(o.timeout, func(ctx context.Context) int { return run(ctx, o) })
+	os.Exit(benchkit.Run(o.timeout, func(ctx context.Context) int { return run(ctx, o) }))
 }
 
 func (o options) check() error {

@@ -103,7 +103,7 @@ func (s nodeAgent) launch(ctx context.Context, n, port int) (*instance, error) {
 			return upgradeAgent(ctx, s.o.agent, to, env, logf)
 		}
 	}
-	inst.stop = benchkit.AtExit(func() {
+	inst.stop = benchkit.AtExit(ctx, func() {
 		benchkit.StopSupervisor("reload", inst.sup, exited, 15*time.Second)
 		os.RemoveAll(runtimeDir)
 	})
@@ -176,7 +176,7 @@ func (s pm2) cli(port int) benchkit.PM2 {
 
 func (s pm2) launch(ctx context.Context, n, port int) (*instance, error) {
 	p := s.cli(port)
-	stop := benchkit.AtExit(func() { p.Kill("reload") })
+	stop := benchkit.AtExit(ctx, func() { p.Kill("reload") })
 	if err := p.Run(ctx, "start", s.o.app, "-i", strconv.Itoa(n), "--name", pm2App); err != nil {
 		stop()
 		return nil, err

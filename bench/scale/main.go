@@ -84,7 +84,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "scale: -agents is required")
 		os.Exit(2)
 	}
-	benchkit.Main(o.timeout, func(ctx context.Context) int { return run(ctx, o) })
+	os.Exit(benchkit.Run(o.timeout, func(ctx context.Context) int { return run(ctx, o) }))
 }
 
 // result is what one pair of runs (metrics off, on) measured.
@@ -319,7 +319,7 @@ func launch(ctx context.Context, a agentBin, n int, metrics bool) (*instance, er
 		inst.killed <- killed
 		close(inst.exited)
 	}()
-	inst.cancelStop = benchkit.AtExit(func() { benchkit.StopSupervisor("scale", inst.pid, inst.exited, 30*time.Second) })
+	inst.cancelStop = benchkit.AtExit(ctx, func() { benchkit.StopSupervisor("scale", inst.pid, inst.exited, 30*time.Second) })
 	select {
 	case <-allReady:
 		inst.ready = time.Since(start)

@@ -41,16 +41,13 @@ import (
 	"github.com/nodeagent/node-agent/tars"
 )
 
-// command is what the AdminF round trip sends (-command).
-var command string
-
 func main() {
 	reps := flag.Int("reps", 5, "repetitions of each codec measurement (median reported)")
 	calls := flag.Int("calls", 20000, "AdminF notify calls on one connection")
 	fresh := flag.Int("fresh", 2000, "AdminF notify calls with a new connection each")
 	workers := flag.Int("workers", 4, "simulated workers the notify handler fans out to")
 	interop := flag.String("interop", filepath.Join("tars", "testdata", "interop"), "directory of bench.js and its node_modules")
-	flag.StringVar(&command, "command", "tars.viewstatus", "the AdminF notify command of the round trip")
+	command := flag.String("command", "tars.viewstatus", "the AdminF notify command of the round trip")
 	endpoint := flag.String("endpoint", "", "measure the AdminF round trip of a running agent at this endpoint (its --tars-local) with -workers workers, instead of the codec and the simulated fan-out")
 	flag.Parse()
 
@@ -62,7 +59,7 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	if err := admin(*calls, *fresh, *workers, *endpoint); err != nil {
+	if err := admin(*command, *calls, *fresh, *workers, *endpoint); err != nil {
 		fmt.Fprintln(os.Stderr, "tarsbench:", err)
 		os.Exit(1)
 	}
@@ -296,7 +293,8 @@ func (f *fanout) Notify(ctx context.Context, cmd string) (string, error) {
 
 func (f *fanout) Shutdown(context.Context) error { return nil }
 
-func admin(calls, fresh, workers int, endpoint string) error {
+// admin measures the AdminF notify round trip of command.
+func admin(command string, calls, fresh, workers int, endpoint string) error {
 	what := fmt.Sprintf("handler fanning out to %d simulated workers", workers)
 	if endpoint == "" {
 		f, stop, err := startFanout(workers)

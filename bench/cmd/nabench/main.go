@@ -69,7 +69,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "nabench: -work is required")
 		os.Exit(2)
 	}
-	benchkit.Main(o.timeout, func(ctx context.Context) int { return run(ctx, o) })
+	os.Exit(benchkit.Run(o.timeout, func(ctx context.Context) int { return run(ctx, o) }))
 }
 
 // ---- supervisors --------------------------------------------------------
@@ -117,7 +117,7 @@ func (s nodeAgent) launch(ctx context.Context, n, port int, ready *readyListener
 	inst.sup = cmd.Process.Pid
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); logf.Close(); close(exited) }()
-	inst.stop = benchkit.AtExit(func() { benchkit.StopSupervisor("nabench", inst.sup, exited, 10*time.Second) })
+	inst.stop = benchkit.AtExit(ctx, func() { benchkit.StopSupervisor("nabench", inst.sup, exited, 10*time.Second) })
 	return inst, nil
 }
 
@@ -142,7 +142,7 @@ func (s pm2) godPID() int { return s.cmd(0, "").GodPID() }
 
 func (s pm2) launch(ctx context.Context, n, port int, ready *readyListener) (*instance, error) {
 	inst := &instance{port: port, ready: ready}
-	stopOnce := benchkit.AtExit(func() { s.kill() })
+	stopOnce := benchkit.AtExit(ctx, func() { s.kill() })
 	inst.launched = time.Now()
 	// pm2 start returns once the daemon has forked the workers; it does not
 	// wait for them to listen, so the measurement goes on polling.

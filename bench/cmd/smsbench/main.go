@@ -62,7 +62,7 @@ func main() {
 		stores = append(stores, storeCase{name: "redis", bin: *gateway, url: *redisURL})
 	}
 	b := &bench{agent: *agent, work: *work, clients: *clients, rate: *rate, duration: *duration}
-	benchkit.Main(30*time.Minute, func(ctx context.Context) int {
+	os.Exit(benchkit.Run(30*time.Minute, func(ctx context.Context) int {
 		results := map[string][]result{}
 		for rep := range *reps {
 			for _, sc := range stores {
@@ -82,7 +82,7 @@ func main() {
 			fmt.Println(summary(sc.name, results[sc.name]))
 		}
 		return 0
-	})
+	}))
 }
 
 type storeCase struct {
@@ -197,7 +197,7 @@ func startAgent(ctx context.Context, agent, gw, dir string, env []string) (*agen
 	}
 	a := &agentRun{cmd: cmd, addr: addr, exited: make(chan struct{})}
 	go func() { cmd.Wait(); log.Close(); close(a.exited) }()
-	a.done = benchkit.AtExit(func() { benchkit.StopSupervisor("smsbench", cmd.Process.Pid, a.exited, 20*time.Second) })
+	a.done = benchkit.AtExit(ctx, func() { benchkit.StopSupervisor("smsbench", cmd.Process.Pid, a.exited, 20*time.Second) })
 	c := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(30 * time.Second)
 	for ready := 0; ready < 4; {

@@ -65,7 +65,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "logbench: -work is required")
 		os.Exit(2)
 	}
-	benchkit.Main(o.timeout, func(ctx context.Context) int { return run(ctx, o) })
+	os.Exit(benchkit.Run(o.timeout, func(ctx context.Context) int { return run(ctx, o) }))
 }
 
 // ---- supervisors --------------------------------------------------------
@@ -123,7 +123,7 @@ func launch(ctx context.Context, o options, c kase, dir, stamps string, per int)
 			sup:  pid,
 			size: func(p int) int { return 126 + len(strconv.Itoa(p)) }, // "YYYY-MM-DD HH:MM:SS|PID|INFO|" + 100
 			tars: true,
-			stop: benchkit.AtExit(func() {
+			stop: benchkit.AtExit(ctx, func() {
 				kids := benchkit.Children(pid)
 				syscall.Kill(pid, syscall.SIGTERM)
 				select {
@@ -144,7 +144,7 @@ func launch(ctx context.Context, o options, c kase, dir, stamps string, per int)
 		case c.workers > 1:
 			args = append(args, "-x", "-i", strconv.Itoa(c.workers))
 		}
-		stop := benchkit.AtExit(func() { p.Kill("logbench") })
+		stop := benchkit.AtExit(ctx, func() { p.Kill("logbench") })
 		if err := p.Run(ctx, args...); err != nil {
 			stop()
 			return nil, err

@@ -101,16 +101,6 @@ func IsRetryable(err error) bool {
 	return true
 }
 
-// ClassOf returns the class of err: that of the *Error in its chain, else
-// Temporary.
-func ClassOf(err error) Class {
-	var pe *Error
-	if errors.As(err, &pe) {
-		return pe.Class
-	}
-	return Temporary
-}
-
 // ErrNoProvider is wrapped by the error Router.Send returns when every
 // provider's circuit breaker is open: retry later.
 var ErrNoProvider = errors.New("no provider available: every circuit breaker is open")

@@ -360,12 +360,8 @@ func (s *SQLiteStore) prepareMissing() {
 	}
 }
 
-// rowScanner is *sql.Row or errRow.
+// rowScanner is *sql.Row.
 type rowScanner interface{ Scan(...any) error }
-
-type errRow struct{ err error }
-
-func (r errRow) Scan(...any) error { return r.err }
 
 // commit runs batch in one transaction. With more, the ops that queued up
 // while begin waited for the write lock join the batch: the busier the

@@ -102,12 +102,6 @@ func (r *Redis) Kill() {
 // Stop is Kill; the data stays in the directory until the test ends.
 func (r *Redis) Stop() { r.Kill() }
 
-// Log is what redis-server printed, for a failed test's report.
-func (r *Redis) Log() string {
-	b, _ := os.ReadFile(filepath.Join(r.dir, "redis.log"))
-	return string(b)
-}
-
 func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -138,15 +138,6 @@ type caller struct {
 
 type callerKey struct{}
 
-// AppOf returns the application that signed the request of ctx, for
-// handlers behind Protect (say, to scope a cancel to the sender).
-func AppOf(ctx context.Context) (string, bool) {
-	c, ok := ctx.Value(callerKey{}).(*caller)
-	if !ok {
-		return "", false
-	}
-	return c.app.ID, true
-}
 
 // Protect wraps the API: requests to protected paths are authenticated
 // first and refused with a JSON error when they fail; every call is

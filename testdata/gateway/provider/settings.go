@@ -30,16 +30,10 @@ func (s Setting) Section() string { return s.e.section }
 // Key returns the key.
 func (s Setting) Key() string { return s.e.key }
 
-// Line returns the 1-based line number.
-func (s Setting) Line() int { return s.e.line }
-
 // Errorf returns a *ParseError at the line, naming section.key.
 func (s Setting) Errorf(file, format string, args ...any) error {
 	return s.e.errorf(file, format, args...)
 }
-
-// String returns a quoted string value.
-func (s Setting) String() (string, bool) { v, err := s.e.str(); return v, err == nil }
 
 // Strings returns an array of strings.
 func (s Setting) Strings() ([]string, bool) { return s.e.arr, s.e.kind == kindArray }

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/nodeagent/node-agent/agent"
+	"github.com/nodeagent/node-agent/internal/agent"
 )
 
 // builtAgent is node-agent built once for all the end-to-end tests of the

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nodeagent/node-agent/agent"
+	"github.com/nodeagent/node-agent/internal/agent"
 	"github.com/nodeagent/node-agent/internal/control"
 	"github.com/urfave/cli/v2"
 )

@@ -12,7 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
-	"github.com/nodeagent/node-agent/deploy"
+	"github.com/nodeagent/node-agent/internal/deploy"
 )
 
 // Exit codes of `deploy` (SPEC §8): 2 when the invocation must change
@@ -50,7 +50,7 @@ func deployCommand(version string) *cli.Command {
 		Description: "Run in the directory of the service's main package (or pass --dir). Builds the service\n" +
 			"and writes NAME.tgz holding NAME/NAME/NAME (this agent), NAME/NAME/app/NAME (the service)\n" +
 			"and NAME/NAME/node-agent.json (the manifest), plus NAME.tgz.sha256. Flags may follow NAME.\n" +
-			"See `go doc github.com/nodeagent/node-agent/deploy` for the layout and guarantees.",
+			"See `go doc github.com/nodeagent/node-agent/internal/deploy` for the layout and guarantees.",
 		// Flags are parsed by the action so that they may follow NAME.
 		SkipFlagParsing: true,
 		Flags: []cli.Flag{

@@ -17,8 +17,8 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"github.com/nodeagent/node-agent/agent"
-	"github.com/nodeagent/node-agent/agent/config"
+	"github.com/nodeagent/node-agent/internal/agent"
+	"github.com/nodeagent/node-agent/internal/agent/config"
 	"github.com/nodeagent/node-agent/internal/control"
 )
 

@@ -13,7 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/nodeagent/node-agent/agent"
+	"github.com/nodeagent/node-agent/internal/agent"
 	"github.com/nodeagent/node-agent/internal/control"
 	"github.com/nodeagent/node-agent/internal/plural"
 	"github.com/urfave/cli/v2"

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nodeagent/node-agent/agent"
+	"github.com/nodeagent/node-agent/internal/agent"
 	"github.com/nodeagent/node-agent/internal/control"
 )
 

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/nodeagent/node-agent/agent"
+	"github.com/nodeagent/node-agent/internal/agent"
 	"github.com/nodeagent/node-agent/internal/control"
 	"github.com/urfave/cli/v2"
 )

@@ -10,7 +10,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/nodeagent/node-agent/agent/config"
+	"github.com/nodeagent/node-agent/internal/agent/config"
 	"github.com/urfave/cli/v2"
 )
 

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nodeagent/node-agent/agent"
-	"github.com/nodeagent/node-agent/agent/config"
+	"github.com/nodeagent/node-agent/internal/agent"
+	"github.com/nodeagent/node-agent/internal/agent/config"
 	"github.com/urfave/cli/v2"
 )
 

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nodeagent/node-agent/agent"
+	"github.com/nodeagent/node-agent/internal/agent"
 	"github.com/nodeagent/node-agent/internal/control"
 )
 
@@ -338,7 +338,7 @@ func TestUpgradeRefusals(t *testing.T) {
 	dir := t.TempDir()
 	a, other := filepath.Join(dir, "node-agent-a"), filepath.Join(dir, "node-agent-p2")
 	builds := []goBuild{agentBuild(a, "9.0.0-a"), workerBuild(dir),
-		agentBuild(other, "9.0.0-p2", "github.com/nodeagent/node-agent/agent.handoverProtocol=2")}
+		agentBuild(other, "9.0.0-p2", "github.com/nodeagent/node-agent/internal/agent.handoverProtocol=2")}
 	bad := map[string]string{}
 	for _, mode := range []string{"exit", "hang", "hang-check", "vanish"} {
 		bad[mode] = filepath.Join(dir, "bad-"+mode)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/nodeagent/node-agent/container"
 	"github.com/nodeagent/node-agent/container/containertest"
-	"github.com/nodeagent/node-agent/logs"
+	"github.com/nodeagent/node-agent/internal/logs"
 )
 
 // records logs through fn, then returns what reached the fake agent.

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/nodeagent/node-agent/container/wire"
+	"github.com/nodeagent/node-agent/internal/monitor"
 	"github.com/nodeagent/node-agent/internal/testtool"
-	"github.com/nodeagent/node-agent/monitor"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )

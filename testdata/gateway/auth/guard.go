@@ -138,7 +138,6 @@ type caller struct {
 
 type callerKey struct{}
 
-
 // Protect wraps the API: requests to protected paths are authenticated
 // first and refused with a JSON error when they fail; every call is
 // audited once answered.

@@ -122,8 +122,20 @@ func (l *keepAliveLoad) finish() []error {
 // answered with "Connection: close", and the new connections go to the
 // new workers through the agent's shared socket.
 func TestGatewayReloadUnderKeepAliveLoad(t *testing.T) {
+	reloadUnderKeepAliveLoad(t, "the reload", nil, func(a *agentProcess) {
+		a.cmd.Process.Signal(syscall.SIGHUP)
+	})
+}
+
+// reloadUnderKeepAliveLoad starts the gateway ×2 with --http-address on a
+// free port (and extra options), runs 8 keep-alive clients, calls reload
+// once they reach the old workers, and fails the test unless the agent logs
+// the reload, every old worker exits, the load reaches the new workers and
+// no request failed. what names the reload in the failure.
+func reloadUnderKeepAliveLoad(t *testing.T, what string, extra []string, reload func(*agentProcess)) {
+	t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	a := startGateway(t, addr, "-i", "2", "--http-address", addr)
+	a := startGateway(t, addr, append([]string{"-i", "2", "--http-address", addr}, extra...)...)
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	old := pidsAnswering(t, c, addr, 2)
 
@@ -139,7 +151,7 @@ func TestGatewayReloadUnderKeepAliveLoad(t *testing.T) {
 	}
 	waitFor("the load to reach the old workers", func() bool { return load.count(isOld) >= 200 })
 
-	a.cmd.Process.Signal(syscall.SIGHUP)
+	reload(a)
 	a.waitOutput(t, `reloaded 2 workers`, 60*time.Second)
 	for p := range old {
 		var pid int
@@ -151,7 +163,7 @@ func TestGatewayReloadUnderKeepAliveLoad(t *testing.T) {
 
 	failures := load.finish()
 	if len(failures) > 0 {
-		t.Fatalf("%d requests failed during the reload, first: %v", len(failures), failures[0])
+		t.Fatalf("%d requests failed during %s, first: %v", len(failures), what, failures[0])
 	}
 	t.Logf("%d answers from the old workers, %d from the new ones, none failed", load.count(isOld), load.count(isNew))
 }

@@ -138,14 +138,19 @@ func OpenSQLite(path string) (*SQLiteStore, error) {
 		return nil, fmt.Errorf("sqlite store %s: %w", path, err)
 	}
 	s := &SQLiteStore{path: path, lock: lock, write: write, read: read, stmts: map[string]*sql.Stmt{}, unprepared: map[string]bool{}, ops: make(chan *sqliteOp, maxBatch), quit: make(chan struct{})}
-	// The writers queue on the writer lock; a database busy in spite of it
-	// (a writer that does not take it) is retried in steps far finer than
-	// SQLite's busy handler's sleeps of 1, 2, 5, 10… ms (see begin).
-	if _, err := s.write.Exec(`PRAGMA busy_timeout = 0`); err != nil {
-		s.closeDBs()
-		return nil, fmt.Errorf("sqlite store %s: %w", path, err)
-	}
+	// The schema is made with SQLite's busy handler on: the workers of a
+	// fresh gateway open the database at once, and the first connections
+	// to a new database meet its switch to WAL mode and its first
+	// checkpoints, which the writer lock does not cover.
 	if err := s.migrate(); err != nil {
+		s.closeDBs()
+		return nil, fmt.Errorf("sqlite store %s: creating the schema: %w", path, err)
+	}
+	// From here the writers queue on the writer lock; a database busy in
+	// spite of it (a writer that does not take it) is retried in steps far
+	// finer than SQLite's busy handler's sleeps of 1, 2, 5, 10… ms (see
+	// begin).
+	if _, err := s.write.Exec(`PRAGMA busy_timeout = 0`); err != nil {
 		s.closeDBs()
 		return nil, fmt.Errorf("sqlite store %s: %w", path, err)
 	}

@@ -117,7 +117,8 @@ func launchAgent(t *testing.T, agent, gw string, args []string, env ...string) *
 	return a
 }
 
-// workers are the agent's child processes, from /proc.
+// workers are the agent's workers: its child processes but the guardian,
+// from /proc.
 func (a *agentProc) workers() []int {
 	var pids []int
 	ents, _ := os.ReadDir("/proc")
@@ -132,11 +133,22 @@ func (a *agentProc) workers() []int {
 		}
 		_, rest, _ := strings.Cut(string(data), ") ")
 		f := strings.Fields(rest)
-		if len(f) > 1 && f[1] == strconv.Itoa(a.cmd.Process.Pid) && f[0] != "Z" {
+		if len(f) > 1 && f[1] == strconv.Itoa(a.cmd.Process.Pid) && f[0] != "Z" && !a.isGuardian(pid) {
 			pids = append(pids, pid)
 		}
 	}
 	return pids
+}
+
+// isGuardian reports whether the agent's child pid is its guardian: a copy
+// of the agent's own program, not a worker (a chaos test must not kill it).
+func (a *agentProc) isGuardian(pid int) bool {
+	exe, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
+	if err != nil {
+		return false
+	}
+	agent, err := os.Readlink("/proc/" + strconv.Itoa(a.cmd.Process.Pid) + "/exe")
+	return err == nil && exe == agent
 }
 
 // waitLine waits until the agent's output matches pattern, and returns the match.

@@ -136,8 +136,11 @@ func testStore(t *testing.T, spec func(t *testing.T) string) {
 			}
 		}
 		// a stops renewing (it died): b takes over after the lease.
-		time.Sleep(lease + 50*time.Millisecond)
-		b := claim(t, st, "b", lease)
+		var b []Lease
+		waitFor(t, "b to take the expired lease over", func() bool {
+			b = claim(t, st, "b", lease)
+			return len(b) > 0
+		})
 		if len(b) != 1 || !b[0].Takeover || b[0].Message.Attempts != 2 {
 			t.Fatalf("takeover: %+v", b)
 		}
@@ -288,16 +291,24 @@ func testStore(t *testing.T, spec func(t *testing.T) string) {
 		m := newMessage("+4915112345678")
 		st.Accept(ctx, acceptReq(m, ""))
 		const lease = 50 * time.Millisecond
-		for i := range 3 { // GiveUpAfter 3
-			if l := claim(t, st, "w"+strconv.Itoa(i), lease); len(l) != 1 {
+		for i := range 3 { // GiveUpAfter 3; each next claim waits for the lease to expire
+			var l []Lease
+			waitFor(t, "claim "+strconv.Itoa(i+1), func() bool {
+				l = claim(t, st, "w"+strconv.Itoa(i), lease)
+				return len(l) > 0
+			})
+			if len(l) != 1 {
 				t.Fatalf("claim %d: %+v", i+1, l)
 			}
-			time.Sleep(lease + 20*time.Millisecond)
 		}
-		if l := claim(t, st, "last", lease); len(l) != 0 {
-			t.Fatalf("claimed past the attempts: %+v", l)
-		}
-		got, _ := st.Get(ctx, m.ID)
+		var got Message
+		waitFor(t, "the third lease to expire and the message to fail", func() bool {
+			if l := claim(t, st, "last", lease); len(l) != 0 {
+				t.Fatalf("claimed past the attempts: %+v", l)
+			}
+			got, _ = st.Get(ctx, m.ID)
+			return got.Status == StatusFailed
+		})
 		if got.Status != StatusFailed || !strings.Contains(got.LastError, "workers were lost") {
 			t.Fatalf("record: %+v", got)
 		}

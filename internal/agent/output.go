@@ -121,12 +121,14 @@ func (o *Output) Reopen() error {
 // same when both go to stdout).
 type OutputStats struct {
 	App, Agent logs.Stats
+	// AppFiltered counts the service log's records below its level.
+	AppFiltered uint64
 }
 
 // Stats returns what the logs wrote, lost (write errors) and dropped (a
-// slow stdout).
+// slow stdout), and what the service log's level filtered out.
 func (o *Output) Stats() OutputStats {
-	return OutputStats{App: o.App.Destination().Stats(), Agent: o.Agent.Destination().Stats()}
+	return OutputStats{App: o.App.Destination().Stats(), Agent: o.Agent.Destination().Stats(), AppFiltered: o.App.Filtered()}
 }
 
 // Close flushes and closes the logs. Records written later (by output

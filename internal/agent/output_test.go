@@ -206,15 +206,19 @@ func TestOutputReopenOnSIGUSR1(t *testing.T) {
 	r.waitRecord(r.agent, `\|INFO\|log files reopened$`)
 	syscall.Kill(pid, syscall.SIGUSR2)
 	r.waitRecord(r.app, `\|ERROR\|err 1$`)
+	r.waitRecord(r.app, `\|INFO\|out 1$`) // stdout has its own pump
 	old, _ := os.ReadFile(r.app + ".1")
 	cur, _ := os.ReadFile(r.app)
-	if strings.Contains(string(old), "err 1") || strings.Contains(string(cur), "err 0") || !strings.Contains(string(cur), "|INFO|out 1\n") {
+	if strings.Contains(string(old), "err 1") || strings.Contains(string(cur), "err 0") {
 		t.Fatalf("renamed file:\n%s\nnew file:\n%s", old, cur)
 	}
 }
 
 // TestOutputLevelChangeLive: SetLevel on a running agent filters a live
 // worker's stdout (INFO) and lets stderr (ERROR) through, then back.
+// stdout and stderr have a pump each, so a round's stderr line says
+// nothing of its stdout line: the test waits for "out N" itself, or, at
+// ERROR, for the service log to count it filtered.
 func TestOutputLevelChangeLive(t *testing.T) {
 	r := runToFiles(t, testConfig(1, "echo-on-usr2"))
 	pid, _ := strconv.Atoi(r.waitRecord(r.app, `^[^|]+\|(\d+)\|INFO\|waiting for SIGUSR2$`)[1])
@@ -223,11 +227,16 @@ func TestOutputLevelChangeLive(t *testing.T) {
 		r.waitRecord(r.app, `\|ERROR\|err `+strconv.Itoa(n)+`$`)
 	}
 	echo(0)
+	r.waitRecord(r.app, `\|INFO\|out 0$`)
 	r.out.SetLevel(config.LevelError)
 	if r.out.Level() != config.LevelError {
 		t.Fatalf("level %q", r.out.Level())
 	}
+	filtered := r.out.Stats().AppFiltered
 	echo(1)
+	if !poll(20*time.Second, func() bool { return r.out.Stats().AppFiltered > filtered }) {
+		t.Fatal("out 1 was never filtered at ERROR")
+	}
 	r.out.SetLevel(config.LevelDebug)
 	echo(2)
 	r.waitRecord(r.app, `\|INFO\|out 2$`)
@@ -251,7 +260,11 @@ func TestOutputLevelChangeLive(t *testing.T) {
 // filters the service log in the agent (stdout lines) and in a live linked
 // worker, whose Logger stops formatting DEBUG; and back. The command is
 // answered before the worker has applied it, so the test signals the
-// worker until it reports the new level.
+// worker until it reports the new level. The worker's records come in
+// order on its channel, so a round's "error N" vouches for its "debug N"
+// and "info N"; its stdout has a pump of its own, so "out N" is waited for
+// where it must be written and left unchecked at ERROR
+// (TestOutputLevelChangeLive checks the agent filters stdout).
 func TestSetLogLevelReachesLiveWorker(t *testing.T) {
 	r := runToFiles(t, testConfig(1, "log-on-usr2"))
 	pid, _ := strconv.Atoi(r.waitRecord(r.app, `^[^|]+\|(\d+)\|INFO\|waiting for SIGUSR2$`)[1])
@@ -271,6 +284,9 @@ func TestSetLogLevelReachesLiveWorker(t *testing.T) {
 			m := r.waitRecord(r.app, fmt.Sprintf(`\|ERROR\|err %d debug=(true|false)$`, n))
 			r.waitRecord(r.app, fmt.Sprintf(`\|ERROR\|output_helpers_test.go:\d+\|error %d$`, n))
 			if m[1] == strconv.FormatBool(debug) {
+				if debug { // the agent is at DEBUG too: stdout is written
+					r.waitRecord(r.app, fmt.Sprintf(`\|INFO\|out %d$`, n))
+				}
 				n++
 				return n - 1
 			}
@@ -284,16 +300,16 @@ func TestSetLogLevelReachesLiveWorker(t *testing.T) {
 	notify("tars.setloglevel DEBUG")
 	last := echo(true)
 	for _, round := range []int{first, last} {
-		for _, rec := range []string{`\|DEBUG\|output_helpers_test.go:\d+\|debug `, `\|INFO\|output_helpers_test.go:\d+\|info `, `\|INFO\|out `} {
+		for _, rec := range []string{`\|DEBUG\|output_helpers_test.go:\d+\|debug `, `\|INFO\|output_helpers_test.go:\d+\|info `} {
 			r.waitRecord(r.app, rec+strconv.Itoa(round)+"$")
 		}
 	}
 	b, _ := os.ReadFile(r.app)
-	// From the ERROR command to the round that reported it applied,
-	// nothing below ERROR: the agent drops stdout and what the worker
-	// still sent, then the worker drops its records itself.
+	// From the ERROR command to the round that reported it applied, no
+	// record below ERROR: the agent drops what the worker still sent,
+	// then the worker drops its records itself.
 	for round := first + 1; round <= quiet; round++ {
-		if m := regexp.MustCompile(fmt.Sprintf(`(?m)\|(debug|info|out) %d$`, round)).Find(b); m != nil {
+		if m := regexp.MustCompile(fmt.Sprintf(`(?m)\|(debug|info) %d$`, round)).Find(b); m != nil {
 			t.Fatalf("round %d at ERROR wrote %q", round, m)
 		}
 	}

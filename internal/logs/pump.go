@@ -190,7 +190,11 @@ func (p *pump) line(end []byte) {
 	if len(msg) > 0 && msg[len(msg)-1] == '\r' {
 		msg = msg[:len(msg)-1]
 	}
-	if len(msg) == 0 || !p.on {
+	if len(msg) == 0 {
+		return
+	}
+	if !p.on {
+		p.s.filtered.Add(1)
 		return
 	}
 	if len(*p.batch)+len(p.hdr)+len(msg)+1 > MaxRecord {

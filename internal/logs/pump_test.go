@@ -127,6 +127,12 @@ func TestPumpLevel(t *testing.T) {
 	if got := strings.Join(d.messages(), ","); got != "kept,kept again" {
 		t.Fatalf("written: %s", got)
 	}
+	s.SetLevel(LevelWarn)
+	Pump(s, strings.NewReader("one\n\ntwo\r\n"), 1, LevelInfo) // the empty line is no record
+	s.Write(Record{Level: LevelDebug, Message: "three"})
+	if got := s.Filtered(); got != 5 {
+		t.Fatalf("Filtered() = %d, want 5 (dropped, dropped at NONE, one, two, three)", got)
+	}
 }
 
 // TestPumpPipeExitMidLine: a writer that closes its end of a pipe in the

@@ -10,8 +10,9 @@ import (
 // stdout without a log dir) and still have their own levels. Its methods
 // are safe for concurrent use.
 type Sink struct {
-	level atomic.Int32
-	dest  Destination
+	level    atomic.Int32
+	dest     Destination
+	filtered atomic.Uint64 // records dropped for their level
 
 	mu  sync.Mutex // guards buf and stamp, for Write
 	buf []byte
@@ -29,6 +30,10 @@ func (s *Sink) SetLevel(l Level) { s.level.Store(int32(l)) }
 // Level returns the level set by SetLevel.
 func (s *Sink) Level() Level { return Level(s.level.Load()) }
 
+// Filtered returns how many records Write dropped for being below the
+// level. Records a worker filters itself never reach the sink.
+func (s *Sink) Filtered() uint64 { return s.filtered.Load() }
+
 // Enabled reports whether a record at level l would be written.
 func (s *Sink) Enabled(l Level) bool { return l >= s.Level() && l < LevelNone }
 
@@ -36,6 +41,7 @@ func (s *Sink) Enabled(l Level) bool { return l >= s.Level() && l < LevelNone }
 // s's. A message longer than a record allows is cut (see AppendFormat).
 func (s *Sink) Write(r Record) {
 	if !s.Enabled(r.Level) {
+		s.filtered.Add(1)
 		return
 	}
 	s.mu.Lock()

@@ -192,7 +192,7 @@ func (s *Supervisor) preheat() string {
 	if s.stopping {
 		return "not ready"
 	}
-	for _, sl := range s.slots {
+	for _, sl := range s.table.slots {
 		if sl.w == nil || sl.w.state != Ready {
 			return "not ready"
 		}
@@ -213,19 +213,19 @@ func (s *Supervisor) scale(data string) (string, error) {
 	if s.reload != nil {
 		return "", errorf(ErrReloadInProgress, "a reload is in progress, scale after it")
 	}
-	from := len(s.slots)
+	from := len(s.table.slots)
 	switch {
 	case n > from:
 		for i := from; i < n; i++ {
 			sl := &slot{id: i}
-			s.slots = append(s.slots, sl)
+			s.table.slots = append(s.table.slots, sl)
 			s.startWorker(sl)
 		}
 	case n < from:
 		for i := from - 1; i >= n; i-- {
-			s.retire(s.slots[i], causeScaleDown)
+			s.retire(s.table.slots[i], causeScaleDown)
 		}
-		s.slots = s.slots[:n]
+		s.table.slots = s.table.slots[:n]
 	}
 	s.log.info("scaled from %d to %s", from, plural.Workers(n))
 	return fmt.Sprintf("ok: %s (was %d)", plural.Workers(n), from), nil
@@ -244,7 +244,7 @@ func (s *Supervisor) retire(sl *slot, cause stopCause) {
 	}
 	if w := sl.w; w != nil {
 		sl.w = nil
-		s.leave(w)
+		s.table.leave(w)
 		s.stop(w, cause)
 	}
 	s.policy.retire(sl)

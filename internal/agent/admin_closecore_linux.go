@@ -30,7 +30,7 @@ func (s *Supervisor) closeCore(data string) (string, error) {
 	lines := []string{fmt.Sprintf("%s|before set:cur:%s;max:%s|after set cur:%s;max:%s",
 		s.cfg.Name, rlim(before.Cur), rlim(before.Max), rlim(after.Cur), rlim(after.Max))}
 	failed := false
-	s.each(func(w *worker) {
+	s.table.each(func(w *worker) {
 		pid := w.p.PID()
 		_, after, err := setCoreLimit(pid, closeIt)
 		if err != nil {

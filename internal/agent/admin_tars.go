@@ -217,7 +217,7 @@ func (s *Supervisor) dumpStackSummary(answers []*workerAnswer) (string, error) {
 			lines = append(lines, fmt.Sprintf("%d(%d): in the agent's log", a.slot, a.pid))
 			continue
 		}
-		if err := appendStack(path, a, s.clock.Now()); err != nil {
+		if err := appendStack(path, a, s.sys.clock.Now()); err != nil {
 			failed = true
 			lines = append(lines, fmt.Sprintf("%d(%d): %v", a.slot, a.pid, err))
 			continue
@@ -267,14 +267,14 @@ func (s *Supervisor) pprof(req adminRequest) {
 		}
 	}
 	switch {
-	case bad || port < 0 || port > 65535 || (port > 0 && port+len(s.slots)-1 > 65535):
+	case bad || port < 0 || port > 65535 || (port > 0 && port+len(s.table.slots)-1 > 65535):
 		req.answer("", errorf(ErrBadArgument, "%s wants [PORT [SECONDS [WORKER]]], got %q", CmdPProf, req.data))
 		return
 	case secs < 1 || secs > 3600:
 		req.answer("", errorf(ErrBadArgument, "%s: %d seconds: want 1 to 3600", CmdPProf, secs))
 		return
-	case worker < -1 || worker >= len(s.slots):
-		req.answer("", errorf(ErrBadArgument, "%s: no worker %d (0 to %d)", CmdPProf, worker, len(s.slots)-1))
+	case worker < -1 || worker >= len(s.table.slots):
+		req.answer("", errorf(ErrBadArgument, "%s: no worker %d (0 to %d)", CmdPProf, worker, len(s.table.slots)-1))
 		return
 	}
 	req.data = fmt.Sprintf("%d %d %d", port, secs, worker)

@@ -59,11 +59,11 @@ func (s *Supervisor) forward(req adminRequest, summary func([]*workerAnswer) (st
 		within = s.replyTimeout
 	}
 	var workers []*worker
-	for _, sl := range s.slots {
+	for _, sl := range s.table.slots {
 		sl.workers(func(w *worker) { workers = append(workers, w) })
 	}
 	s.gathers.start(req, within, workers, summary, func(g *gather) timer {
-		return s.clock.AfterFunc(within, func() { s.post(gatherDue{g}) })
+		return s.sys.clock.AfterFunc(within, func() { s.post(gatherDue{g}) })
 	})
 }
 

@@ -53,11 +53,11 @@ func (s *Supervisor) adoptHandover() bool {
 	if err := s.sockets.adopt(d.Sockets); err != nil {
 		s.log.error("upgrade in place: %v", err)
 	}
-	s.slots = make([]*slot, len(d.Slots))
+	s.table.slots = make([]*slot, len(d.Slots))
 	adopted := 0
 	for i, ss := range d.Slots {
 		sl := &slot{id: ss.ID, restarts: ss.Restarts, lastStart: ss.LastStart}
-		s.slots[i] = sl
+		s.table.slots[i] = sl
 		p, err := s.up.starter.adopt(ss.ID, ss.Worker, s.post)
 		if err != nil {
 			// Its channel is lost: it cannot be supervised, so it goes.

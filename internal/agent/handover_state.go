@@ -40,7 +40,7 @@ func (s *Supervisor) snapshotForHandover(fds *handoverFDs) *handoverDoc {
 		NextCmdID:  s.gathers.nextID,
 		Client:     -1,
 	}
-	for _, sl := range s.slots {
+	for _, sl := range s.table.slots {
 		w := sl.w
 		p := w.p.(*osProc)
 		ws := workerState{PID: p.pid, Linked: w.linked, Started: w.started, LastBeat: w.lastBeat,

@@ -96,16 +96,16 @@ func meminfoField(info []byte, name string) (uint64, error) {
 // keepalive + keepalive/5 and nothing is left behind by restarts.
 func (s *Supervisor) armKeepalive() {
 	if iv := heartbeatInterval(s.cfg.KeepaliveTime); iv > 0 && !s.stopping {
-		s.clock.AfterFunc(iv, func() { s.post(keepaliveDue{}) })
+		s.sys.clock.AfterFunc(iv, func() { s.post(keepaliveDue{}) })
 	}
 }
 
 // checkKeepalive kills ready linked workers silent for longer than the
 // keepalive time (SPEC §7): SIGKILL of the group, an exception, a restart.
 func (s *Supervisor) checkKeepalive() {
-	now := s.clock.Now()
+	now := s.sys.clock.Now()
 	var zombies []*worker
-	for _, sl := range s.slots {
+	for _, sl := range s.table.slots {
 		if w := sl.w; w != nil && w.cause == causeNone {
 			if silent, ok := silentFor(w, now); ok && silent > s.cfg.KeepaliveTime {
 				zombies = append(zombies, w)
@@ -115,7 +115,7 @@ func (s *Supervisor) checkKeepalive() {
 	if len(zombies) == 0 {
 		return
 	}
-	low, why := memoryLow(s.memory)
+	low, why := memoryLow(s.sys.memory)
 	if low {
 		if !s.lowMemory {
 			s.log.warn("keepalive kills skipped while %s", why)

@@ -47,7 +47,7 @@ func (fr *fakeRun) step(d, by time.Duration, beat *fakeProc) {
 func startKeepaliveFake(t *testing.T, mem memoryReader) *fakeRun {
 	fr := startFakeWith(t, 1, func(s *Supervisor) {
 		s.cfg.KeepaliveTime = 10 * time.Second
-		s.memory = mem
+		s.sys.memory = mem
 	})
 	return fr
 }

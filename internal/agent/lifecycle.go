@@ -19,13 +19,13 @@ func (s *Supervisor) shutdown(code int) {
 	s.exitCode = code
 	s.sdNotify("STOPPING=1")
 	s.abortReload("the agent is stopping")
-	for _, sl := range s.slots {
+	for _, sl := range s.table.slots {
 		if sl.pending != nil {
 			sl.pending.Stop()
 			sl.pending = nil
 		}
 	}
-	s.each(func(w *worker) { s.stop(w, causeShutdown) })
+	s.table.each(func(w *worker) { s.stop(w, causeShutdown) })
 }
 
 // stop asks w to stop for cause and arms the SIGKILL escalation. The first
@@ -49,7 +49,7 @@ func (s *Supervisor) stop(w *worker, cause stopCause) {
 	} else {
 		w.p.SignalGroup(syscall.SIGTERM)
 	}
-	w.killTimer = s.clock.AfterFunc(s.cfg.GracefulShutdown, func() { s.post(killDue{w}) })
+	w.killTimer = s.sys.clock.AfterFunc(s.cfg.GracefulShutdown, func() { s.post(killDue{w}) })
 }
 
 // kill SIGKILLs w's process group for cause, without asking first (a
@@ -88,13 +88,13 @@ func (s *Supervisor) placeWorker(sl *slot, w *worker, err error) {
 // armed, or an error wrapping errStartFailed (logged). The caller puts it
 // in the slot.
 func (s *Supervisor) newWorker(sl *slot) (*worker, error) {
-	p, err := s.start(s.workerSpec(sl), s.post)
+	p, err := s.sys.start(s.workerSpec(sl), s.post)
 	return s.startedWorker(sl, p, err)
 }
 
 // workerSpec is the process to start for sl, now.
 func (s *Supervisor) workerSpec(sl *slot) procSpec {
-	sl.lastStart = s.clock.Now()
+	sl.lastStart = s.sys.clock.Now()
 	return procSpec{
 		Slot:  sl.id,
 		Path:  s.cfg.Entry.Path,
@@ -129,7 +129,7 @@ func (s *Supervisor) startedWorker(sl *slot, p proc, err error) (*worker, error)
 // (decideExit), which counts exceptions and says whether the slot
 // restarts.
 func (s *Supervisor) onExit(ev procExited) {
-	w := s.find(ev.p)
+	w := s.table.find(ev.p)
 	if w == nil {
 		return
 	}
@@ -142,13 +142,13 @@ func (s *Supervisor) onExit(ev procExited) {
 	starting := w.state == Starting
 	w.state = Stopped
 	s.gathers.workerGone(w.p.PID(), ev.status)
-	sl := s.slotOf(w)
+	sl := s.table.slotOf(w)
 	if sl != nil && sl.next == w {
 		s.replacementFailed(sl, exitedBeforeReady(ev.status))
 		return
 	}
 	if sl == nil {
-		s.gone(w)
+		s.table.gone(w)
 	} else {
 		sl.w = nil
 	}
@@ -156,7 +156,7 @@ func (s *Supervisor) onExit(ev procExited) {
 	if sl != nil {
 		end.lastStart, end.restarted = sl.lastStart, sl.restarted()
 	}
-	d := s.policy.exit(end, s.clock.Now())
+	d := s.policy.exit(end, s.sys.clock.Now())
 	restarting := sl != nil && d.restart != "" && !d.limit && sl.next == nil && sl.pending == nil
 	s.emit(WorkerExited{Slot: w.slot, PID: w.p.PID(), Status: ev.status, Cause: w.cause.String(), Starting: starting,
 		Exception: d.exception, Exceptions: d.count, Limit: max(s.policy.window.max, 1), Restarting: restarting})
@@ -200,7 +200,7 @@ func (s *Supervisor) startAfter(sl *slot, delay time.Duration) {
 		s.startWorker(sl)
 		return
 	}
-	sl.pending = s.clock.AfterFunc(delay, func() { s.post(restartDue{slot: sl.id}) })
+	sl.pending = s.sys.clock.AfterFunc(delay, func() { s.post(restartDue{slot: sl.id}) })
 }
 
 // refill starts a worker in sl, emptied while a replacement was starting
@@ -209,7 +209,7 @@ func (s *Supervisor) refill(sl *slot) {
 	if s.stopping || sl.w != nil || sl.next != nil || sl.pending != nil {
 		return
 	}
-	delay := restartDelay(sl.lastStart, sl.restarted(), s.clock.Now())
+	delay := restartDelay(sl.lastStart, sl.restarted(), s.sys.clock.Now())
 	sl.countRestart(monitor.ReasonCrash)
 	s.startAfter(sl, delay)
 }

@@ -120,7 +120,7 @@ func (s *Supervisor) armQueueCheck() {
 		return
 	}
 	s.sockets.checkArmed = true
-	s.clock.AfterFunc(stallCheckInterval, func() { s.post(queueCheckDue{}) })
+	s.sys.clock.AfterFunc(stallCheckInterval, func() { s.post(queueCheckDue{}) })
 }
 
 // onQueueCheck looks at the serving slots' accept queues, steers
@@ -141,11 +141,11 @@ func (s *Supervisor) onQueueCheck() {
 		}
 	}
 	if len(changes) > 0 {
-		s.sockets.update(serving, len(s.slots))
+		s.sockets.update(serving, len(s.table.slots))
 	}
 	for _, c := range changes {
 		pid := 0
-		if w := s.slots[c.slot].w; w != nil {
+		if w := s.table.slots[c.slot].w; w != nil {
 			pid = w.p.PID()
 		}
 		if c.stalled {

@@ -64,26 +64,26 @@ func (s *Supervisor) samplePeriod() time.Duration {
 // armSampling schedules the next sample. One sample is in flight at a
 // time: the next is armed when the previous one arrived.
 func (s *Supervisor) armSampling() {
-	if s.sample != nil && !s.stopping {
-		s.clock.AfterFunc(s.samplePeriod(), func() { s.post(sampleDue{}) })
+	if s.sys.sample != nil && !s.stopping {
+		s.sys.clock.AfterFunc(s.samplePeriod(), func() { s.post(sampleDue{}) })
 	}
 }
 
 // requestSample asks the sampler for the usage of every worker.
 func (s *Supervisor) requestSample() {
 	var pids []int
-	s.each(func(w *worker) { pids = append(pids, w.p.PID()) })
-	now := s.clock.Now()
+	s.table.each(func(w *worker) { pids = append(pids, w.p.PID()) })
+	now := s.sys.clock.Now()
 	withCPU := now.Sub(s.cpuSampledAt) >= usageSampleInterval
 	if withCPU {
 		s.cpuSampledAt = now
 	}
-	s.sample(sampleRequest{pids: pids, withCPU: withCPU})
+	s.sys.sample(sampleRequest{pids: pids, withCPU: withCPU})
 }
 
 // onUsage records a sample and restarts the workers over the memory limit.
 func (s *Supervisor) onUsage(got map[int]usage) {
-	s.each(func(w *worker) {
+	s.table.each(func(w *worker) {
 		u, ok := got[w.p.PID()]
 		if !ok {
 			return
@@ -92,12 +92,12 @@ func (s *Supervisor) onUsage(got map[int]usage) {
 			u.CPU = w.usage.CPU
 		}
 		w.usage, w.sampled = u, true
-		if s.slotOf(w) != nil {
+		if s.table.slotOf(w) != nil {
 			s.stats.ObserveUsage(w.slot, w.p.PID(), int64(u.RSS), u.CPU/100)
 		}
 	})
 	if limit := s.cfg.MaxMemoryRestart; limit > 0 && !s.stopping {
-		for _, sl := range s.slots {
+		for _, sl := range s.table.slots {
 			if w := sl.w; w != nil && w.sampled && w.usage.RSS > uint64(limit) && w.cause == causeNone && w.state != Stopping && sl.next == nil {
 				s.memoryRestart(sl, w)
 			}
@@ -116,7 +116,7 @@ func (s *Supervisor) memoryRestart(sl *slot, w *worker) {
 	s.alarm(pidOf(w), fmt.Sprintf("[alarm] worker memory %s over the limit of %s, restarting it", formatBytes(w.usage.RSS), formatBytes(uint64(s.cfg.MaxMemoryRestart))))
 	// A plain worker may not share its port: stopped first. So is one
 	// whose exception will stop the agent: no replacement is worth it.
-	if (!w.linked && !s.linked) || s.policy.atLimit(s.clock.Now()) {
+	if (!w.linked && !s.linked) || s.policy.atLimit(s.sys.clock.Now()) {
 		s.stop(w, causeMemory)
 		return
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 func (s *Supervisor) onMessage(ev procMessage) {
-	w := s.find(ev.p)
+	w := s.table.find(ev.p)
 	m := ev.msg
 	defer func() {
 		for _, f := range m.Files {
@@ -39,13 +39,13 @@ func (s *Supervisor) onMessage(ev procMessage) {
 		if w.state == Starting {
 			disarmReadyDeadline(w)
 			w.state = Ready
-			w.lastBeat = s.clock.Now() // the keepalive deadline starts now
-			s.emit(WorkerReady{Slot: w.slot, PID: w.p.PID(), After: s.clock.Now().Sub(w.started)})
+			w.lastBeat = s.sys.clock.Now() // the keepalive deadline starts now
+			s.emit(WorkerReady{Slot: w.slot, PID: w.p.PID(), After: s.sys.clock.Now().Sub(w.started)})
 			s.starts.ready()
 			s.onReady(w)
 		}
 	case wire.KindHeartbeat:
-		w.lastBeat = s.clock.Now()
+		w.lastBeat = s.sys.clock.Now()
 	case wire.KindListen:
 		s.onListen(w, m)
 	case wire.KindReply:

@@ -10,8 +10,8 @@ import (
 // osEnv is everything the run loop asks of the operating system, as one
 // struct of funcs (the tableflip env.go shape): newOSEnv builds the real
 // one, the tests a fake of channels and a fake clock. The Supervisor
-// embeds it, so the loop reads s.clock, s.start... and Run never asks
-// whether it runs under test.
+// holds it as its sys field, so the loop reads s.sys.clock, s.sys.start...
+// and Run never asks whether it runs under test.
 type osEnv struct {
 	// clock is the source of time and timers.
 	clock clock

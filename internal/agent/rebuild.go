@@ -62,7 +62,7 @@ func (s *Supervisor) Reload(ctx context.Context) (string, error) {
 // onto the build (onRebuilt); an executable entry is reloaded at once.
 // why names the request in the log ("received SIGHUP").
 func (s *Supervisor) rebuildThenReload(why string, req adminRequest) {
-	if s.rebuild == nil {
+	if s.sys.rebuild == nil {
 		s.log.info("%s, reloading the workers one by one", why)
 		s.startReload(req)
 		return
@@ -74,7 +74,7 @@ func (s *Supervisor) rebuildThenReload(why string, req adminRequest) {
 	}
 	s.rebuilding = true
 	s.log.info("%s, building %s before reloading the workers", why, s.cfg.Entry.SourceDir)
-	build := s.rebuild
+	build := s.sys.rebuild
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), rebuildTimeout)
 		defer cancel()
@@ -96,7 +96,7 @@ func (s *Supervisor) onRebuilt(ev rebuilt) {
 	default:
 		s.log.info("built %s, reloading the workers one by one", ev.path)
 		s.cfg.Entry.Path = ev.path
-		s.linked = s.linkedEntry(ev.path)
+		s.linked = s.sys.linkedEntry(ev.path)
 		if s.reload != nil {
 			s.reloadAgain = true
 			ev.req.answer("", errorf(ErrReloadInProgress, "reload in progress: another one follows it with the new build"))

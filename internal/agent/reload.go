@@ -43,8 +43,8 @@ func (s *Supervisor) startReload(req adminRequest) {
 		req.answer("", errorf(ErrReloadInProgress, "reload in progress"))
 		return
 	}
-	r := &rollingReload{began: s.clock.Now(), waiter: req}
-	for _, sl := range s.slots {
+	r := &rollingReload{began: s.sys.clock.Now(), waiter: req}
+	for _, sl := range s.table.slots {
 		r.order = append(r.order, sl.id)
 	}
 	s.reload = r
@@ -59,8 +59,8 @@ func (s *Supervisor) reloadNext() {
 	for r.next < len(r.order) {
 		id := r.order[r.next]
 		r.next++
-		if id < len(s.slots) {
-			s.replace(s.slots[id], monitor.ReasonReload, s.reloadStep(r))
+		if id < len(s.table.slots) {
+			s.replace(s.table.slots[id], monitor.ReasonReload, s.reloadStep(r))
 			return
 		}
 	}
@@ -93,7 +93,7 @@ func (s *Supervisor) abortReload(why string) {
 func (s *Supervisor) finishReload(err error) {
 	r := s.reload
 	s.reload = nil
-	done := ReloadDone{Replaced: r.replaced, Of: len(r.order), Took: s.clock.Now().Sub(r.began)}
+	done := ReloadDone{Replaced: r.replaced, Of: len(r.order), Took: s.sys.clock.Now().Sub(r.began)}
 	var text string
 	if err != nil {
 		done.Err = errorf(ErrReloadFailed, "reload failed: %v; %d of %s replaced, the others keep serving", err, r.replaced, plural.Count(len(r.order), "worker was", "workers were"))

@@ -250,7 +250,7 @@ func (f *fakeSystemd) drain() []string {
 
 func TestFakeSystemdNotifications(t *testing.T) {
 	sd := &fakeSystemd{msgs: make(chan string, 100), watchdog: 10 * time.Second}
-	fr := startFakeWith(t, 2, func(s *Supervisor) { s.sd = sd })
+	fr := startFakeWith(t, 2, func(s *Supervisor) { s.sys.sd = sd })
 	a, b := fr.started(), fr.started()
 	fr.readyLinked(a)
 	if got := sd.drain(); strings.Contains(strings.Join(got, ","), "READY=1") {

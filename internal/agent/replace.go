@@ -52,7 +52,7 @@ func (s *Supervisor) replace(sl *slot, reason string, done func(error)) {
 
 // onReady is called when w becomes ready.
 func (s *Supervisor) onReady(w *worker) {
-	if sl := s.slotOf(w); sl != nil && sl.next == w {
+	if sl := s.table.slotOf(w); sl != nil && sl.next == w {
 		s.promote(sl)
 	}
 }
@@ -64,7 +64,7 @@ func (s *Supervisor) promote(sl *slot) {
 	sl.countRestart(r.reason)
 	if old != nil {
 		s.emit(WorkerReplaced{Slot: sl.id, OldPID: old.p.PID(), PID: sl.w.p.PID(), Reason: r.reason})
-		s.leave(old)
+		s.table.leave(old)
 		s.stop(old, causeReplaced)
 	}
 	if r.done != nil {
@@ -98,6 +98,6 @@ func (s *Supervisor) cancelReplacement(sl *slot, cause stopCause) {
 	if nw.state != Stopped {
 		nw.state = Stopping
 		kill(nw, cause)
-		s.leave(nw)
+		s.table.leave(nw)
 	}
 }

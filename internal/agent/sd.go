@@ -9,10 +9,10 @@ import (
 // sdNotify sends states to systemd; a no-op when not under systemd. A
 // failure is logged: systemd will notice the missing message itself.
 func (s *Supervisor) sdNotify(state ...string) {
-	if s.sd == nil {
+	if s.sys.sd == nil {
 		return
 	}
-	if err := s.sd.Notify(state...); err != nil {
+	if err := s.sys.sd.Notify(state...); err != nil {
 		s.log.warn("sd_notify %q: %v", state, err)
 	}
 }
@@ -45,7 +45,7 @@ func (r *sdReporter) reloaded() { r.ready = false }
 // reportReadiness tells systemd the workers' state (sdReporter). Run calls
 // it after every event.
 func (s *Supervisor) reportReadiness() {
-	if s.sd == nil {
+	if s.sys.sd == nil {
 		return
 	}
 	for _, m := range s.reporter.update(s.status()) {
@@ -56,11 +56,11 @@ func (s *Supervisor) reportReadiness() {
 // armWatchdog schedules the next WATCHDOG=1 at half the watchdog timeout.
 // The ping is sent by the run loop itself, so a stuck loop stops pinging.
 func (s *Supervisor) armWatchdog() {
-	if s.sd == nil {
+	if s.sys.sd == nil {
 		return
 	}
-	if iv := s.sd.WatchdogInterval(); iv > 0 {
-		s.clock.AfterFunc(iv/2, func() { s.post(watchdogDue{}) })
+	if iv := s.sys.sd.WatchdogInterval(); iv > 0 {
+		s.sys.clock.AfterFunc(iv/2, func() { s.post(watchdogDue{}) })
 	}
 }
 

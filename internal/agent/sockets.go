@@ -119,7 +119,7 @@ func (s *Supervisor) steer() {
 	if len(s.sockets.groups) == 0 {
 		return
 	}
-	s.sockets.update(s.servingSlots(), len(s.slots))
+	s.sockets.update(s.servingSlots(), len(s.table.slots))
 	s.armQueueCheck()
 }
 
@@ -127,7 +127,7 @@ func (s *Supervisor) steer() {
 // is ready, in increasing order. The slice is reused by the next call.
 func (s *Supervisor) servingSlots() []int {
 	ids := s.sockets.serving[:0]
-	for _, sl := range s.slots {
+	for _, sl := range s.table.slots {
 		if (sl.w != nil && sl.w.state == Ready) || (sl.next != nil && sl.next.state == Ready) {
 			ids = append(ids, sl.id)
 		}

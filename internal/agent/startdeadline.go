@@ -45,7 +45,7 @@ type startFailed struct {
 // armReadyDeadline gives a starting worker --ready-timeout to become ready.
 func (s *Supervisor) armReadyDeadline(w *worker) {
 	if w.state == Starting {
-		w.readyTimer = s.clock.AfterFunc(s.readyTimeout, func() { s.post(readyDue{w}) })
+		w.readyTimer = s.sys.clock.AfterFunc(s.readyTimeout, func() { s.post(readyDue{w}) })
 	}
 }
 
@@ -61,15 +61,15 @@ func disarmReadyDeadline(w *worker) {
 // restarts with the crash pacing of SPEC §6, or the agent stops at the
 // exception limit.
 func (s *Supervisor) onStartFailed(ev startFailed) {
-	if ev.slot >= len(s.slots) || s.stopping {
+	if ev.slot >= len(s.table.slots) || s.stopping {
 		return // scaled away, or stopping anyway
 	}
-	sl := s.slots[ev.slot]
+	sl := s.table.slots[ev.slot]
 	if sl.w != nil || sl.next != nil || sl.pending != nil {
 		return // filled meanwhile
 	}
 	s.alarm("", fmt.Sprintf("[alarm] worker %d could not be started", sl.id))
-	d := s.policy.exit(workerEnd{cause: causeStartFailed, lastStart: sl.lastStart, restarted: sl.restarted()}, s.clock.Now())
+	d := s.policy.exit(workerEnd{cause: causeStartFailed, lastStart: sl.lastStart, restarted: sl.restarted()}, s.sys.clock.Now())
 	s.applyDecision(sl, d, fmt.Sprintf("worker %d, %v", sl.id, ev.err))
 }
 
@@ -82,7 +82,7 @@ func (s *Supervisor) onReadyTimeout(w *worker) {
 	if w.state != Starting || w.cause != causeNone {
 		return // ready, or already on its way out
 	}
-	sl := s.slotOf(w)
+	sl := s.table.slotOf(w)
 	if sl == nil {
 		return
 	}

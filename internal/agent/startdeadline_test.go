@@ -137,8 +137,8 @@ func TestFakeStartFailureIsPaced(t *testing.T) {
 	fr := startFakeWith(t, 1, func(s *Supervisor) {
 		s.policy.window.max = 3
 		s.Subscribe(al.event)
-		start := s.start
-		s.start = func(spec procSpec, post func(event)) (proc, error) {
+		start := s.sys.start
+		s.sys.start = func(spec procSpec, post func(event)) (proc, error) {
 			if failing {
 				return nil, errors.New("exec: no such file")
 			}

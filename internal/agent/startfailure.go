@@ -86,9 +86,9 @@ func (f *startFailures) ready() {
 func (s *Supervisor) reportStartFailure(w *worker, status exitStatus) {
 	// A plain worker is ready when started; having run minUptime, it had
 	// really started.
-	started := !s.linked && s.clock.Now().Sub(w.started) >= minUptime
+	started := !s.linked && s.sys.clock.Now().Sub(w.started) >= minUptime
 	giveUp := s.stopping && s.exitCode == ExitExceptionLimit
-	if msg := s.starts.failed(w.slot, w.p.PID(), status, started, len(s.slots), giveUp); msg != "" {
+	if msg := s.starts.failed(w.slot, w.p.PID(), status, started, len(s.table.slots), giveUp); msg != "" {
 		s.log.error("%s", msg)
 	}
 }

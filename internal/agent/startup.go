@@ -15,10 +15,10 @@ const startBatch = 16
 // those workers' Listen timed out and the exception limit stopped the
 // agent. A stop request ends the starts.
 func (s *Supervisor) startSlots(signals <-chan os.Signal) {
-	for i := 0; i < len(s.slots) && !s.stopping; { // events may scale the slots
+	for i := 0; i < len(s.table.slots) && !s.stopping; { // events may scale the slots
 		var batch []*slot
-		for ; i < len(s.slots) && len(batch) < startBatch; i++ {
-			if sl := s.slots[i]; sl.w == nil && sl.next == nil && sl.pending == nil && sl.lastStart.IsZero() {
+		for ; i < len(s.table.slots) && len(batch) < startBatch; i++ {
+			if sl := s.table.slots[i]; sl.w == nil && sl.next == nil && sl.pending == nil && sl.lastStart.IsZero() {
 				batch = append(batch, sl)
 			}
 		}
@@ -30,7 +30,7 @@ func (s *Supervisor) startSlots(signals <-chan os.Signal) {
 
 // startSlotBatch starts the workers of the empty slots of batch.
 func (s *Supervisor) startSlotBatch(batch []*slot) {
-	if s.startMany == nil {
+	if s.sys.startMany == nil {
 		for _, sl := range batch {
 			s.startWorker(sl)
 		}
@@ -40,7 +40,7 @@ func (s *Supervisor) startSlotBatch(batch []*slot) {
 	for i, sl := range batch {
 		specs[i] = s.workerSpec(sl)
 	}
-	procs, errs := s.startMany(specs, s.post)
+	procs, errs := s.sys.startMany(specs, s.post)
 	for i, sl := range batch {
 		w, err := s.startedWorker(sl, procs[i], errs[i])
 		s.placeWorker(sl, w, err)

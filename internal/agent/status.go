@@ -98,14 +98,14 @@ func (st Status) Ready() int {
 // agent.status, /metrics (metricsOf) and systemd's STATUS= (sdStatusOf).
 // Run loop only.
 func (s *Supervisor) status() Status {
-	now := s.clock.Now()
+	now := s.sys.clock.Now()
 	st := Status{
 		Name:       s.cfg.Name,
 		PID:        os.Getpid(),
 		Version:    s.version,
 		Started:    s.began,
-		Instances:  len(s.slots),
-		Restarts:   s.policy.totals(s.slots),
+		Instances:  len(s.table.slots),
+		Restarts:   s.policy.totals(s.table.slots),
 		Exceptions: s.policy.exceptions,
 		Reloading:  s.reload != nil,
 		Stopping:   s.stopping,
@@ -127,7 +127,7 @@ func (s *Supervisor) status() Status {
 		}
 		st.Workers = append(st.Workers, ws)
 	}
-	for _, sl := range s.slots {
+	for _, sl := range s.table.slots {
 		ss := SlotStatus{ID: sl.id, State: Stopped.String(), Restarts: maps.Clone(sl.restarts)}
 		if ss.Restarts == nil {
 			ss.Restarts = map[string]int{}
@@ -141,7 +141,7 @@ func (s *Supervisor) status() Status {
 		}
 		st.Slots = append(st.Slots, ss)
 	}
-	for _, w := range s.old {
+	for _, w := range s.table.old {
 		add(w, "old", nil)
 	}
 	sort.SliceStable(st.Workers, func(i, j int) bool { return st.Workers[i].ID < st.Workers[j].ID })

@@ -79,7 +79,7 @@ func sumRestarts(m map[string]int) int {
 func TestFakeStatusAgrees(t *testing.T) {
 	sd := &fakeSystemd{msgs: make(chan string, 1000)}
 	fr, ps := startReady(t, 2, func(s *Supervisor) {
-		s.sd = sd
+		s.sys.sd = sd
 		s.cfg.MaxMemoryRestart = 64 << 20
 		s.policy.window.max = 100
 	})

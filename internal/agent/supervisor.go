@@ -25,11 +25,11 @@ const (
 // Supervisor runs the workers of one service. All its state is owned by
 // the goroutine running Run; everything else talks to it through events.
 type Supervisor struct {
-	// osEnv is the operating system: clock, process starts, memory,
+	// sys is the operating system: clock, process starts, memory,
 	// sampler, systemd, the linked check, the Go builder.
-	osEnv
+	sys osEnv
 	// table is the worker table: slots, and workers that left theirs.
-	table
+	table table
 	// version is the agent's version (Options.Version).
 	version string
 
@@ -132,8 +132,8 @@ func newSupervisor(cfg *config.Config, out *Output, opts Options, env func(*Supe
 	if err != nil {
 		return nil, err
 	}
-	s.osEnv = e
-	s.linked = s.linkedEntry(cfg.Entry.Path)
+	s.sys = e
+	s.linked = s.sys.linkedEntry(cfg.Entry.Path)
 	if err := s.open(); err != nil {
 		return nil, errors.Join(err, s.closeOS())
 	}
@@ -142,10 +142,10 @@ func newSupervisor(cfg *config.Config, out *Output, opts Options, env func(*Supe
 
 // closeOS stops what the operating system env started.
 func (s *Supervisor) closeOS() error {
-	if s.osEnv.close == nil {
+	if s.sys.close == nil {
 		return nil
 	}
-	return s.osEnv.close()
+	return s.sys.close()
 }
 
 // orDefault returns d, or def when d is not positive.
@@ -191,7 +191,7 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 	defer s.mon.close()
 	defer s.sockets.close()
 	defer close(s.quit)
-	s.began = s.clock.Now()
+	s.began = s.sys.clock.Now()
 	s.log.info("starting agent %s: %s, %s, pid %d", s.version, s.cfg.Entry.Path, plural.Workers(s.cfg.Instances), os.Getpid())
 	if len(s.cfg.NodeArgs) > 0 {
 		s.log.warn("--node-args %q ignored: a native entry has no runtime to take them", s.cfg.NodeArgs)
@@ -199,9 +199,9 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 	if s.up.adopted == nil { // an upgrade in place is no restart
 		s.alarm("", "restart")
 	}
-	s.slots = make([]*slot, s.cfg.Instances)
-	for i := range s.slots {
-		s.slots[i] = &slot{id: i}
+	s.table.slots = make([]*slot, s.cfg.Instances)
+	for i := range s.table.slots {
+		s.table.slots[i] = &slot{id: i}
 	}
 	if !s.adoptHandover() {
 		s.startSlots(signals)
@@ -211,7 +211,7 @@ func (s *Supervisor) Run(ctx context.Context, signals <-chan os.Signal) int {
 	s.armWatchdog()
 	s.reportReadiness()
 	done := ctx.Done()
-	for !s.stopping || s.alive() > 0 {
+	for !s.stopping || s.table.alive() > 0 {
 		select {
 		case ev := <-s.events:
 			s.process(ev)
@@ -244,10 +244,10 @@ func (s *Supervisor) handle(ev event) {
 	case procExited:
 		s.onExit(ev)
 	case restartDue:
-		if ev.slot >= len(s.slots) {
+		if ev.slot >= len(s.table.slots) {
 			return // scaled away
 		}
-		sl := s.slots[ev.slot]
+		sl := s.table.slots[ev.slot]
 		sl.pending = nil
 		if !s.stopping && sl.w == nil && sl.next == nil {
 			s.startWorker(sl)
@@ -320,7 +320,7 @@ func (s *Supervisor) onSignal(sig os.Signal) {
 		s.rebuildThenReload("received SIGHUP", adminRequest{})
 	case syscall.SIGUSR2:
 		s.log.info("received SIGUSR2, upgrading the agent in place to its executable")
-		s.onUpgrade(upgradeRequest{asked: s.clock.Now()})
+		s.onUpgrade(upgradeRequest{asked: s.sys.clock.Now()})
 	case syscall.SIGUSR1:
 		s.log.info("received SIGUSR1, reopening the log files")
 		if err := s.out.Reopen(); err != nil {
@@ -336,7 +336,7 @@ func (s *Supervisor) killAll(sig os.Signal) {
 	}
 	s.forced = true
 	s.log.warn("received %v while stopping, killing all workers now", sig)
-	s.each(func(w *worker) { w.p.SignalGroup(syscall.SIGKILL) })
+	s.table.each(func(w *worker) { w.p.SignalGroup(syscall.SIGKILL) })
 }
 
 // alarm raises an alarm (an Alarm event, which the TARS alarms report).

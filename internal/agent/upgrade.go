@@ -147,12 +147,12 @@ func (s *Supervisor) upgradable() error {
 		return refused("a reload is in progress: upgrade once it is done (node-agent reload answers when it is)")
 	case s.up.starter.contain == nil || s.up.starter.contain.guard == nil:
 		return refused("no guardian runs, so the workers were started with a parent-death signal that the exec would fire")
-	case len(s.old) > 0:
-		return refused("%d old workers are still stopping", len(s.old))
+	case len(s.table.old) > 0:
+		return refused("%d old workers are still stopping", len(s.table.old))
 	case len(s.gathers.byID) > 0:
 		return refused("a command forwarded to the workers is waiting for their replies")
 	}
-	for _, sl := range s.slots {
+	for _, sl := range s.table.slots {
 		switch {
 		case sl.next != nil:
 			return refused("worker %d is being replaced", sl.id)

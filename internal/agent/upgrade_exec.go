@@ -109,7 +109,7 @@ func (s *Supervisor) handOver(ev upgradeChecked) error {
 // checked they are all *osProc).
 func (s *Supervisor) workerProcs() []*osProc {
 	var procs []*osProc
-	for _, sl := range s.slots {
+	for _, sl := range s.table.slots {
 		procs = append(procs, sl.w.p.(*osProc))
 	}
 	return procs

@@ -59,7 +59,7 @@ func (s *Supervisor) onWatch(ev watch.Event) {
 	case watch.Rebuilt:
 		s.log.info("the sources were rebuilt into %s, reloading the workers", ev.Path)
 		s.cfg.Entry.Path = ev.Path
-		s.linked = s.linkedEntry(ev.Path)
+		s.linked = s.sys.linkedEntry(ev.Path)
 		s.watchReload()
 	case watch.BuildFailed:
 		s.log.error("the sources changed but do not build, the workers keep running: %v", ev.Err)

@@ -227,7 +227,7 @@ func (s *Supervisor) scale(data string) (string, error) {
 		}
 		s.table.slots = s.table.slots[:n]
 	}
-	s.log.info("scaled from %d to %s", from, plural.Workers(n))
+	s.emit(Scaled{From: from, To: n})
 	return fmt.Sprintf("ok: %s (was %d)", plural.Workers(n), from), nil
 }
 
@@ -247,7 +247,6 @@ func (s *Supervisor) retire(sl *slot, cause stopCause) {
 		s.table.leave(w)
 		s.stop(w, cause)
 	}
-	s.policy.retire(sl)
 }
 
 // finishRequests answers the requests still waiting when Run returns.

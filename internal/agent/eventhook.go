@@ -176,3 +176,64 @@ func (e ReloadDone) Level() slog.Level {
 	}
 	return slog.LevelInfo
 }
+
+// SlotRestarted: a worker is started in a slot to replace another, now or
+// after the restart pacing, for Reason (monitor.Reason*: "crash",
+// "keepalive", "memory", "reload"). The restart counters of agent.status,
+// /metrics and systemd's STATUS= count these events.
+type SlotRestarted struct {
+	Slot   int
+	Reason string
+}
+
+func (e SlotRestarted) String() string {
+	return fmt.Sprintf("worker %d restarts (%s)", e.Slot, e.Reason)
+}
+
+// Level is DEBUG: the exit or replacement that caused it has its own line.
+func (SlotRestarted) Level() slog.Level { return slog.LevelDebug }
+
+// WorkerStartFailed: a worker could not be started in an empty slot (the
+// process did not start at all: Err), and what the restart policy
+// decided, as for WorkerExited: it is an exception (Exceptions in the
+// current window, out of Limit), and whether the slot tries again.
+type WorkerStartFailed struct {
+	Slot       int
+	Err        error
+	Exceptions int
+	Limit      int
+	Restarting bool
+}
+
+// String does not repeat Err: the start's own line said it.
+func (e WorkerStartFailed) String() string {
+	then := ""
+	if e.Restarting {
+		then = ", trying again"
+	}
+	return fmt.Sprintf("worker %d: the failed start is exception %d of %d%s", e.Slot, e.Exceptions, e.Limit, then)
+}
+func (WorkerStartFailed) Level() slog.Level { return slog.LevelWarn }
+
+// Scaled: agent.scale changed the number of slots From → To. The workers of
+// the slots removed are asked to stop; their restarts stay in the agent's
+// totals.
+type Scaled struct {
+	From, To int
+}
+
+func (e Scaled) String() string {
+	return fmt.Sprintf("scaled from %d to %s", e.From, plural.Workers(e.To))
+}
+func (Scaled) Level() slog.Level { return slog.LevelInfo }
+
+// ReloadStarted: a rolling reload (SPEC §11) begins; Of slots are to be
+// replaced one by one. ReloadDone follows.
+type ReloadStarted struct {
+	Of int
+}
+
+func (e ReloadStarted) String() string {
+	return fmt.Sprintf("reloading %s one by one", plural.Workers(e.Of))
+}
+func (ReloadStarted) Level() slog.Level { return slog.LevelInfo }

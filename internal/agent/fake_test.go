@@ -219,6 +219,27 @@ func (fr *fakeRun) exited() WorkerExited {
 	}
 }
 
+// eventsOf returns the events of type E the run loop emitted since the
+// last read of fr.events (after sync), dropping the others.
+func eventsOf[E Event](fr *fakeRun) []E {
+	fr.t.Helper()
+	fr.sync()
+	var got []E
+	for {
+		select {
+		case ev := <-fr.events:
+			if ev == nil {
+				fr.t.Fatal("events were lost")
+			}
+			if e, ok := ev.(E); ok {
+				got = append(got, e)
+			}
+		default:
+			return got
+		}
+	}
+}
+
 func TestFakeExceptionWindowCloses(t *testing.T) {
 	fr := startFake(t, 1)
 	p := fr.started()

@@ -41,11 +41,13 @@ func (s *Supervisor) adoptHandover() bool {
 	}
 	s.up.adopted = nil
 	d := h.doc
-	s.began, s.policy.exceptions, s.gathers.nextID = d.Began, d.Exceptions, d.NextCmdID
+	s.began, s.gathers.nextID = d.Began, d.NextCmdID
 	s.policy.window.opened, s.policy.window.count = d.Window.Opened, d.Window.Count
-	if d.Retired != nil {
-		s.policy.retired = d.Retired
+	restarts := map[int]map[string]int{}
+	for _, ss := range d.Slots {
+		restarts[ss.ID] = ss.Restarts
 	}
+	s.report.adopt(d.Exceptions, d.Retired, restarts)
 	if d.Level != "" && d.Level != s.level {
 		s.level = d.Level
 		s.out.SetLevel(d.Level)
@@ -56,7 +58,7 @@ func (s *Supervisor) adoptHandover() bool {
 	s.table.slots = make([]*slot, len(d.Slots))
 	adopted := 0
 	for i, ss := range d.Slots {
-		sl := &slot{id: ss.ID, restarts: ss.Restarts, lastStart: ss.LastStart}
+		sl := &slot{id: ss.ID, restarted: len(ss.Restarts) > 0, lastStart: ss.LastStart}
 		s.table.slots[i] = sl
 		p, err := s.up.starter.adopt(ss.ID, ss.Worker, s.post)
 		if err != nil {

@@ -34,9 +34,9 @@ func (s *Supervisor) snapshotForHandover(fds *handoverFDs) *handoverDoc {
 		Args:       os.Args,
 		Began:      s.began,
 		Level:      s.level,
-		Exceptions: s.policy.exceptions,
+		Exceptions: s.report.exceptions(),
 		Window:     windowState{Opened: s.policy.window.opened, Count: s.policy.window.count},
-		Retired:    s.policy.retired,
+		Retired:    s.report.retired(),
 		NextCmdID:  s.gathers.nextID,
 		Client:     -1,
 	}
@@ -66,7 +66,7 @@ func (s *Supervisor) snapshotForHandover(fds *handoverFDs) *handoverDoc {
 				ws.Cgroup = p.scope.cg.dir
 			}
 		}
-		d.Slots = append(d.Slots, slotState{ID: sl.id, Restarts: sl.restarts,
+		d.Slots = append(d.Slots, slotState{ID: sl.id, Restarts: s.report.slotRestarts(sl.id),
 			LastStart: sl.lastStart, Worker: ws})
 	}
 	d.Sockets = s.sockets.snapshot(fds)

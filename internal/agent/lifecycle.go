@@ -154,12 +154,12 @@ func (s *Supervisor) onExit(ev procExited) {
 	}
 	end := workerEnd{cause: w.cause, status: ev.status, stopping: s.stopping}
 	if sl != nil {
-		end.lastStart, end.restarted = sl.lastStart, sl.restarted()
+		end.lastStart, end.restarted = sl.lastStart, sl.restarted
 	}
 	d := s.policy.exit(end, s.sys.clock.Now())
 	restarting := sl != nil && d.restart != "" && !d.limit && sl.next == nil && sl.pending == nil
 	s.emit(WorkerExited{Slot: w.slot, PID: w.p.PID(), Status: ev.status, Cause: w.cause.String(), Starting: starting,
-		Exception: d.exception, Exceptions: d.count, Limit: max(s.policy.window.max, 1), Restarting: restarting})
+		Exception: d.exception, Exceptions: d.count, Limit: s.policy.limit(), Restarting: restarting})
 	if d.alarm != "" && !d.limit {
 		s.alarm(pidOf(w), d.alarm)
 	}
@@ -190,7 +190,7 @@ func (s *Supervisor) applyDecision(sl *slot, d exitDecision, what string) {
 	if sl == nil || d.restart == "" || s.stopping || sl.w != nil || sl.next != nil || sl.pending != nil {
 		return // nothing to restart, or the slot is (being) filled
 	}
-	sl.countRestart(d.restart)
+	s.restarting(sl, d.restart)
 	s.startAfter(sl, d.delay)
 }
 
@@ -209,9 +209,16 @@ func (s *Supervisor) refill(sl *slot) {
 	if s.stopping || sl.w != nil || sl.next != nil || sl.pending != nil {
 		return
 	}
-	delay := restartDelay(sl.lastStart, sl.restarted(), s.sys.clock.Now())
-	sl.countRestart(monitor.ReasonCrash)
+	delay := restartDelay(sl.lastStart, sl.restarted, s.sys.clock.Now())
+	s.restarting(sl, monitor.ReasonCrash)
 	s.startAfter(sl, delay)
 }
 
 func pidOf(w *worker) string { return strconv.Itoa(w.p.PID()) }
+
+// restarting marks sl restarted, so its next start is paced, and reports
+// the restart (SlotRestarted, which the counters count) for reason.
+func (s *Supervisor) restarting(sl *slot, reason string) {
+	sl.restarted = true
+	s.emit(SlotRestarted{Slot: sl.id, Reason: reason})
+}

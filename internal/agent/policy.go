@@ -2,7 +2,6 @@ package agent
 
 import (
 	"fmt"
-	"maps"
 	"time"
 )
 
@@ -99,27 +98,21 @@ func restartDelay(lastStart time.Time, restarted bool, now time.Time) time.Durat
 	return max(lastStart.Add(minRestartInterval).Sub(now), 0)
 }
 
-// restartPolicy is the run loop's part that counts: the exception window,
-// the exceptions since the start, and the restarts of slots scaled away
-// (the live slots count theirs, slot.restarts). Exceptions are counted
-// only by exit, from decideExit.
+// restartPolicy is the run loop's part that decides what follows a
+// worker's end: it owns the exception window. Exceptions and restarts are
+// counted from the events that report its decisions (reporting).
 type restartPolicy struct {
-	window     exceptionWindow
-	exceptions int
-	retired    map[string]int
+	window exceptionWindow
 }
 
 func newRestartPolicy(max int, span time.Duration) restartPolicy {
-	return restartPolicy{window: exceptionWindow{max: max, span: span}, retired: map[string]int{}}
+	return restartPolicy{window: exceptionWindow{max: max, span: span}}
 }
 
-// exit decides what follows end at now and counts the exception.
+// exit decides what follows end at now and moves the exception window.
 func (p *restartPolicy) exit(end workerEnd, now time.Time) exitDecision {
 	d := decideExit(end, p.window, now)
 	p.window = d.window
-	if d.exception {
-		p.exceptions++
-	}
 	return d
 }
 
@@ -130,20 +123,5 @@ func (p *restartPolicy) atLimit(now time.Time) bool {
 	return limit
 }
 
-// retire keeps the restarts of a slot scaled away in the agent's totals.
-func (p *restartPolicy) retire(sl *slot) {
-	for reason, n := range sl.restarts {
-		p.retired[reason] += n
-	}
-}
-
-// totals are the agent's restarts by reason: those of slots, live and retired.
-func (p *restartPolicy) totals(slots []*slot) map[string]int {
-	t := maps.Clone(p.retired)
-	for _, sl := range slots {
-		for reason, n := range sl.restarts {
-			t[reason] += n
-		}
-	}
-	return t
-}
+// limit is the exception limit, as the events report it.
+func (p *restartPolicy) limit() int { return max(p.window.max, 1) }

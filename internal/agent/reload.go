@@ -30,6 +30,14 @@ type rollingReload struct {
 	began    time.Time
 }
 
+// progress is the progress of the reload in progress, or nil.
+func (r *rollout) progress() *ReloadStatus {
+	if r.reload == nil {
+		return nil
+	}
+	return &ReloadStatus{Replaced: r.reload.replaced, Of: len(r.reload.order)}
+}
+
 // startReload starts a rolling reload answering req when it is over, or
 // answers req why not (an ErrStopping or ErrReloadInProgress error). req is
 // the zero adminRequest for SIGHUP and --watch.
@@ -48,8 +56,7 @@ func (s *Supervisor) startReload(req adminRequest) {
 		r.order = append(r.order, sl.id)
 	}
 	s.reload = r
-	s.sdNotify("RELOADING=1", monotonicUsec())
-	s.log.info("reloading %s one by one", plural.Workers(len(r.order)))
+	s.emit(ReloadStarted{Of: len(r.order)})
 	s.reloadNext()
 }
 
@@ -102,7 +109,6 @@ func (s *Supervisor) finishReload(err error) {
 	}
 	s.emit(done)
 	r.waiter.answer(text, done.Err)
-	s.reporter.reloaded()
 	if s.reloadAgain && !s.stopping {
 		s.reloadAgain = false
 		s.log.info("the entry changed during the reload, reloading again")

@@ -61,7 +61,7 @@ func (s *Supervisor) onReady(w *worker) {
 func (s *Supervisor) promote(sl *slot) {
 	r, old := sl.replacing, sl.w
 	sl.w, sl.next, sl.replacing = sl.next, nil, nil
-	sl.countRestart(r.reason)
+	s.restarting(sl, r.reason)
 	if old != nil {
 		s.emit(WorkerReplaced{Slot: sl.id, OldPID: old.p.PID(), PID: sl.w.p.PID(), Reason: r.reason})
 		s.table.leave(old)

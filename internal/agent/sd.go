@@ -23,11 +23,18 @@ func (s *Supervisor) sdNotify(state ...string) {
 type sdReporter struct {
 	status string // the last STATUS= sent
 	ready  bool   // READY=1 was sent since the start or the last reload
+	// reload is the RELOADING=1 message of a reload that started, until
+	// sent.
+	reload string
 }
 
 // update returns the messages that tell systemd about st, if any.
 func (r *sdReporter) update(st Status) []string {
 	var msgs []string
+	if r.reload != "" {
+		msgs = append(msgs, r.reload)
+		r.reload = ""
+	}
 	if status := sdStatusOf(st); status != r.status {
 		r.status = status
 		msgs = append(msgs, "STATUS="+status)
@@ -39,16 +46,19 @@ func (r *sdReporter) update(st Status) []string {
 	return msgs
 }
 
+// reloading says a reload started: RELOADING=1 with MONOTONIC_USEC, now.
+func (r *sdReporter) reloading() { r.reload = "RELOADING=1\n" + monotonicUsec() }
+
 // reloaded asks for READY=1 again once every worker is ready.
 func (r *sdReporter) reloaded() { r.ready = false }
 
-// reportReadiness tells systemd the workers' state (sdReporter). Run calls
+// reportReadiness tells systemd the workers' state (reporting). Run calls
 // it after every event.
 func (s *Supervisor) reportReadiness() {
 	if s.sys.sd == nil {
 		return
 	}
-	for _, m := range s.reporter.update(s.status()) {
+	for _, m := range s.report.sdMessages(s.status()) {
 		s.sdNotify(m)
 	}
 }

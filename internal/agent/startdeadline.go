@@ -69,7 +69,8 @@ func (s *Supervisor) onStartFailed(ev startFailed) {
 		return // filled meanwhile
 	}
 	s.alarm("", fmt.Sprintf("[alarm] worker %d could not be started", sl.id))
-	d := s.policy.exit(workerEnd{cause: causeStartFailed, lastStart: sl.lastStart, restarted: sl.restarted()}, s.sys.clock.Now())
+	d := s.policy.exit(workerEnd{cause: causeStartFailed, lastStart: sl.lastStart, restarted: sl.restarted}, s.sys.clock.Now())
+	s.emit(WorkerStartFailed{Slot: sl.id, Err: ev.err, Exceptions: d.count, Limit: s.policy.limit(), Restarting: d.restart != "" && !d.limit})
 	s.applyDecision(sl, d, fmt.Sprintf("worker %d, %v", sl.id, ev.err))
 }
 

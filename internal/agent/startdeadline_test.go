@@ -82,8 +82,10 @@ func TestFakeStartDeadline(t *testing.T) {
 	fr.noStart() // the slot restarts once the killed worker exited
 	fr.exit(first, -1)
 	restart := fr.started() // first exception: restarted at once
-	if fr.sup.policy.exceptions != 1 {
-		t.Fatalf("after the first deadline: %d exceptions", fr.sup.policy.exceptions)
+	want := WorkerExited{Slot: 0, PID: first.pid, Status: ExitStatus{Code: -1}, Cause: "not ready in time", Starting: true,
+		Exception: true, Exceptions: 1, Limit: 100, Restarting: true}
+	if e := fr.exited(); e != want {
+		t.Fatalf("after the first deadline: %+v, want %+v", e, want)
 	}
 	fr.sync() // its deadline is armed once the start returned
 	fr.clock.Advance(5 * time.Second)
@@ -96,15 +98,17 @@ func TestFakeStartDeadline(t *testing.T) {
 	}
 	fr.exit(restart, -1)
 	third := fr.started() // the 100 ms pacing is long over
-	if fr.sup.policy.exceptions != 2 {
-		t.Fatalf("after the restart's deadline: %d exceptions", fr.sup.policy.exceptions)
+	if e := fr.exited(); e.PID != restart.pid || e.Cause != "not ready in time" || e.Exceptions != 2 || !e.Restarting {
+		t.Fatalf("after the restart's deadline: %+v", e)
 	}
 	fr.sync()
 	fr.os.post(procMessage{p: third, msg: wire.Message{Kind: wire.KindReady}})
 	fr.clock.Advance(time.Minute) // ready in time: no deadline left
-	fr.sync()
-	if sig := lastSignal(third); sig != 0 || fr.sup.policy.exceptions != 2 {
-		t.Fatalf("a ready worker got %v, exceptions %d", third.signals, fr.sup.policy.exceptions)
+	if ready := eventsOf[WorkerReady](fr); len(ready) != 1 || ready[0].PID != third.pid {
+		t.Fatalf("ready events %+v, want one of pid %d", ready, third.pid)
+	}
+	if sig := lastSignal(third); sig != 0 {
+		t.Fatalf("a ready worker got %v", third.signals)
 	}
 	if st := fr.status(); st.Restarts["crash"] != 2 {
 		t.Fatalf("restarts %v, want 2 crash restarts", st.Restarts)
@@ -121,11 +125,10 @@ func TestFakeStopBeforeDeadline(t *testing.T) {
 	p := fr.started()
 	fr.os.post(signalled{syscall.SIGTERM})
 	fr.clock.Advance(6 * time.Second)
-	fr.sync()
-	if fr.sup.policy.exceptions != 0 {
-		t.Fatalf("%d exceptions for a worker stopped while starting", fr.sup.policy.exceptions)
-	}
 	fr.exit(p, 0)
+	if e := fr.exited(); e.Cause != "shutdown" || e.Exception || e.Restarting {
+		t.Fatalf("a worker stopped while starting: %+v, want a shutdown, no exception", e)
+	}
 }
 
 // TestFakeStartFailureIsPaced: a start that fails is an exception handled
@@ -145,9 +148,9 @@ func TestFakeStartFailureIsPaced(t *testing.T) {
 			return start(spec, post)
 		}
 	})
-	fr.sync()
-	if fr.sup.policy.exceptions != 2 { // the start and its immediate retry
-		t.Fatalf("%d exceptions after two failed starts", fr.sup.policy.exceptions)
+	failed := eventsOf[WorkerStartFailed](fr) // the start and its immediate retry
+	if len(failed) != 2 || failed[0].Exceptions != 1 || !failed[0].Restarting || failed[1].Exceptions != 2 || !failed[1].Restarting {
+		t.Fatalf("failed starts %+v, want 2 exceptions, each restarting", failed)
 	}
 	if n := al.count("[alarm] worker 0 could not be started"); n != 2 {
 		t.Fatalf("alarms %q", al.got)

@@ -2,9 +2,6 @@ package agent
 
 import (
 	"fmt"
-	"maps"
-	"os"
-	"sort"
 	"time"
 
 	"github.com/nodeagent/node-agent/internal/monitor"
@@ -30,8 +27,11 @@ type Status struct {
 	// missing heartbeats), memory, reload (monitor.Reason*).
 	Restarts map[string]int `json:"restarts"`
 	// Exceptions counts exceptions (SPEC §6) since the start.
-	Exceptions int  `json:"exceptions"`
-	Reloading  bool `json:"reloading"`
+	Exceptions int `json:"exceptions"`
+	// Reloads counts the rolling reloads that ended, by outcome: "ok",
+	// "failed".
+	Reloads   map[string]int `json:"reloads"`
+	Reloading bool           `json:"reloading"`
 	// Reload is the progress of the rolling reload in progress, or nil.
 	Reload   *ReloadStatus `json:"reload,omitempty"`
 	Stopping bool          `json:"stopping"`
@@ -94,58 +94,13 @@ func (st Status) Ready() int {
 	return n
 }
 
-// status builds the snapshot of the worker table, the one source of
-// agent.status, /metrics (metricsOf) and systemd's STATUS= (sdStatusOf).
-// Run loop only.
+// status is the snapshot of the agent now (reporting.status). Run loop
+// only.
 func (s *Supervisor) status() Status {
-	now := s.sys.clock.Now()
-	st := Status{
-		Name:       s.cfg.Name,
-		PID:        os.Getpid(),
-		Version:    s.version,
-		Started:    s.began,
-		Instances:  len(s.table.slots),
-		Restarts:   s.policy.totals(s.table.slots),
-		Exceptions: s.policy.exceptions,
-		Reloading:  s.reload != nil,
-		Stopping:   s.stopping,
-	}
-	if r := s.reload; r != nil {
-		st.Reload = &ReloadStatus{Replaced: r.replaced, Of: len(r.order)}
-	}
-	add := func(w *worker, role string, sl *slot) {
-		ws := WorkerStatus{
-			ID: w.slot, PID: w.p.PID(), State: w.state.String(), Role: role, Linked: w.linked,
-			Started: w.started, Uptime: now.Sub(w.started).Seconds(),
-			RSS: w.usage.RSS, CPU: w.usage.CPU, LastHeartbeat: w.lastBeat,
-		}
-		if sl != nil {
-			ws.RestartsBy = maps.Clone(sl.restarts)
-			for _, n := range sl.restarts {
-				ws.Restarts += n
-			}
-		}
-		st.Workers = append(st.Workers, ws)
-	}
-	for _, sl := range s.table.slots {
-		ss := SlotStatus{ID: sl.id, State: Stopped.String(), Restarts: maps.Clone(sl.restarts)}
-		if ss.Restarts == nil {
-			ss.Restarts = map[string]int{}
-		}
-		if sl.w != nil {
-			ss.PID, ss.State = sl.w.p.PID(), sl.w.state.String()
-			add(sl.w, "current", sl)
-		}
-		if sl.next != nil {
-			add(sl.next, "replacement", sl)
-		}
-		st.Slots = append(st.Slots, ss)
-	}
-	for _, w := range s.table.old {
-		add(w, "old", nil)
-	}
-	sort.SliceStable(st.Workers, func(i, j int) bool { return st.Workers[i].ID < st.Workers[j].ID })
-	return st
+	return s.report.status(statusInput{
+		name: s.cfg.Name, version: s.version, began: s.began, now: s.sys.clock.Now(),
+		table: &s.table, reload: s.rollout.progress(), stopping: s.stopping,
+	})
 }
 
 // current returns the current worker of slot id, if it has one.
@@ -162,7 +117,10 @@ func (st Status) current(id int) (WorkerStatus, bool) {
 // current worker. beats tells that heartbeats are on (keepalive), so a
 // linked worker's last heartbeat is exported.
 func metricsOf(st Status, beats bool) monitor.Snapshot {
-	snap := monitor.Snapshot{Stopping: st.Stopping, Exceptions: uint64(st.Exceptions)}
+	snap := monitor.Snapshot{Stopping: st.Stopping, Exceptions: uint64(st.Exceptions), Reloads: map[string]uint64{}}
+	for result, n := range st.Reloads {
+		snap.Reloads[result] = uint64(n)
+	}
 	for _, sl := range st.Slots {
 		w := monitor.Worker{Slot: sl.ID, PID: sl.PID, State: sl.State, Restarts: map[string]uint64{}}
 		for reason, n := range sl.Restarts {

@@ -30,6 +30,14 @@ func (fr *fakeRun) agreement(sd *fakeSystemd, lastStatus *string, want map[strin
 	if !maps.Equal(st.Restarts, want) {
 		fr.t.Fatalf("agent.status restarts %v, want %v", st.Restarts, want)
 	}
+	if snap.Exceptions != uint64(st.Exceptions) || len(snap.Reloads) != len(st.Reloads) {
+		fr.t.Fatalf("metrics: %d exceptions, reloads %v; agent.status %d, %v", snap.Exceptions, snap.Reloads, st.Exceptions, st.Reloads)
+	}
+	for result, n := range st.Reloads {
+		if snap.Reloads[result] != uint64(n) {
+			fr.t.Fatalf("metrics reloads %v, agent.status %v", snap.Reloads, st.Reloads)
+		}
+	}
 	total, perSlot := 0, 0
 	for _, n := range st.Restarts {
 		total += n
@@ -104,6 +112,9 @@ func TestFakeStatusAgrees(t *testing.T) {
 	fr.exit(ps[0], 0)
 	fr.exit(c, 0)
 	fr.agreement(sd, &last, map[string]int{"crash": 1, "reload": 2})
+	if st := fr.status(); st.Reloads["ok"] != 1 {
+		t.Fatalf("reloads %v after one reload", st.Reloads)
+	}
 
 	// A memory restart: replaced first, then the old one exits.
 	fr.os.post(usageSampled{map[int]usage{r0.pid: {RSS: 80 << 20}}})

@@ -73,8 +73,9 @@ type Supervisor struct {
 	configs atomic.Pointer[configPuller]
 	mon     *monitors
 	stats   *monitor.Aggregator
-	// reporter tells systemd what the workers' snapshot says.
-	reporter sdReporter
+	// report keeps the counters, from the events, and makes the one
+	// snapshot of agent.status, /metrics and STATUS=.
+	report *reporting
 
 	up upgrader // upgrades in place (upgrade.go)
 }
@@ -124,10 +125,12 @@ func newSupervisor(cfg *config.Config, out *Output, opts Options, env func(*Supe
 		readyTimeout: orDefault(cfg.ReadyTimeout, config.DefaultReadyTimeout),
 		replyTimeout: defaultReplyTimeout,
 		stats:        monitor.NewAggregator(),
+		report:       newReporting(),
 	}
 	s.up.adopted = opts.Handover
 	s.sockets = newSockets(cfg.HTTPAddress, s.log)
 	s.Subscribe(s.logEvent)
+	s.Subscribe(s.report.observe)
 	e, err := env(s)
 	if err != nil {
 		return nil, err

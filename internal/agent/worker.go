@@ -63,9 +63,9 @@ type slot struct {
 	next *worker
 	// replacing describes the replacement in progress, with next.
 	replacing *replacement
-	// restarts counts the workers started in the slot to replace another,
-	// by reason (monitor.Reason*): the one restart counter of the agent.
-	restarts map[string]int
+	// restarted: a worker was started in the slot to replace another
+	// (restarting); the next restart is paced.
+	restarted bool
 	// lastStart bounds restarts to one per minRestartInterval.
 	lastStart time.Time
 	pending   timer // a scheduled restart, or nil
@@ -80,14 +80,3 @@ func (sl *slot) workers(f func(w *worker)) {
 		f(sl.next)
 	}
 }
-
-// countRestart counts a worker started in sl to replace another, for reason.
-func (sl *slot) countRestart(reason string) {
-	if sl.restarts == nil {
-		sl.restarts = map[string]int{}
-	}
-	sl.restarts[reason]++
-}
-
-// restarted reports whether a worker was ever started in sl to replace another.
-func (sl *slot) restarted() bool { return len(sl.restarts) > 0 }

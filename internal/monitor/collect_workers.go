@@ -17,6 +17,8 @@ var (
 		"Restarts of a slot's worker since the agent started, by reason.", []string{"slot", "reason"}, nil)
 	exceptionsDesc = prometheus.NewDesc(namespace+"_exceptions_total",
 		"Worker exits the agent did not ask for (crashes, kills for heartbeat or memory).", nil, nil)
+	reloadsDesc = prometheus.NewDesc(namespace+"_reloads_total",
+		"Rolling reloads that ended since the agent started, by result (ok, failed).", []string{"result"}, nil)
 	rssDesc = prometheus.NewDesc(namespace+"_worker_rss_bytes",
 		"Resident memory of a slot's worker.", []string{"slot"}, nil)
 	cpuDesc = prometheus.NewDesc(namespace+"_worker_cpu_ratio",
@@ -38,7 +40,7 @@ var (
 func workersCollector(src Source, agg *Aggregator, now func() time.Time) collector {
 	return collector{
 		name: "workers",
-		descs: []*prometheus.Desc{workerStateDesc, workerPIDDesc, restartsDesc, exceptionsDesc, rssDesc, cpuDesc,
+		descs: []*prometheus.Desc{workerStateDesc, workerPIDDesc, restartsDesc, exceptionsDesc, reloadsDesc, rssDesc, cpuDesc,
 			heartbeatDesc, heapDesc, goroutinesDesc, gcPauseDesc, schedLatencyDesc},
 		update: func(ctx context.Context, ch chan<- prometheus.Metric) error {
 			snap, err := src(ctx)
@@ -50,6 +52,9 @@ func workersCollector(src Source, agg *Aggregator, now func() time.Time) collect
 				ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 			}
 			ch <- prometheus.MustNewConstMetric(exceptionsDesc, prometheus.CounterValue, float64(snap.Exceptions))
+			for result, n := range snap.Reloads {
+				ch <- prometheus.MustNewConstMetric(reloadsDesc, prometheus.CounterValue, float64(n), result)
+			}
 			runtimes := agg.runtimes()
 			for _, w := range snap.Workers {
 				slot := strconv.Itoa(w.Slot)

@@ -42,6 +42,7 @@
 //	node_agent_worker_pid{slot}                      the slot's process
 //	node_agent_worker_restarts_total{slot,reason}    crash|keepalive|memory|reload|other
 //	node_agent_exceptions_total                      exits the agent did not ask for
+//	node_agent_reloads_total{result}                 rolling reloads that ended, ok|failed
 //	node_agent_worker_rss_bytes{slot}                from the agent's sampler
 //	node_agent_worker_cpu_ratio{slot}                cores, 1 = one core busy
 //	node_agent_worker_heartbeat_age_seconds{slot}    linked workers with heartbeats

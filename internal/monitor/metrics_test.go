@@ -19,7 +19,7 @@ func TestWorkerMetrics(t *testing.T) {
 	a := NewAggregator()
 	a.Handle(0, 100, frame(t, wire.KindProperties, wire.Properties{Runtime: &wire.Runtime{HeapUsed: 4096, Goroutines: 12, GCPause: 0.002, SchedLatency: 0.0005}}))
 	a.Handle(1, 90, frame(t, wire.KindProperties, wire.Properties{Runtime: &wire.Runtime{HeapUsed: 1}})) // an old pid of slot 1
-	snap := Snapshot{Exceptions: 3, Workers: []Worker{
+	snap := Snapshot{Exceptions: 3, Reloads: map[string]uint64{"ok": 2, "failed": 1}, Workers: []Worker{
 		{Slot: 0, PID: 100, State: StateReady, RSS: 5 << 20, CPU: 0.5, LastHeartbeat: timeNow().Add(-1500 * time.Millisecond),
 			Restarts: map[string]uint64{ReasonCrash: 2, ReasonKeepalive: 1, "odd reason": 4}},
 		{Slot: 1, PID: 101, State: StateStarting},
@@ -33,6 +33,8 @@ func TestWorkerMetrics(t *testing.T) {
 		want   float64
 	}{
 		{"node_agent_exceptions_total", nil, 3},
+		{"node_agent_reloads_total", map[string]string{"result": "ok"}, 2},
+		{"node_agent_reloads_total", map[string]string{"result": "failed"}, 1},
 		{"node_agent_worker_state", map[string]string{"slot": "0", "state": "ready"}, 1},
 		{"node_agent_worker_state", map[string]string{"slot": "0", "state": "starting"}, 0},
 		{"node_agent_worker_state", map[string]string{"slot": "1", "state": "starting"}, 1},

@@ -43,6 +43,9 @@ type Snapshot struct {
 	// Exceptions counts the worker exits the agent did not ask for, since
 	// it started.
 	Exceptions uint64
+	// Reloads counts the rolling reloads that ended since the agent
+	// started, by outcome: "ok" or "failed".
+	Reloads map[string]uint64
 	// Workers has one entry per slot.
 	Workers []Worker
 }

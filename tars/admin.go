@@ -55,7 +55,7 @@ func (f AdminFuncs) Notify(ctx context.Context, command string) (string, error) 
 // Any other function is answered ServerNoFuncErr, a notify whose argument
 // cannot be decoded ServerDecodeErr. Start it with Listen and Serve:
 //
-//	srv := tars.NewAdminServer(h, tars.ServerOptions{Allow: allow, Logf: logf})
+//	srv := tars.NewAdminServer(h, tars.ServerOptions{Allow: allow, Logger: logger}) // a *slog.Logger, or nil
 //	if err := srv.Listen("tcp -h 127.0.0.1 -p 10000 -t 3000"); err != nil { … }
 //	go srv.Serve()
 //	defer srv.Close()

@@ -106,7 +106,7 @@
 //
 //	allow, err := tars.ParseAllowList(cfg.TarsLocalAllow) // "10.0.0.5;10.0.1.0/24"
 //	srv := tars.NewAdminServer(tars.AdminFuncs{OnShutdown: sup.Shutdown, OnNotify: sup.Notify},
-//		tars.ServerOptions{Allow: allow, Logf: logf})
+//		tars.ServerOptions{Allow: allow, Logger: logger}) // *slog.Logger; nil discards
 //	if err := srv.Listen(cfg.TarsLocal); err != nil { … } // "tcp -h 127.0.0.1 -p 10000 -t 3000"
 //	go srv.Serve()
 //	…
@@ -128,6 +128,11 @@
 //     connection (then the server stops reading it until one finishes); a
 //     connection silent for the idle timeout (the endpoint's -t) while
 //     nothing of it is in flight is closed.
+//
+// ServerOptions.Logger (a *slog.Logger; nil discards) gets a WARN record
+// per refused or broken connection ("tars: refused a connection" with
+// from and reason, "tars: closed a connection" with from and err) and an
+// ERROR record per panicking handler, at most one record per second.
 //
 // # Calling a servant
 //

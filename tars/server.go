@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"sync"
 	"syscall"
@@ -64,10 +65,12 @@ type ServerOptions struct {
 	// its replies for this long. 0: the endpoint's -t given to Listen, or
 	// DefaultEndpointTimeout.
 	IdleTimeout time.Duration
-	// Logf receives one line per refused or broken connection (bad input,
-	// not allowed, too many), at most one line per second; nil discards
-	// them. It must be safe for concurrent use.
-	Logf func(format string, args ...any)
+	// Logger receives one record per refused or broken connection (bad
+	// input, not allowed, too many: WARN, with the peer as "from" and the
+	// cause as "err" or "reason"), per accept failure and per handler panic
+	// (ERROR), at most one record per second so a peer sending garbage in a
+	// loop cannot flood it. nil discards them.
+	Logger *slog.Logger
 }
 
 // Server serves TARS requests on one TCP endpoint: Listen, then Serve
@@ -102,7 +105,7 @@ func NewServer(h Handler, opts ServerOptions) *Server {
 		opts.MaxPacketSize = DefaultMaxPacketSize
 	}
 	return &Server{handler: h, opts: opts, ctx: ctx, cancel: cancel,
-		logs: logLimiter{logf: opts.Logf}, conns: map[*serverConn]struct{}{}}
+		logs: logLimiter{log: opts.Logger}, conns: map[*serverConn]struct{}{}}
 }
 
 // Listen binds endpoint, an endpoint string such as
@@ -218,7 +221,7 @@ func (s *Server) Serve() error {
 			// Out of descriptors or a transient failure: wait a little, as
 			// net/http does, instead of spinning.
 			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			s.logs.printf("tars: accept on %s: %v; retrying in %v", ln.Addr(), err, delay)
+			s.logs.record(slog.LevelWarn, "tars: accept failed, retrying", "addr", ln.Addr(), "err", err, "retry_in", delay)
 			t := time.NewTimer(delay)
 			select {
 			case <-t.C:
@@ -244,7 +247,7 @@ func retryableAccept(err error) bool {
 
 func (s *Server) accept(c net.Conn) {
 	if !s.opts.Allow.admits(c.RemoteAddr(), c.LocalAddr()) {
-		s.logs.printf("tars: refused a connection from %s: not on the allow list", c.RemoteAddr())
+		s.logs.record(slog.LevelWarn, "tars: refused a connection", "from", c.RemoteAddr(), "reason", "not on the allow list")
 		c.Close()
 		return
 	}
@@ -256,7 +259,7 @@ func (s *Server) accept(c net.Conn) {
 	}
 	if len(s.conns) >= s.opts.MaxConns {
 		s.mu.Unlock()
-		s.logs.printf("tars: refused a connection from %s: %d connections already", c.RemoteAddr(), s.opts.MaxConns)
+		s.logs.record(slog.LevelWarn, "tars: refused a connection", "from", c.RemoteAddr(), "reason", "too many connections", "max", s.opts.MaxConns)
 		c.Close()
 		return
 	}
@@ -294,16 +297,18 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// logLimiter prints at most one line per second, so a peer sending garbage
-// in a loop cannot flood the log.
+// logLimiter logs at most one record per second, so a peer sending
+// garbage in a loop cannot flood the log. A nil log discards.
 type logLimiter struct {
-	logf func(format string, args ...any)
+	log  *slog.Logger
 	mu   sync.Mutex
 	last time.Time
 }
 
-func (l *logLimiter) printf(format string, args ...any) {
-	if l.logf == nil {
+// record logs msg with args (slog key-value pairs) at level, unless a
+// record was logged less than a second ago.
+func (l *logLimiter) record(level slog.Level, msg string, args ...any) {
+	if l.log == nil {
 		return
 	}
 	l.mu.Lock()
@@ -314,6 +319,6 @@ func (l *logLimiter) printf(format string, args ...any) {
 	}
 	l.mu.Unlock()
 	if ok {
-		l.logf(format, args...)
+		l.log.Log(context.Background(), level, msg, args...)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -40,7 +41,7 @@ func (sc *serverConn) serve() {
 	sc.handlers.Wait()
 	sc.c.Close()
 	if err != nil && sc.s.ctx.Err() == nil {
-		sc.s.logs.printf("tars: closed the connection from %s: %v", sc.c.RemoteAddr(), err)
+		sc.s.logs.record(slog.LevelWarn, "tars: closed a connection", "from", sc.c.RemoteAddr(), "err", err)
 	}
 }
 
@@ -158,7 +159,7 @@ func (sc *serverConn) handle(req *RequestPacket) {
 func (s *Server) call(ctx context.Context, req *RequestPacket) (rep Reply) {
 	defer func() {
 		if p := recover(); p != nil {
-			s.logs.printf("tars: handler of %s panicked: %v", req.SFuncName, p)
+			s.logs.record(slog.LevelError, "tars: a handler panicked", "func", req.SFuncName, "panic", p)
 			rep = ErrorReply(ServerUnknownErr, "%s: internal error", req.SFuncName)
 		}
 	}()

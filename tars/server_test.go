@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -300,7 +301,7 @@ func TestAdminServerPipelined(t *testing.T) {
 // limit each close that connection only; the server keeps serving.
 func TestAdminServerBadInput(t *testing.T) {
 	var logs syncLog
-	s := startAdmin(t, &testAdmin{}, ServerOptions{MaxPacketSize: 64 << 10, Logf: logs.printf})
+	s := startAdmin(t, &testAdmin{}, ServerOptions{MaxPacketSize: 64 << 10, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	huge := make([]byte, 4)
 	binary.BigEndian.PutUint32(huge, 64<<10+1)
 	for _, bad := range [][]byte{
@@ -324,8 +325,8 @@ func TestAdminServerBadInput(t *testing.T) {
 	if err := Unmarshal(resp.SBuffer, &res); err != nil || res.Ret != "ok: x" || resp.IRequestID != 5 {
 		t.Fatalf("%+v %+v %v", resp, res, err)
 	}
-	if logs.String() == "" {
-		t.Fatal("nothing logged about the bad connections")
+	if !strings.Contains(logs.String(), `level=WARN msg="tars: closed a connection" from=127.0.0.1:`) {
+		t.Fatalf("nothing logged about the bad connections: %q", logs.String())
 	}
 }
 
@@ -514,10 +515,11 @@ type syncLog struct {
 	buf bytes.Buffer
 }
 
-func (l *syncLog) printf(format string, args ...any) {
+// Write takes the records of a slog handler.
+func (l *syncLog) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	fmt.Fprintf(&l.buf, format+"\n", args...)
+	return l.buf.Write(b)
 }
 
 func (l *syncLog) String() string {

@@ -5,13 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nodeagent/node-agent/internal/agent/config"
-
-	"github.com/nodeagent/node-agent/internal/plural"
 )
 
 // Admin commands answered by the agent itself (SPEC §10). Any other command
@@ -25,9 +22,6 @@ const (
 	CmdReload      = "agent.reload"
 	CmdScale       = "agent.scale"
 )
-
-// maxWorkers bounds agent.scale.
-const maxWorkers = 1024
 
 // Notify runs one admin command (SPEC §10) and returns its reply: the text
 // before the first space is the command, the rest its data. It is safe
@@ -137,9 +131,9 @@ func (s *Supervisor) onAdmin(req adminRequest) {
 		b, err := json.Marshal(s.status())
 		req.answer(string(b), err)
 	case CmdReload:
-		s.startReload(req)
+		s.rollout.startReload(req, s.stopping)
 	case CmdScale:
-		req.answer(s.scale(req.data))
+		req.answer(s.rollout.scale(req.data, s.stopping))
 	case CmdUpgrade:
 		// Over AdminF, success shows as the connection closing at the
 		// exec (upgrade.go): only the control socket's client crosses it.
@@ -200,57 +194,8 @@ func (s *Supervisor) preheat() string {
 	return "success"
 }
 
-// scale applies agent.scale N: start workers in new slots, or stop the
-// highest slots gracefully.
-func (s *Supervisor) scale(data string) (string, error) {
-	n, err := strconv.Atoi(strings.TrimSpace(data))
-	if err != nil || n < 1 || n > maxWorkers {
-		return "", errorf(ErrBadArgument, "agent.scale wants a worker count from 1 to %d, got %q", maxWorkers, data)
-	}
-	if s.stopping {
-		return "", ErrStopping
-	}
-	if s.reload != nil {
-		return "", errorf(ErrReloadInProgress, "a reload is in progress, scale after it")
-	}
-	from := len(s.table.slots)
-	switch {
-	case n > from:
-		for i := from; i < n; i++ {
-			sl := &slot{id: i}
-			s.table.slots = append(s.table.slots, sl)
-			s.startWorker(sl)
-		}
-	case n < from:
-		for i := from - 1; i >= n; i-- {
-			s.retire(s.table.slots[i], causeScaleDown)
-		}
-		s.table.slots = s.table.slots[:n]
-	}
-	s.emit(Scaled{From: from, To: n})
-	return fmt.Sprintf("ok: %s (was %d)", plural.Workers(n), from), nil
-}
-
-// retire empties sl: a pending restart is cancelled, a replacement being
-// started is killed, the worker is asked to stop and kept among the old
-// ones until it exits.
-func (s *Supervisor) retire(sl *slot, cause stopCause) {
-	if sl.pending != nil {
-		sl.pending.Stop()
-		sl.pending = nil
-	}
-	if sl.next != nil {
-		s.cancelReplacement(sl, cause)
-	}
-	if w := sl.w; w != nil {
-		sl.w = nil
-		s.table.leave(w)
-		s.stop(w, cause)
-	}
-}
-
 // finishRequests answers the requests still waiting when Run returns.
 func (s *Supervisor) finishRequests() {
 	s.gathers.finishAll()
-	s.abortReload("the agent stopped")
+	s.rollout.abortReload("the agent stopped")
 }

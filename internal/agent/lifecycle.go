@@ -18,12 +18,9 @@ func (s *Supervisor) shutdown(code int) {
 	s.stopping = true
 	s.exitCode = code
 	s.sdNotify("STOPPING=1")
-	s.abortReload("the agent is stopping")
+	s.rollout.abortReload("the agent is stopping")
 	for _, sl := range s.table.slots {
-		if sl.pending != nil {
-			sl.pending.Stop()
-			sl.pending = nil
-		}
+		sl.cancelPending()
 	}
 	s.table.each(func(w *worker) { s.stop(w, causeShutdown) })
 }
@@ -144,7 +141,7 @@ func (s *Supervisor) onExit(ev procExited) {
 	s.gathers.workerGone(w.p.PID(), ev.status)
 	sl := s.table.slotOf(w)
 	if sl != nil && sl.next == w {
-		s.replacementFailed(sl, exitedBeforeReady(ev.status))
+		s.rollout.replacementFailed(sl, exitedBeforeReady(ev.status))
 		return
 	}
 	if sl == nil {

@@ -120,7 +120,7 @@ func (s *Supervisor) memoryRestart(sl *slot, w *worker) {
 		s.stop(w, causeMemory)
 		return
 	}
-	s.replace(sl, monitor.ReasonMemory, func(err error) {
+	s.rollout.replace(sl, monitor.ReasonMemory, func(err error) {
 		if err != nil && sl.w == w && w.state != Stopping && !s.stopping {
 			s.stop(w, causeMemory) // no replacement: restart it in place
 		}

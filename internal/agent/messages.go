@@ -42,7 +42,7 @@ func (s *Supervisor) onMessage(ev procMessage) {
 			w.lastBeat = s.sys.clock.Now() // the keepalive deadline starts now
 			s.emit(WorkerReady{Slot: w.slot, PID: w.p.PID(), After: s.sys.clock.Now().Sub(w.started)})
 			s.starts.ready()
-			s.onReady(w)
+			s.rollout.onReady(w)
 		}
 	case wire.KindHeartbeat:
 		w.lastBeat = s.sys.clock.Now()

@@ -64,15 +64,14 @@ func (s *Supervisor) Reload(ctx context.Context) (string, error) {
 func (s *Supervisor) rebuildThenReload(why string, req adminRequest) {
 	if s.sys.rebuild == nil {
 		s.log.info("%s, reloading the workers one by one", why)
-		s.startReload(req)
+		s.rollout.startReload(req, s.stopping)
 		return
 	}
-	if s.rebuilding {
+	if !s.rollout.building() {
 		s.log.info("%s, a build for the last reload is still running", why)
 		req.answer("", errorf(ErrReloadInProgress, "reload in progress: the sources are being built"))
 		return
 	}
-	s.rebuilding = true
 	s.log.info("%s, building %s before reloading the workers", why, s.cfg.Entry.SourceDir)
 	build := s.sys.rebuild
 	go func() {
@@ -85,7 +84,7 @@ func (s *Supervisor) rebuildThenReload(why string, req adminRequest) {
 
 // onRebuilt reloads the workers onto a new build, or keeps them.
 func (s *Supervisor) onRebuilt(ev rebuilt) {
-	s.rebuilding = false
+	s.rollout.built()
 	switch {
 	case s.stopping:
 		ev.req.answer("", ErrStopping)
@@ -97,11 +96,10 @@ func (s *Supervisor) onRebuilt(ev rebuilt) {
 		s.log.info("built %s, reloading the workers one by one", ev.path)
 		s.cfg.Entry.Path = ev.path
 		s.linked = s.sys.linkedEntry(ev.path)
-		if s.reload != nil {
-			s.reloadAgain = true
+		if s.rollout.reloadAfter() {
 			ev.req.answer("", errorf(ErrReloadInProgress, "reload in progress: another one follows it with the new build"))
 			return
 		}
-		s.startReload(ev.req)
+		s.rollout.startReload(ev.req, s.stopping)
 	}
 }

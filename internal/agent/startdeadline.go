@@ -89,7 +89,7 @@ func (s *Supervisor) onReadyTimeout(w *worker) {
 	}
 	err := notReadyWithin(s.readyTimeout)
 	if sl.next == w {
-		s.replacementFailed(sl, err)
+		s.rollout.replacementFailed(sl, err)
 		return
 	}
 	s.log.error("worker %d (pid %d) %v: killing its process group", w.slot, w.p.PID(), err)

@@ -57,8 +57,8 @@ type Supervisor struct {
 
 	level   config.Level // the current log level (tars.setloglevel)
 	gathers gathers
-	// rollout is the reload in progress and what follows it.
-	rollout
+	// rollout replaces workers: replacements, the rolling reload, scale.
+	rollout      *rollout
 	starts       *startFailures // why the first start failed, if it does
 	cpuSampledAt time.Time
 	// readyTimeout and replyTimeout bound every worker's start and the
@@ -136,6 +136,7 @@ func newSupervisor(cfg *config.Config, out *Output, opts Options, env func(*Supe
 		return nil, err
 	}
 	s.sys = e
+	s.rollout = newRollout(s, &s.table, e.clock, s.log)
 	s.linked = s.sys.linkedEntry(cfg.Entry.Path)
 	if err := s.open(); err != nil {
 		return nil, errors.Join(err, s.closeOS())

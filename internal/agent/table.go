@@ -50,6 +50,36 @@ func (t *table) slotOf(w *worker) *slot {
 	return sl
 }
 
+// slot returns the slot id, or nil when it was scaled away.
+func (t *table) slot(id int) *slot {
+	if id < 0 || id >= len(t.slots) {
+		return nil
+	}
+	return t.slots[id]
+}
+
+// grow adds empty slots up to n and returns them.
+func (t *table) grow(n int) []*slot {
+	var added []*slot
+	for i := len(t.slots); i < n; i++ {
+		sl := &slot{id: i}
+		t.slots = append(t.slots, sl)
+		added = append(added, sl)
+	}
+	return added
+}
+
+// shrink removes the slots from n up and returns them, highest first;
+// their workers are the caller's to stop.
+func (t *table) shrink(n int) []*slot {
+	var removed []*slot
+	for i := len(t.slots) - 1; i >= n; i-- {
+		removed = append(removed, t.slots[i])
+	}
+	t.slots = t.slots[:n]
+	return removed
+}
+
 // leave keeps w, which left its slot, among the old workers until it exits.
 func (t *table) leave(w *worker) { t.old[w.p] = w }
 

@@ -33,10 +33,9 @@ func (s *Supervisor) openTARS() (*tarsLinks, error) {
 	l := &tarsLinks{}
 	cfg := s.cfg
 	app, server := notify.SplitName(cfg.Name)
-	logf := notify.Logf(func(format string, args ...any) { s.log.warn(format, args...) })
 	if cfg.TarsConfig != "" {
 		a, err := notify.NewAlarms(notify.AlarmConfig{Notify: cfg.Notify, Locator: cfg.Locator,
-			App: app, Server: server, Set: cfg.SetDivision, NodeName: cfg.NodeName, Logf: logf})
+			App: app, Server: server, Set: cfg.SetDivision, NodeName: cfg.NodeName, Logger: s.log.logger})
 		if err != nil {
 			s.log.warn("TARS alarms are off: %v", err)
 		} else {
@@ -62,7 +61,7 @@ func (s *Supervisor) openTARS() (*tarsLinks, error) {
 			return nil, fmt.Errorf("the AdminF adapter's allow list: %w", err)
 		}
 		l.admin = tars.NewAdminServer(tars.AdminFuncs{OnShutdown: s.Shutdown, OnNotify: l.reportingNotify(s.Notify)},
-			tars.ServerOptions{Allow: allow, Logf: logf})
+			tars.ServerOptions{Allow: allow, Logger: s.log.logger})
 		ln, err := s.adoptedListener(func(d *handoverDoc) *int { return d.Admin })
 		if err == nil && ln != nil {
 			err = l.admin.ListenOn(cfg.TarsLocal, ln)
@@ -83,7 +82,7 @@ func (s *Supervisor) openTARS() (*tarsLinks, error) {
 	}
 	if cfg.TarsNode != "" {
 		r, err := notify.StartNodeReporter(notify.NodeConfig{Node: cfg.TarsNode, Locator: cfg.Locator,
-			App: app, Server: server, Pid: os.Getpid(), Version: s.version, Logf: logf})
+			App: app, Server: server, Pid: os.Getpid(), Version: s.version, Logger: s.log.logger})
 		if err != nil {
 			l.close()
 			return nil, fmt.Errorf("--tars-node %q: %w", cfg.TarsNode, err)

@@ -143,7 +143,7 @@ func (s *Supervisor) upgradable() error {
 		return refused("an upgrade is already in progress")
 	case s.stopping:
 		return refused("the agent is stopping")
-	case s.reload != nil || s.rebuilding || s.reloadAgain:
+	case s.rollout.busy():
 		return refused("a reload is in progress: upgrade once it is done (node-agent reload answers when it is)")
 	case s.up.starter.contain == nil || s.up.starter.contain.guard == nil:
 		return refused("no guardian runs, so the workers were started with a parent-death signal that the exec would fire")

@@ -79,9 +79,7 @@ func (s *Supervisor) onWatch(ev watch.Event) {
 // watchReload starts a rolling reload, or asks for one more after the one
 // in progress, which may have started the workers of the previous build.
 func (s *Supervisor) watchReload() {
-	if s.reload != nil {
-		s.reloadAgain = true
-		return
+	if !s.rollout.reloadAfter() {
+		s.rollout.startReload(adminRequest{}, s.stopping)
 	}
-	s.startReload(adminRequest{})
 }

@@ -61,14 +61,27 @@ type slot struct {
 	// next is the worker replacing w (rolling reload, memory restart)
 	// until it is ready; nil otherwise.
 	next *worker
-	// replacing describes the replacement in progress, with next.
-	replacing *replacement
 	// restarted: a worker was started in the slot to replace another
 	// (restarting); the next restart is paced.
 	restarted bool
 	// lastStart bounds restarts to one per minRestartInterval.
 	lastStart time.Time
 	pending   timer // a scheduled restart, or nil
+}
+
+// promote puts the slot's next worker in place and returns the worker it
+// replaces (nil when the slot was empty).
+func (sl *slot) promote() (old *worker) {
+	old, sl.w, sl.next = sl.w, sl.next, nil
+	return old
+}
+
+// cancelPending cancels the slot's scheduled restart, if any.
+func (sl *slot) cancelPending() {
+	if sl.pending != nil {
+		sl.pending.Stop()
+		sl.pending = nil
+	}
 }
 
 // workers calls f for the slot's current worker and its replacement.

@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,9 +34,10 @@ type AlarmConfig struct {
 	App, Server, Set, NodeName string
 	// QueueSize bounds the alarms waiting to be sent (0: DefaultAlarmQueue).
 	QueueSize int
-	// Logf receives a line when sending starts failing, when it works
-	// again, and when alarms had to be dropped.
-	Logf Logf
+	// Logger receives a record when sending starts failing (WARN), when
+	// it works again (INFO), and when alarms had to be dropped (WARN,
+	// "notify: alarm(s) dropped" with dropped and queue); nil discards.
+	Logger *slog.Logger
 }
 
 // AlarmStats counts what happened to the reported alarms.
@@ -115,7 +117,7 @@ func (a *Alarms) Stats() AlarmStats {
 
 func (a *Alarms) send() {
 	defer close(a.done)
-	ep := episode{what: "reportNotifyInfo to " + a.cfg.Notify, logf: a.cfg.Logf}
+	ep := episode{what: "reportNotifyInfo to " + a.cfg.Notify, log: a.cfg.Logger}
 	var logged uint64
 	for info := range a.queue {
 		if a.ctx.Err() != nil {
@@ -134,7 +136,7 @@ func (a *Alarms) send() {
 		}
 		ep.result(err)
 		if d := a.dropped.Load(); d > logged {
-			a.cfg.Logf.printf("notify: %d alarm(s) dropped: more than %d were waiting to be sent", d-logged, a.cfg.QueueSize)
+			logRecord(a.cfg.Logger, slog.LevelWarn, "notify: alarm(s) dropped: the queue was full", "dropped", d-logged, "queue", a.cfg.QueueSize)
 			logged = d
 		}
 	}

@@ -89,7 +89,7 @@ func TestAlarmsQueueFull(t *testing.T) {
 	s := startStub(t)
 	s.hold = make(chan struct{})
 	log := newLog()
-	a, err := NewAlarms(AlarmConfig{Notify: s.proxy(tars.ServantNotify), App: "A", Server: "S", QueueSize: 2, Logf: log.printf})
+	a, err := NewAlarms(AlarmConfig{Notify: s.proxy(tars.ServantNotify), App: "A", Server: "S", QueueSize: 2, Logger: log.logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestAlarmsCloseDeadline(t *testing.T) {
 // outage is logged once.
 func TestAlarmsUnreachable(t *testing.T) {
 	log := newLog()
-	a, err := NewAlarms(AlarmConfig{Notify: "tars.tarsnotify.NotifyObj@" + refusedEndpoint(t), App: "A", Server: "S", Logf: log.printf})
+	a, err := NewAlarms(AlarmConfig{Notify: "tars.tarsnotify.NotifyObj@" + refusedEndpoint(t), App: "A", Server: "S", Logger: log.logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

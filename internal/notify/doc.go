@@ -3,7 +3,9 @@
 // and, in its systemd files, the service manager. Every sender here is
 // optional, runs in its own goroutine and never blocks the supervisor: when
 // its target is absent or down, events are counted and dropped, and the
-// failure is logged once per outage.
+// failure is logged once per outage: a WARN record "<call> to <target>
+// failed" with the error as err, then "<call> to <target> works again", on
+// the *slog.Logger of the sender's config (Logger; nil discards).
 //
 // # tarsnode: keepAlive and reportVersion
 //
@@ -17,7 +19,7 @@
 //	app, server := notify.SplitName(cfg.Name) // "App.Server"
 //	r, err := notify.StartNodeReporter(notify.NodeConfig{
 //		Node: cfg.TarsNode, App: app, Server: server,
-//		Pid: os.Getpid(), Version: version, Logf: logf,
+//		Pid: os.Getpid(), Version: version, Logger: logger, // *slog.Logger; nil discards
 //	})
 //	…
 //	r.Close() // at exit
@@ -36,7 +38,7 @@
 // drops and counts what does not fit; Close flushes with a deadline.
 //
 //	a, err := notify.NewAlarms(notify.AlarmConfig{Notify: cfg.Notify, Locator: cfg.Locator,
-//		App: app, Server: server, NodeName: cfg.LocalIP, Logf: logf})
+//		App: app, Server: server, NodeName: cfg.LocalIP, Logger: logger})
 //	sup.Subscribe(func(ev agent.Event) { /* agent.Alarm → a.Report(ThreadID, Message) */ })
 //	…
 //	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -1,12 +1,15 @@
 package notify
 
-// Logf is how this package logs: one line per call, printf style. Give the
-// agent log's function; nil discards. It must be safe for concurrent use.
-type Logf func(format string, args ...any)
+import (
+	"context"
+	"log/slog"
+)
 
-func (l Logf) printf(format string, args ...any) {
+// logRecord logs msg with args (slog key-value pairs) at level on l; a nil
+// l discards.
+func logRecord(l *slog.Logger, level slog.Level, msg string, args ...any) {
 	if l != nil {
-		l(format, args...)
+		l.Log(context.Background(), level, msg, args...)
 	}
 }
 
@@ -14,8 +17,8 @@ func (l Logf) printf(format string, args ...any) {
 // then nothing until a call succeeds again, which is logged too. It is
 // owned by one goroutine.
 type episode struct {
-	what    string // "keepAlive to tarsnode"
-	logf    Logf
+	what    string // "keepAlive to tarsnode X"
+	log     *slog.Logger
 	failing bool
 }
 
@@ -24,9 +27,9 @@ func (e *episode) result(err error) {
 	switch {
 	case err != nil && !e.failing:
 		e.failing = true
-		e.logf.printf("%s failed: %v (further failures are not logged until it works again)", e.what, err)
+		logRecord(e.log, slog.LevelWarn, e.what+" failed", "err", err, "next", "not logged until it works again")
 	case err == nil && e.failing:
 		e.failing = false
-		e.logf.printf("%s works again", e.what)
+		logRecord(e.log, slog.LevelInfo, e.what+" works again")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -147,14 +148,19 @@ type logBuf struct {
 
 func newLog() *logBuf { return &logBuf{changed: make(chan struct{}, 1)} }
 
-func (l *logBuf) printf(format string, args ...any) {
+// logger is a *slog.Logger writing text records to l.
+func (l *logBuf) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
+
+// Write takes one record of a slog handler.
+func (l *logBuf) Write(b []byte) (int, error) {
 	l.mu.Lock()
-	fmt.Fprintf(&l.buf, format+"\n", args...)
+	n, err := l.buf.Write(b)
 	l.mu.Unlock()
 	select {
 	case l.changed <- struct{}{}:
 	default:
 	}
+	return n, err
 }
 
 func (l *logBuf) String() string {

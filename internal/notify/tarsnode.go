@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/nodeagent/node-agent/tars"
@@ -28,9 +29,10 @@ type NodeConfig struct {
 	// Period is the keepAlive period (0: DefaultKeepAlivePeriod). Tests
 	// shorten it.
 	Period time.Duration
-	// Logf receives a line when reporting starts failing and when it works
-	// again (once per outage, not once per call).
-	Logf Logf
+	// Logger receives a record when reporting starts failing (WARN) and
+	// when it works again (INFO), once per outage, not once per call; nil
+	// discards.
+	Logger *slog.Logger
 }
 
 // NodeReporter reports to tarsnode from its own goroutine (SPEC §12):
@@ -76,8 +78,8 @@ func StartNodeReporter(cfg NodeConfig) (*NodeReporter, error) {
 
 func (r *NodeReporter) run(ctx context.Context) {
 	defer close(r.done)
-	version := episode{what: "reportVersion to tarsnode " + r.cfg.Node, logf: r.cfg.Logf}
-	alive := episode{what: "keepAlive to tarsnode " + r.cfg.Node, logf: r.cfg.Logf}
+	version := episode{what: "reportVersion to tarsnode " + r.cfg.Node, log: r.cfg.Logger}
+	alive := episode{what: "keepAlive to tarsnode " + r.cfg.Node, log: r.cfg.Logger}
 	versionSent := false
 	tick := time.NewTicker(r.cfg.Period)
 	defer tick.Stop()

@@ -54,7 +54,7 @@ func TestNodeReporterOutage(t *testing.T) {
 	s.setRet(-1) // "I do not manage this server"
 	log := newLog()
 	r, err := StartNodeReporter(NodeConfig{Node: s.proxy(tars.ServantNode), App: "A", Server: "S", Pid: 1,
-		Period: 10 * time.Millisecond, Logf: log.printf})
+		Period: 10 * time.Millisecond, Logger: log.logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestNodeReporterOutage(t *testing.T) {
 	ep := refusedEndpoint(t)
 	log = newLog()
 	r2, err := StartNodeReporter(NodeConfig{Node: "tars.tarsnode.ServerObj@" + ep, App: "A", Server: "S", Pid: 1,
-		Period: 10 * time.Millisecond, Logf: log.printf})
+		Period: 10 * time.Millisecond, Logger: log.logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

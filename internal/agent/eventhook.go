@@ -237,3 +237,43 @@ func (e ReloadStarted) String() string {
 	return fmt.Sprintf("reloading %s one by one", plural.Workers(e.Of))
 }
 func (ReloadStarted) Level() slog.Level { return slog.LevelInfo }
+
+// WorkerKilled: the agent SIGKILLs a worker's process group without
+// waiting any longer: it was still starting at its ready deadline (Cause
+// "not ready in time"; the WorkerExited that follows is an exception), or
+// still running after the graceful timeout it was given to stop (Cause
+// "graceful timeout"). After is the deadline that passed.
+type WorkerKilled struct {
+	Slot, PID int
+	Cause     string
+	After     time.Duration
+}
+
+// killGraceful is WorkerKilled.Cause for a stop past the graceful timeout.
+const killGraceful = "graceful timeout"
+
+func (e WorkerKilled) String() string {
+	if e.Cause == killGraceful {
+		return fmt.Sprintf("worker %d (pid %d) exceeded the graceful timeout of %v, killing its process group", e.Slot, e.PID, e.After)
+	}
+	return fmt.Sprintf("worker %d (pid %d) was not ready within %v: killing its process group", e.Slot, e.PID, e.After)
+}
+
+// Level is ERROR for a start that failed, WARN for a slow stop.
+func (e WorkerKilled) Level() slog.Level {
+	if e.Cause == killGraceful {
+		return slog.LevelWarn
+	}
+	return slog.LevelError
+}
+
+// ShutdownBegan: the agent begins its shutdown, for Why (a signal, a shutdown
+// request, the exception limit); Run returns Code once every worker is
+// gone.
+type ShutdownBegan struct {
+	Why  string
+	Code int
+}
+
+func (e ShutdownBegan) String() string  { return e.Why + ", stopping all workers" }
+func (ShutdownBegan) Level() slog.Level { return slog.LevelInfo }

@@ -10,13 +10,15 @@ import (
 	"github.com/nodeagent/node-agent/internal/monitor"
 )
 
-// shutdown stops every worker gracefully; Run returns when they are gone.
-func (s *Supervisor) shutdown(code int) {
+// shutdown stops every worker gracefully, for why (ShutdownBegan); Run returns
+// code when they are gone.
+func (s *Supervisor) shutdown(code int, why string) {
 	if s.stopping {
 		return
 	}
 	s.stopping = true
 	s.exitCode = code
+	s.emit(ShutdownBegan{Why: why, Code: code})
 	s.sdNotify("STOPPING=1")
 	s.rollout.abortReload("the agent is stopping")
 	for _, sl := range s.table.slots {
@@ -181,7 +183,7 @@ func (s *Supervisor) applyDecision(sl *slot, d exitDecision, what string) {
 	if d.limit {
 		s.emit(ExceptionLimit{Count: d.count, Within: s.cfg.ExceptionTime, Last: what})
 		s.alarm("", d.alarm)
-		s.shutdown(ExitExceptionLimit)
+		s.shutdown(ExitExceptionLimit, "the exception limit is reached")
 		return
 	}
 	if sl == nil || d.restart == "" || s.stopping || sl.w != nil || sl.next != nil || sl.pending != nil {

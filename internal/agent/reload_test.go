@@ -52,6 +52,11 @@ func TestFakeRollingReload(t *testing.T) {
 	if !strings.HasPrefix(got, "ok: reloaded 2 workers") {
 		t.Fatalf("reload reply %q", got)
 	}
+	replaced := eventsOf[WorkerReplaced](fr)
+	want := []WorkerReplaced{{Slot: 0, OldPID: old[0].pid, PID: n0.pid, Reason: "reload"}, {Slot: 1, OldPID: old[1].pid, PID: n1.pid, Reason: "reload"}}
+	if len(replaced) != 2 || replaced[0] != want[0] || replaced[1] != want[1] {
+		t.Fatalf("replaced %+v, want %+v", replaced, want)
+	}
 	fr.exit(old[1], 0)
 	fr.noStart()
 	st, _ := fr.sup.Status(context.Background())
@@ -73,6 +78,9 @@ func TestFakeReloadFailingReplacementKeepsOldWorker(t *testing.T) {
 		t.Fatalf("reply %q", got)
 	}
 	fr.noStart() // the reload stopped: slot 1 untouched, nothing restarted
+	if done := eventsOf[ReloadDone](fr); len(done) != 1 || done[0].Replaced != 0 || done[0].Of != 2 || !errors.Is(done[0].Err, ErrReloadFailed) {
+		t.Fatalf("reload events %+v, want one failed, 0 of 2 replaced", done)
+	}
 	for _, p := range old {
 		if p.lastSent() == wire.KindStop || p.killed() {
 			t.Fatalf("old worker %d was stopped: %v %v", p.slot, p.sent, p.signals)

@@ -92,7 +92,7 @@ func (s *Supervisor) onReadyTimeout(w *worker) {
 		s.rollout.replacementFailed(sl, err)
 		return
 	}
-	s.log.error("worker %d (pid %d) %v: killing its process group", w.slot, w.p.PID(), err)
+	s.emit(WorkerKilled{Slot: w.slot, PID: w.p.PID(), Cause: causeNotReady.String(), After: s.readyTimeout})
 	s.alarm(pidOf(w), "[alarm] worker not ready in time, force kill worker")
 	kill(w, causeNotReady)
 }

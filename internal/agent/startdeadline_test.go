@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -181,21 +180,21 @@ func TestNotReadyWorkerKilledAtDeadline(t *testing.T) {
 	r := run(t, cfg)
 	var pids []int
 	for i := 0; i < 2; i++ {
-		m := r.waitLine(`worker 0 \(pid (\d+)\) was not ready within 300ms: killing its process group`)
-		pid, _ := strconv.Atoi(m[1])
-		pids = append(pids, pid)
-		if !waitGone(pid, 5*time.Second) {
-			t.Fatalf("pid %d still runs after its ready deadline", pid)
+		k := waitEvent[WorkerKilled](r, nil)
+		if k.Slot != 0 || k.Cause != causeNotReady.String() || k.After != 300*time.Millisecond {
+			t.Fatalf("kill %d: %+v", i+1, k)
 		}
+		e := waitEvent[WorkerExited](r, nil)
+		if e.PID != k.PID || e.Cause != causeNotReady.String() || !e.Exception || !e.Restarting || e.Exceptions != i+1 {
+			t.Fatalf("exit %d: %+v after %+v", i+1, e, k)
+		}
+		if !waitGone(k.PID, 5*time.Second) {
+			t.Fatalf("pid %d still runs after its ready deadline", k.PID)
+		}
+		pids = append(pids, k.PID)
 	}
 	if pids[0] == pids[1] {
 		t.Fatalf("the same pid %d timed out twice", pids[0])
-	}
-	for i := range 2 {
-		e := waitEvent[WorkerExited](r, nil)
-		if e.PID != pids[i] || e.Cause != causeNotReady.String() || !e.Exception || !e.Restarting || e.Exceptions != i+1 {
-			t.Fatalf("exit %d: %+v", i+1, e)
-		}
 	}
 }
 

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"sync/atomic"
 	"syscall"
@@ -258,7 +259,7 @@ func (s *Supervisor) handle(ev event) {
 		}
 	case killDue:
 		if ev.w.state == Stopping {
-			s.log.warn("worker %d (pid %d) exceeded the graceful timeout of %v, killing its process group", ev.w.slot, ev.w.p.PID(), s.cfg.GracefulShutdown)
+			s.emit(WorkerKilled{Slot: ev.w.slot, PID: ev.w.p.PID(), Cause: killGraceful, After: s.cfg.GracefulShutdown})
 			s.alarm(pidOf(ev.w), "[alarm] exceeded the graceful timeout, force kill worker")
 			ev.w.p.SignalGroup(syscall.SIGKILL)
 		}
@@ -268,10 +269,7 @@ func (s *Supervisor) handle(ev event) {
 		s.checkKeepalive()
 		s.armKeepalive()
 	case shutdownRequest:
-		if !s.stopping {
-			s.log.info("received a shutdown request, stopping all workers")
-			s.shutdown(ExitClean)
-		}
+		s.shutdown(ExitClean, "received a shutdown request")
 	case adminRequest:
 		s.onAdmin(ev)
 	case rebuildRequest:
@@ -311,14 +309,13 @@ func (s *Supervisor) onSignal(sig os.Signal) {
 	switch sig {
 	case syscall.SIGTERM, syscall.SIGINT:
 		if !s.stopping {
-			s.log.info("received %v, stopping all workers", sig)
-			s.shutdown(ExitClean)
+			s.shutdown(ExitClean, fmt.Sprintf("received %v", sig))
 			return
 		}
 		s.killAll(sig)
 	case syscall.SIGQUIT:
 		// As PID 1 nothing else would act on it: stop at once.
-		s.shutdown(ExitClean)
+		s.shutdown(ExitClean, fmt.Sprintf("received %v", sig))
 		s.killAll(sig)
 	case syscall.SIGHUP:
 		s.rebuildThenReload("received SIGHUP", adminRequest{})

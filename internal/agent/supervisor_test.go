@@ -31,9 +31,7 @@ func TestWorkersShareSocketWithDistinctSlots(t *testing.T) {
 	r := run(t, cfg)
 	pids := map[int]bool{}
 	for i := 0; i < 3; i++ {
-		m := r.waitLine(`worker \d+ \(pid (\d+)\) ready`)
-		pid, _ := strconv.Atoi(m[1])
-		pids[pid] = true
+		pids[waitEvent[WorkerReady](r, nil).PID] = true
 	}
 	slots, answered := map[int]bool{}, map[int]bool{}
 	for i := 0; i < 60 && len(answered) < 2; i++ {
@@ -106,7 +104,10 @@ func TestIgnoringSigtermIsKilledAtTimeout(t *testing.T) {
 	m := r.waitLine(`^[^|]+\|(\d+)\|INFO\|ignoring SIGTERM`)
 	pid, _ := strconv.Atoi(m[1])
 	r.signals <- syscall.SIGTERM
-	r.waitLine(`exceeded the graceful timeout of 300ms, killing its process group`)
+	want := WorkerKilled{Slot: 0, PID: pid, Cause: "graceful timeout", After: 300 * time.Millisecond}
+	if e := waitEvent[WorkerKilled](r, nil); e != want {
+		t.Fatalf("%+v, want %+v", e, want)
+	}
 	if code := r.wait(10 * time.Second); code != ExitClean {
 		t.Fatalf("exit code %d, want 0", code)
 	}
@@ -121,7 +122,9 @@ func TestSecondSignalKillsAtOnce(t *testing.T) {
 	r := run(t, cfg)
 	r.waitLine(`ignoring SIGTERM`)
 	r.signals <- syscall.SIGTERM
-	r.waitLine(`stopping all workers`)
+	if e := waitEvent[ShutdownBegan](r, nil); e.Why != "received terminated" || e.Code != ExitClean {
+		t.Fatalf("%+v", e)
+	}
 	r.signals <- syscall.SIGINT
 	if code := r.wait(10 * time.Second); code != ExitClean {
 		t.Fatalf("exit code %d, want 0", code)
@@ -259,17 +262,14 @@ func TestNeverReadyWorkerStaysStartingAndStops(t *testing.T) {
 	if code := r.wait(10 * time.Second); code != ExitClean {
 		t.Fatalf("exit code %d", code)
 	}
-	for more := true; more; { // the rest of the log: Run has returned
+	for more := true; more; { // the rest of the events: Run has returned
 		select {
-		case l := <-r.lines:
-			r.seen = append(r.seen, l)
+		case ev := <-r.events:
+			if e, ok := ev.(WorkerReady); ok {
+				t.Fatalf("a worker that never accepted was reported ready: %+v", e)
+			}
 		default:
 			more = false
-		}
-	}
-	for _, l := range r.seen {
-		if strings.Contains(l, ") ready after") {
-			t.Fatalf("a worker that never accepted was reported ready: %q", l)
 		}
 	}
 }

@@ -16,31 +16,43 @@
 //
 // # Design
 //
-// One goroutine (Run) owns all state and routes events to the parts that
-// own it, each a type in a file of its own:
+// One goroutine (Run, supervisor.go) owns all state. Its handle method
+// routes each event to the part that owns what the event is about. The
+// parts are named fields of the Supervisor, each a type in a file of its
+// own, and a part never reaches into another's fields: it is handed what
+// it needs (the table to read, a small interface back to the loop):
 //
-//   - the worker table (table.go): slots (WORKER_IDs) holding a worker
-//     each and, while one starts, its replacement; and the old workers
-//     that left their slot and still run;
-//   - the restart policy (policy.go): whoever decides that a worker must go
-//     writes its stopCause once (stopcause.go: shutdown, reload, memory,
-//     keepalive, not ready in time, scale down, …; none is a crash); at the
-//     worker's exit one pure function, decideExit(cause, status, window,
-//     now), says whether it is an exception, whether the limit is reached,
-//     whether and after what pacing the slot restarts, and which alarm to
-//     raise. Exceptions are counted there only, at exit; each slot has one
-//     restart counter keyed by reason;
-//   - the admin gathers (gather.go): forwarded commands waiting for the
-//     workers' answers;
-//   - the rollout (reload.go, replace.go): replacements and the rolling
-//     reload;
-//   - reporting (status.go, sd.go): one Status snapshot, from which
-//     agent.status, /metrics and systemd's STATUS= are all made, so they
-//     agree;
-//   - the operating system (osenv.go): one struct of funcs — clock and
-//     timers, process starts, memory reader, usage sampler, sd_notify, the
-//     linked check, the Go builder — built by newOSEnv, replaced by a fake
-//     in tests. Run never asks whether it runs under test.
+//   - the worker table (table, table.go; slot and worker in worker.go):
+//     slots (WORKER_IDs) holding a worker each and, while one starts, its
+//     replacement; and the old workers that left their slot and still run;
+//   - the restart policy (restartPolicy, policy.go): whoever decides that a
+//     worker must go writes its stopCause once (stopcause.go: shutdown,
+//     reload, memory, keepalive, not ready in time, scale down, …; none is
+//     a crash); at the worker's exit one pure function,
+//     decideExit(cause, status, window, now), says whether it is an
+//     exception, whether the limit is reached, whether and after what
+//     pacing the slot restarts, and which alarm to raise. The policy owns
+//     the exception window and counts nothing: its decisions are reported
+//     as events (WorkerExited, WorkerStartFailed, SlotRestarted);
+//   - the admin gathers (gathers, gather.go): forwarded commands waiting
+//     for the workers' answers;
+//   - the rollout (rollout, rollout.go): one slot's replacement (a memory
+//     restart, a reload step), the rolling reload and agent.scale, one
+//     type; it asks the run loop for starts, stops and events through the
+//     rolloutLoop interface;
+//   - reporting (reporting, report.go; Status in status.go, systemd in
+//     sd.go): the lifecycle counters — exceptions, restarts by slot and
+//     reason, reloads — are fed by the typed events only (reporting is a
+//     subscriber), and one Status snapshot is made of them and the table:
+//     agent.status, /metrics and systemd's STATUS= are all made from it,
+//     so they agree;
+//   - the event hook (hook, eventhook.go): the subscribers of the typed
+//     events, in order;
+//   - the operating system (osEnv, osenv.go, the sys field): one struct of
+//     funcs — clock and timers, process starts, memory reader, usage
+//     sampler, sd_notify, the linked check, the Go builder — built by
+//     newOSEnv, replaced by a fake in tests. Run never asks whether it runs
+//     under test.
 //
 // Everything else — process exits, channel messages, timers, signals —
 // arrives as an event on one channel, so there are no locks around
@@ -49,13 +61,18 @@
 //
 // # Events
 //
-// Notable moments are typed values (eventhook.go): WorkerStarted,
+// Lifecycle facts are typed values (eventhook.go): WorkerStarted,
 // WorkerReady, WorkerExited{Slot, PID, Status, Cause, Exception,
-// Exceptions, Limit, Restarting}, WorkerReplaced, ExceptionLimit,
-// ReloadDone and Alarm. The run loop hands each, in order, to every
-// subscriber (Subscribe, the suture EventHook shape): the agent log writes
-// its String at its Level, the TARS alarms report the Alarm events, and
-// tests assert on the values.
+// Exceptions, Limit, Restarting}, WorkerStartFailed, WorkerKilled (ready
+// deadline, graceful timeout), WorkerReplaced, SlotRestarted, Scaled,
+// ReloadStarted, ReloadDone, ShutdownBegan, ExceptionLimit and Alarm. The
+// run loop hands each, in order, to every subscriber (Subscribe, the
+// suture EventHook shape): the agent log writes its String at its Level
+// (SlotRestarted at DEBUG), reporting counts them for agent.status,
+// /metrics and STATUS=, the TARS alarms report the Alarm events, and tests
+// assert on the values. Below main everything logs through log/slog: the
+// agent hands its *slog.Logger to the TARS AdminF server and to the
+// tarsnode and alarm senders.
 //
 // # Workers
 //

@@ -25,13 +25,22 @@ type Event interface {
 // before Run. f is called from the run loop, in order, and must not
 // block: a subscriber that needs time hands the event to its own
 // goroutine.
-func (s *Supervisor) Subscribe(f func(Event)) {
-	s.subscribers = append(s.subscribers, f)
-}
+func (s *Supervisor) Subscribe(f func(Event)) { s.hook.subscribe(f) }
 
 // emit delivers ev to every subscriber. Run loop only.
-func (s *Supervisor) emit(ev Event) {
-	for _, f := range s.subscribers {
+func (s *Supervisor) emit(ev Event) { s.hook.emit(ev) }
+
+// hook is the run loop's part that delivers the events: its subscribers,
+// in the order they subscribed.
+type hook struct {
+	subscribers []func(Event)
+}
+
+func (h *hook) subscribe(f func(Event)) { h.subscribers = append(h.subscribers, f) }
+
+// emit calls every subscriber with ev, in order.
+func (h *hook) emit(ev Event) {
+	for _, f := range h.subscribers {
 		f(ev)
 	}
 }

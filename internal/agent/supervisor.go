@@ -25,48 +25,44 @@ const (
 
 // Supervisor runs the workers of one service. All its state is owned by
 // the goroutine running Run; everything else talks to it through events.
+// Run's loop routes each event (handle) to the part that owns its state;
+// the parts are the named fields below, each a type of its own (doc.go).
 type Supervisor struct {
-	// sys is the operating system: clock, process starts, memory,
-	// sampler, systemd, the linked check, the Go builder.
-	sys osEnv
-	// table is the worker table: slots, and workers that left theirs.
-	table table
-	// version is the agent's version (Options.Version).
-	version string
+	// The parts.
+	sys     osEnv          // the operating system (osenv.go)
+	table   table          // the worker table: slots, and workers that left theirs
+	policy  restartPolicy  // what follows a worker's end: the exception window
+	rollout *rollout       // replacements, the rolling reload, scale
+	gathers gathers        // forwarded admin commands waiting for answers
+	report  *reporting     // counters from the events; the one Status snapshot
+	hook    hook           // every Event, in order, to the subscribers (Subscribe)
+	starts  *startFailures // why the first start failed, if it does
+	sockets *sockets       // the listening sockets the workers share
+	up      upgrader       // upgrades in place (upgrade.go)
 
-	cfg    *config.Config
-	out    *Output
-	log    agentLog
-	linked bool // the entry links the container library
-	env    []string
-
-	// subscribers get every Event, in order (Subscribe).
-	subscribers []func(Event)
-
-	events  chan event
-	queued  []event // events the run loop posted to itself (handleOwnEvents)
-	quit    chan struct{}
-	policy  restartPolicy
-	sockets *sockets
-	began   time.Time
-
+	// The run loop's own state.
+	events   chan event
+	queued   []event // events the run loop posted to itself (handleOwnEvents)
+	quit     chan struct{}
+	began    time.Time
 	stopping bool
 	forced   bool
 	exitCode int
 
-	lowMemory bool // in a low-memory episode: keepalive kills skipped
-
+	// Settings, from the config and what changed them since.
+	version string // the agent's version (Options.Version)
+	cfg     *config.Config
+	env     []string
+	linked  bool         // the entry links the container library
 	level   config.Level // the current log level (tars.setloglevel)
-	gathers gathers
-	// rollout replaces workers: replacements, the rolling reload, scale.
-	rollout      *rollout
-	starts       *startFailures // why the first start failed, if it does
-	cpuSampledAt time.Time
 	// readyTimeout and replyTimeout bound every worker's start and the
 	// workers' answers to a forwarded command.
 	readyTimeout time.Duration
 	replyTimeout time.Duration
 
+	// Output, exporters and links.
+	out   *Output
+	log   agentLog
 	links *tarsLinks
 	// configs fetches config files for tars.loadconfig (set by New when
 	// the TARS config names a ConfigObj); Notify reads it from any
@@ -74,11 +70,10 @@ type Supervisor struct {
 	configs atomic.Pointer[configPuller]
 	mon     *monitors
 	stats   *monitor.Aggregator
-	// report keeps the counters, from the events, and makes the one
-	// snapshot of agent.status, /metrics and STATUS=.
-	report *reporting
 
-	up upgrader // upgrades in place (upgrade.go)
+	// Usage sampling and keepalive.
+	lowMemory    bool // in a low-memory episode: keepalive kills skipped
+	cpuSampledAt time.Time
 }
 
 // systemd is the part of notify.Systemd the run loop uses.

@@ -111,9 +111,9 @@ func (s *Supervisor) onUsage(got map[int]usage) {
 // exception (decideExit).
 func (s *Supervisor) memoryRestart(sl *slot, w *worker) {
 	setCause(w, causeMemory)
-	s.log.error("worker %d (pid %d) uses %s of memory (RSS), over the limit of %s: restarting it",
-		w.slot, w.p.PID(), formatBytes(w.usage.RSS), formatBytes(uint64(s.cfg.MaxMemoryRestart)))
-	s.alarm(pidOf(w), fmt.Sprintf("[alarm] worker memory %s over the limit of %s, restarting it", formatBytes(w.usage.RSS), formatBytes(uint64(s.cfg.MaxMemoryRestart))))
+	rss, limit := formatOver(w.usage.RSS, uint64(s.cfg.MaxMemoryRestart)), formatBytes(uint64(s.cfg.MaxMemoryRestart))
+	s.log.error("worker %d (pid %d) uses %s of memory (RSS), over the limit of %s: restarting it", w.slot, w.p.PID(), rss, limit)
+	s.alarm(pidOf(w), fmt.Sprintf("[alarm] worker memory %s over the limit of %s, restarting it", rss, limit))
 	// A plain worker may not share its port: stopped first. So is one
 	// whose exception will stop the agent: no replacement is worth it.
 	if (!w.linked && !s.linked) || s.policy.atLimit(s.sys.clock.Now()) {
@@ -128,7 +128,23 @@ func (s *Supervisor) memoryRestart(sl *slot, w *worker) {
 }
 
 // formatBytes renders n with a binary unit: "70.2 MiB".
-func formatBytes(n uint64) string {
+func formatBytes(n uint64) string { return formatBytesPrec(n, 1) }
+
+// formatOver formats n, which is over limit, with as many decimals (up to
+// three) as it takes not to print the same figure as the limit: 64.04 MiB
+// over 64 MiB reads "64.04 MiB", not "64.0 MiB". Past three it gives the
+// bytes.
+func formatOver(n, limit uint64) string {
+	for prec := 1; prec <= 3; prec++ {
+		if got := formatBytesPrec(n, prec); n <= limit || got != formatBytesPrec(limit, prec) {
+			return got
+		}
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// formatBytesPrec formats n in binary units with prec decimals.
+func formatBytesPrec(n uint64, prec int) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)
@@ -138,5 +154,5 @@ func formatBytes(n uint64) string {
 		div *= unit
 		exp++
 	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+	return fmt.Sprintf("%.*f %ciB", prec, float64(n)/float64(div), "KMGTPE"[exp])
 }

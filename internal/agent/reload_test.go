@@ -230,6 +230,12 @@ func TestFormatBytes(t *testing.T) {
 			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
 		}
 	}
+	const limit = 64 << 20
+	for n, want := range map[uint64]string{limit + 1<<20: "65.0 MiB", limit + 40<<10: "64.04 MiB", limit + 4096: "64.004 MiB", limit + 1: "67108865 B", limit - 1<<20: "63.0 MiB"} {
+		if got := formatOver(n, limit); got != want {
+			t.Errorf("formatOver(%d, 64 MiB) = %q, want %q", n, got, want)
+		}
+	}
 }
 
 // fakeSystemd records sd_notify messages.

@@ -138,7 +138,9 @@ func TestGrandchildDoesNotOutliveWorker(t *testing.T) {
 	cfg.Env["HELPER_DIR"] = dir
 	cfg.GracefulShutdown = 2 * time.Second
 	r := run(t, cfg)
-	r.waitLine(`ready`)
+	if e := waitEvent[WorkerReady](r, nil); e.Slot != 0 { // the grandchild was started before
+		t.Fatalf("%+v", e)
+	}
 	b, err := os.ReadFile(dir + "/grandchild")
 	if err != nil {
 		t.Fatal(err)

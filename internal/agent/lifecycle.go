@@ -193,6 +193,30 @@ func (s *Supervisor) applyDecision(sl *slot, d exitDecision, what string) {
 	s.startAfter(sl, d.delay)
 }
 
+// onRestartDue starts the paced restart of slot id, unless it was scaled
+// away, filled meanwhile or the agent stops.
+func (s *Supervisor) onRestartDue(id int) {
+	sl := s.table.slot(id)
+	if sl == nil {
+		return // scaled away
+	}
+	sl.pending = nil
+	if !s.stopping && sl.w == nil && sl.next == nil {
+		s.startWorker(sl)
+	}
+}
+
+// onKillDue SIGKILLs w's process group when it is still stopping at the
+// end of its graceful time (WorkerKilled, with an alarm).
+func (s *Supervisor) onKillDue(w *worker) {
+	if w.state != Stopping {
+		return
+	}
+	s.emit(WorkerKilled{Slot: w.slot, PID: w.p.PID(), Cause: killGraceful, After: s.cfg.GracefulShutdown})
+	s.alarm(pidOf(w), "[alarm] exceeded the graceful timeout, force kill worker")
+	w.p.SignalGroup(syscall.SIGKILL)
+}
+
 // startAfter starts a worker in the empty slot sl after delay.
 func (s *Supervisor) startAfter(sl *slot, delay time.Duration) {
 	if delay <= 0 {

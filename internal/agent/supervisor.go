@@ -244,20 +244,9 @@ func (s *Supervisor) handle(ev event) {
 	case procExited:
 		s.onExit(ev)
 	case restartDue:
-		if ev.slot >= len(s.table.slots) {
-			return // scaled away
-		}
-		sl := s.table.slots[ev.slot]
-		sl.pending = nil
-		if !s.stopping && sl.w == nil && sl.next == nil {
-			s.startWorker(sl)
-		}
+		s.onRestartDue(ev.slot)
 	case killDue:
-		if ev.w.state == Stopping {
-			s.emit(WorkerKilled{Slot: ev.w.slot, PID: ev.w.p.PID(), Cause: killGraceful, After: s.cfg.GracefulShutdown})
-			s.alarm(pidOf(ev.w), "[alarm] exceeded the graceful timeout, force kill worker")
-			ev.w.p.SignalGroup(syscall.SIGKILL)
-		}
+		s.onKillDue(ev.w)
 	case signalled:
 		s.onSignal(ev.sig)
 	case keepaliveDue:

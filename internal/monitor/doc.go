@@ -2,7 +2,11 @@
 // workers send, exports it to Prometheus with the worker table, and reports
 // it to TARS (StatF, PropertyF). It reads the agent's state only through
 // the types it defines (Snapshot, a Source), so the agent's run loop stays
-// the single owner of the worker table.
+// the single owner of the worker table. The counters of a Snapshot
+// (exceptions, restarts by slot and reason, reloads by result) are counted
+// by the agent from its typed lifecycle events (package agent's reporting
+// part subscribes to them), so /metrics, agent.status and systemd's
+// STATUS= show the same figures.
 //
 // # Data flow
 //

@@ -209,7 +209,11 @@
 // ErrReloadInProgress, ErrReloadFailed, ErrUnknownCommand; ErrWorkers when
 // a worker answered an error — wire.Reply.Error — or did not answer, its
 // text then being the whole per-worker reply). The AdminF server sends an
-// error as ServerUnknownErr with its text, so `node-agent ctl` exits 1.
+// error as ServerUnknownErr with its text, so `node-agent ctl` exits 1 —
+// except ErrUnknownCommand, which it answers as TarsGo does, the text
+// "<command> not support now!" with return 0: the admin registry counts a
+// non-zero return as a failed task. ctl exits 1 on those words over AdminF;
+// the control socket answers the typed error.
 // preheatCheck answers "not ready" as a reply, as the TARS platform
 // expects; ctl alone turns it into exit 1.
 //

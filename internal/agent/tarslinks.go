@@ -54,7 +54,12 @@ func (s *Supervisor) openTARS() (*tarsLinks, error) {
 	} else if p != nil {
 		l.configs = p
 		s.configs.Store(p)
-		s.pullAtStart(p)
+	}
+	if dir := cfg.TarsWorkDir; dir != "" {
+		// tarsnode makes the log path before it starts a server there.
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			s.log.warn("the workers' directory (<server>logpath): %v", err)
+		}
 	}
 	if cfg.TarsLocal != "" {
 		allow, err := tars.ParseAllowList(cfg.TarsLocalAllow)

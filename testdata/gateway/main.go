@@ -60,20 +60,14 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	cfg.Store = *store
-	authOpts, err := authOptions(*appsFile, os.Getenv(EnvAuth))
+	paths := tarsPathsFrom(os.Getenv)
+	paths.storeAndData(&cfg)
+	authOpts, err := authOptions(paths.inBase(*appsFile), os.Getenv(EnvAuth))
 	if err != nil {
 		fmt.Fprintln(stderr, "gateway:", err)
 		return 2
 	}
 	sms.SilenceRedisLogs() // the store's errors are logged once, by the gateway
-	var ps *providers
-	if *configFile != "" {
-		if ps, err = loadProviders(*configFile, os.Getenv); err != nil {
-			fmt.Fprintln(stderr, "gateway:", err)
-			return 2
-		}
-		cfg = ps.smsConfig(cfg)
-	}
 
 	w, err := container.Open()
 	if err != nil {
@@ -81,6 +75,19 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 	defer w.Close()
+	var ps *providers
+	if *configFile != "" {
+		// Pulled from the TARS config center first, through the agent.
+		if *configFile, err = paths.configFile(w, *configFile, w.Logger()); err != nil {
+			w.Logger().Error("gateway: " + err.Error())
+			return 1
+		}
+		if ps, err = loadProviders(*configFile, os.Getenv); err != nil {
+			fmt.Fprintln(stderr, "gateway:", err)
+			return 2
+		}
+		cfg = ps.smsConfig(cfg)
+	}
 	hooks := processHooks()
 	hooks.Auth = authOpts
 	if ps != nil {

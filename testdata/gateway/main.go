@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"syscall"
 
@@ -68,6 +69,17 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	sms.SilenceRedisLogs() // the store's errors are logged once, by the gateway
+	// A plain file name is pulled from the TARS config center, through the
+	// agent, once connected; any other file is read before.
+	pull := *configFile != "" && filepath.Base(*configFile) == *configFile
+	var ps *providers
+	if *configFile != "" && !pull {
+		*configFile = paths.inBase(*configFile)
+		if ps, err = loadProviders(*configFile, os.Getenv); err != nil {
+			fmt.Fprintln(stderr, "gateway:", err)
+			return 2
+		}
+	}
 
 	w, err := container.Open()
 	if err != nil {
@@ -75,10 +87,8 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 	defer w.Close()
-	var ps *providers
-	if *configFile != "" {
-		// Pulled from the TARS config center first, through the agent.
-		if *configFile, err = paths.configFile(w, *configFile, w.Logger()); err != nil {
+	if pull {
+		if *configFile, err = paths.pullConfig(w, *configFile, w.Logger()); err != nil {
 			w.Logger().Error("gateway: " + err.Error())
 			return 1
 		}
@@ -86,6 +96,8 @@ func run(args []string, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "gateway:", err)
 			return 2
 		}
+	}
+	if ps != nil {
 		cfg = ps.smsConfig(cfg)
 	}
 	hooks := processHooks()

@@ -58,20 +58,16 @@ func (p tarsPaths) storeAndData(cfg *sms.Config) {
 	}
 }
 
-// configFile returns the provider config file to read for -config name.
-// A plain file name is first pulled from the TARS config center
+// pullConfig returns the provider config file to read for -config name, a
+// plain file name: it is pulled from the TARS config center
 // (container.Worker.AddConfig, TarsGo's RConf), which writes it into the
 // base path. Without a config center (off the platform, or no
-// <server>config), and for a name with a directory, it is the local file,
-// under the base path when relative. When the pull fails, a copy pulled
-// earlier is used, with a warning, so a config center that is down does
-// not keep a restarting worker from starting; without a copy the pull's
-// error is returned.
-func (p tarsPaths) configFile(w *container.Worker, name string, log *slog.Logger) (string, error) {
+// <server>config) it is the local file, under the base path. When the
+// pull fails, a copy pulled earlier is used, with a warning, so a config
+// center that is down does not keep a restarting worker from starting;
+// without a copy the pull's error is returned.
+func (p tarsPaths) pullConfig(w *container.Worker, name string, log *slog.Logger) (string, error) {
 	local := p.inBase(name)
-	if filepath.Base(name) != name {
-		return local, nil
-	}
 	path, err := w.AddConfig(name)
 	switch {
 	case err == nil:

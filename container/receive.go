@@ -37,9 +37,7 @@ func (w *Worker) receive() {
 		case wire.KindListenResult, wire.KindAddConfigResult:
 			w.deliver(m)
 		default:
-			for _, f := range m.Files {
-				f.Close()
-			}
+			closeFiles(m)
 		}
 	}
 }
@@ -131,7 +129,8 @@ func (w *Worker) request(k wire.Kind, id uint64, body any, timeout time.Duration
 	}
 }
 
-// failPending wakes every Listen waiting for an answer that cannot come.
+// failPending wakes every request (Listen, AddConfig) waiting for an
+// answer that cannot come.
 func (w *Worker) failPending() {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -38,8 +38,9 @@ custom command the workers handle. A command forwarded to the workers gathers th
 until shortly before --timeout, so a slow worker yields a partial reply.
 
 Exit status: 0 when the agent answered; 1 when it answered an error (a failed reload, a bad
-argument, a worker that failed or did not answer in time; preheatCheck: not ready) or could not
-be reached; 2 on usage errors.
+argument, a worker that failed or did not answer in time; preheatCheck: not ready; a command
+nobody handles, "COMMAND not support now!", which AdminF answers with return 0 as TarsGo does)
+or could not be reached; 2 on usage errors.
 `
 
 // ctlUsageError is an invocation error (exit 2).
@@ -71,6 +72,9 @@ func runCtl(args []string, stdout, stderr io.Writer) int {
 		return ctlExitUsage
 	}
 	reply, err := req.send()
+	if err == nil && notSupported(req.command, reply) {
+		err = errors.New(reply)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "node-agent ctl: %v\n", err)
 		return ctlExitFailure
@@ -88,6 +92,21 @@ func runCtl(args []string, stdout, stderr io.Writer) int {
 		return ctlExitFailure
 	}
 	return 0
+}
+
+// notSupportedSuffix ends the reply of a TarsGo server, and of the agent
+// over AdminF, to a command nobody handles.
+const notSupportedSuffix = " not support now!"
+
+// notSupported reports whether reply is the answer to an unknown command:
+// "COMMAND not support now!", one line. Over AdminF that answer has return
+// 0, as TarsGo sends it (the admin registry counts non-zero as a failed
+// task), so ctl recognises it by its words, which are the same from a
+// TarsGo server and from the agent; ctl reports it as an error. (The
+// control socket answers the same command with a typed error.)
+func notSupported(command, reply string) bool {
+	name, _, _ := strings.Cut(strings.TrimSpace(command), " ")
+	return !strings.Contains(reply, "\n") && strings.HasPrefix(reply, name) && strings.HasSuffix(reply, notSupportedSuffix)
 }
 
 func parseCtl(args []string) (*ctlRequest, error) {

@@ -43,6 +43,11 @@ func startCtlAgent(t *testing.T) *ctlAgent {
 				return "", nil
 			case "lines":
 				return "0(11): ok\n1(12): ok\n", nil
+			case "relay":
+				return "tars.connection not support now!", nil // another command's answer
+			}
+			if strings.HasPrefix(cmd, "nosuch") {
+				return cmd + " not support now!", nil // TarsGo's answer, return 0
 			}
 			return "reply to " + cmd, nil
 		},
@@ -87,6 +92,7 @@ func TestCtlNotifyAndShutdown(t *testing.T) {
 		{[]string{"-local", "AdminObj@" + ep, "tars.setloglevel", "-x"}, "reply to tars.setloglevel -x\n"},
 		{[]string{"--timeout", "5s", "--local", ep, "lines"}, "0(11): ok\n1(12): ok\n"},
 		{[]string{"--local", ep, "quiet"}, ""},
+		{[]string{"--local", ep, "relay"}, "tars.connection not support now!\n"},
 		{[]string{"--local", ep, "shutdown"}, "shutdown requested: the agent at " + ep + " stops its workers gracefully, then exits\n"},
 	} {
 		code, out, errs := ctl(c.args...)
@@ -96,7 +102,7 @@ func TestCtlNotifyAndShutdown(t *testing.T) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if len(a.commands) != 5 || a.shutdowns != 1 {
+	if len(a.commands) != 6 || a.shutdowns != 1 {
 		t.Fatalf("agent saw %q and %d shutdowns", a.commands, a.shutdowns)
 	}
 }
@@ -136,6 +142,8 @@ func TestCtlFailures(t *testing.T) {
 		{[]string{"--local", dead, "tars.viewstatus"}, "cannot reach the agent at " + dead + ": dial tcp"},
 		{[]string{"--local", a.srv.Endpoint(), "fail"}, "answered notify with error -99: the agent has stopped"},
 		{[]string{"--local", a.srv.Endpoint(), "--timeout", "100ms", "block"}, "no answer from the agent"},
+		// Answered with return 0, as TarsGo answers it: ctl knows the words.
+		{[]string{"--local", a.srv.Endpoint(), "nosuch.cmd", "a"}, "node-agent ctl: nosuch.cmd a not support now!"},
 	} {
 		code, out, errs := ctl(c.args...)
 		if code != 1 || out != "" {

@@ -308,6 +308,15 @@ func TestOperatorCommands(t *testing.T) {
 		}
 	})
 
+	t.Run("ctl unknown command", func(t *testing.T) {
+		// Over the control socket the agent answers a typed error, where
+		// AdminF answers TarsGo's words with return 0 (TestInteropTarsPlatform).
+		out, stderr, code := r.cmd("ctl", "no.such.command", "x")
+		if code != 1 || out != "" || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "no.such.command x not support now!") {
+			t.Fatalf("ctl no.such.command over the control socket: exit %d, stdout %q, stderr %q", code, out, stderr)
+		}
+	})
+
 	t.Run("stale socket after SIGKILL", func(t *testing.T) {
 		a.cmd.Process.Signal(syscall.SIGKILL)
 		waitExit(t, a, 10*time.Second)

@@ -155,7 +155,7 @@ func TestInteropTarsPlatform(t *testing.T) {
 
 	// A real @tars/rpc client: notify, then shutdown.
 	cmd := exec.Command(tarstest.Node(t), "admin-client.js", fmt.Sprintf("tcp -h 127.0.0.1 -p %d -t 10000", localPort),
-		"tars.viewversion", "preheatCheck")
+		"tars.viewversion", "preheatCheck", "no.such.command x")
 	cmd.Dir = tarstest.InteropDir()
 	out, err := cmd.Output()
 	if err != nil {
@@ -165,17 +165,22 @@ func TestInteropTarsPlatform(t *testing.T) {
 		Ret  any
 		Code int
 	}
-	if err := json.Unmarshal(out, &replies); err != nil || len(replies) < 2 {
+	if err := json.Unmarshal(out, &replies); err != nil || len(replies) < 3 {
 		t.Fatalf("admin-client.js printed %q: %v", out, err)
 	}
 	if replies[0].Ret != version || (replies[1].Ret != "success" && replies[1].Ret != "not ready") {
 		t.Fatalf("replies %s", out)
 	}
+	// A command nobody handles: TarsGo's words with return 0, which the
+	// admin registry counts as success, as it does for a TarsGo server.
+	if replies[2].Ret != "no.such.command x not support now!" || replies[2].Code != 0 {
+		t.Fatalf("unknown command: %s", out)
+	}
 	if err := a.waitExit(t, 20*time.Second); err != nil {
 		t.Fatalf("agent exit after the node client's shutdown: %v", err)
 	}
 	// Every admin command is reported, as TarsGo reports it.
-	for _, cmd := range []string{"tars.viewversion", "preheatCheck"} {
+	for _, cmd := range []string{"tars.viewversion", "preheatCheck", "no.such.command x"} {
 		if ri := alarm(); ri != (reportInfo{"Sms", "Gateway", "AdminServant::notify:" + cmd, ""}) {
 			t.Fatalf("notify of %s: %+v", cmd, ri)
 		}

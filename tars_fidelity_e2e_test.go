@@ -99,14 +99,18 @@ func TestInteropSetDivision(t *testing.T) {
 }
 
 // TestInteropConfigPush: a config file pushed from the TARS console
-// reaches the gateway and changes its behaviour without a restart. The
-// ConfigObj of a real @tars/rpc control node serves gateway.conf; the
-// agent pulls it at start (config-files) into basepath, where the gateway
-// reads it (-config); the console's "tars.loadconfig gateway.conf" makes
-// the agent fetch the new version (loadConfigByInfo, found with
-// findObjectByIdInSameSet), write it atomically and announce it to the
-// worker, whose OnConfig callback applies the new rate limit: the same
-// worker now accepts what it refused.
+// reaches the gateway and changes its behaviour without a restart, with
+// the gateway placed as tarsnode places a tars_go server. The ConfigObj of
+// a real @tars/rpc control node serves gateway.conf. The worker runs in
+// <server>logpath; at start it pulls -config gateway.conf itself, as a
+// TarsGo service does (container.Worker.AddConfig: the agent calls
+// loadConfigByInfo, found with findObjectByIdInSameSet, and writes the
+// file into basepath); its relative SQLite file lands in datapath and
+// nothing but the agent's logs in the log directory. The console's
+// "tars.loadconfig gateway.conf" makes the agent fetch the new version,
+// write it atomically and announce it to the worker, whose OnConfig
+// callback applies the new rate limit: the same worker now accepts what it
+// refused.
 func TestInteropConfigPush(t *testing.T) {
 	served := t.TempDir()
 	limit := func(n int) {
@@ -117,10 +121,17 @@ func TestInteropConfigPush(t *testing.T) {
 	}
 	limit(2)
 	node := tarstest.StartControlNodeWithConfigs(t, served)
-	base := filepath.Join(t.TempDir(), "bin")
+	server := t.TempDir() // tarsnode's server directory: bin/, data/, conf/
+	base, data, logs := filepath.Join(server, "bin"), filepath.Join(server, "data"), filepath.Join(t.TempDir(), "app_log")
+	for _, d := range []string{base, data} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	showLogs(t, logs)
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	local := fmt.Sprintf("tcp -h 127.0.0.1 -p %d -t 10000", freePort(t))
-	conf := filepath.Join(t.TempDir(), "Sms.Gateway.config.conf")
+	conf := filepath.Join(server, "Sms.Gateway.config.conf")
 	err := os.WriteFile(conf, []byte(fmt.Sprintf(`<tars>
   <application>
     enableset=y
@@ -135,9 +146,10 @@ func TestInteropConfigPush(t *testing.T) {
       localip=127.0.0.1
       local=%s
       config=tars.tarsconfig.ConfigObj
-      config-files=gateway.conf
-      basepath=%s
-      script-args=-config\=%s/gateway.conf
+      basepath=%s/
+      datapath=%s/
+      logpath=%s
+      script-args=-config\=gateway.conf -store\=sqlite:sms.db
       <Sms.Gateway.HttpAdapter>
         endpoint=tcp -h 127.0.0.1 -p %s -t 60000
         protocol=not_tars
@@ -145,15 +157,26 @@ func TestInteropConfigPush(t *testing.T) {
     </server>
   </application>
 </tars>
-`, node.Ports.Query, local, base, base, addr[strings.LastIndexByte(addr, ':')+1:])), 0o644)
+`, node.Ports.Query, local, base, data, logs, addr[strings.LastIndexByte(addr, ':')+1:])), 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
 	startGateway(t, addr, "--config="+conf)
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	pids := pidsAnswering(t, c, addr, 1)
+	var pid string
+	for p := range pids {
+		pid = p
+	}
+	if cwd, err := os.Readlink("/proc/" + pid + "/cwd"); err != nil || cwd != realPath(t, logs) {
+		t.Fatalf("the worker runs in %q (%v), want <server>logpath %s", cwd, err, logs)
+	}
 
+	// The alarms look up the NotifyObj too, in any order.
 	q := node.NextOf(t, "tars.tarsregistry.QueryObj", "findObjectByIdInSameSet")
+	if strings.Contains(string(q.Args), "NotifyObj") {
+		q = node.NextOf(t, "tars.tarsregistry.QueryObj", "findObjectByIdInSameSet")
+	}
 	if string(q.Args) != `{"id":"tars.tarsconfig.ConfigObj","setId":"sms.sz.1"}` || q.Context["node_name"] != "127.0.0.1" {
 		t.Fatalf("ConfigObj lookup %s, context %v", q.Args, q.Context)
 	}
@@ -164,7 +187,7 @@ func TestInteropConfigPush(t *testing.T) {
 	want := configInfo{"Sms", "Gateway", "gateway.conf", "sms.sz.1", "127.0.0.1", false}
 	var got configInfo
 	if json.Unmarshal(node.NextOf(t, "tars.tarsconfig.ConfigObj", "loadConfigByInfo").Args, &got); got != want {
-		t.Fatalf("loadConfigByInfo at start %+v, want %+v", got, want)
+		t.Fatalf("loadConfigByInfo at start (the worker's AddConfig) %+v, want %+v", got, want)
 	}
 
 	msg := `{"phone":"+8613800000042","template":"verify_code","params":{"code":"1234"}}`
@@ -173,13 +196,15 @@ func TestInteropConfigPush(t *testing.T) {
 			t.Fatalf("send %d with the pulled limit of 2: %d %s", i+1, code, body)
 		}
 	}
+	if _, err := os.Stat(filepath.Join(data, "sms.db")); err != nil {
+		t.Fatalf("-store sqlite:sms.db is not in datapath: %v", err)
+	}
+	if ents, err := os.ReadDir(logs); err != nil || len(ents) != 1 || ents[0].Name() != "Sms" {
+		t.Fatalf("the log directory holds %v (%v), want the agent's Sms/ only", ents, err)
+	}
 
 	limit(5) // the console's new version
 	reply, code := ctlReply("--local", local, "tars.loadconfig", "gateway.conf")
-	var pid string
-	for p := range pids {
-		pid = p
-	}
 	if wantReply := fmt.Sprintf("Getconfig Success!: gateway.conf\n0(%s): applied %s", pid, filepath.Join(base, "gateway.conf")); code != 0 || reply != wantReply {
 		t.Fatalf("tars.loadconfig: exit %d, %q, want %q", code, reply, wantReply)
 	}
@@ -198,4 +223,30 @@ func TestInteropConfigPush(t *testing.T) {
 	if reply, code := ctlReply("--local", local, "tars.loadconfig", "nosuch.conf"); code != 1 || !strings.Contains(reply, "Getconfig Error!: nosuch.conf") {
 		t.Fatalf("missing file: exit %d, %q", code, reply)
 	}
+}
+
+// showLogs logs the files under dir (an agent's -l) when t failed.
+func showLogs(t *testing.T, dir string) {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				b, _ := os.ReadFile(path)
+				t.Logf("%s:\n%s", path, b)
+			}
+			return nil
+		})
+	})
+}
+
+// realPath is path with its symbolic links resolved, as /proc shows it.
+func realPath(t *testing.T, path string) string {
+	t.Helper()
+	p, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -50,9 +50,40 @@
 //     a while, as the agent asks) are built in, and tars.loadconfig, which
 //     calls the OnConfig callback with the path of a config file the agent
 //     wrote (pushed from the TARS console into $TARS_BASEPATH).
+//   - AddConfig pulls a config file from the TARS config center, as a
+//     TarsGo service does with its RConf (see Config files below).
+//   - Under a TARS config the worker runs in <server>logpath, where
+//     tarsnode runs a tars_go server: keep files under $TARS_BASEPATH
+//     (shipped with the package, pulled config files) and $TARS_DATAPATH
+//     (data), not under a relative path. Elsewhere it runs in its
+//     executable's directory.
 //   - MonitorHTTP and Property collect statistics the agent reports to
 //     Prometheus (--metrics-address) and TARS (StatF, PropertyF). They are
 //     on when the agent asks for them, and cost nothing otherwise.
+//
+// # Config files
+//
+// On the TARS platform a service's config files are kept by the config
+// center and pushed from the console; tarsnode does not download them for
+// a TARS-type server, the service pulls them. AddConfig does it through the
+// agent, which fetches the file (ConfigF.loadConfigByInfo with the app,
+// server and set of its TARS config), writes it atomically into the base
+// path and answers where. Off the platform there is no config center and
+// the local file is the one to read:
+//
+//	path, err := w.AddConfig("gateway.conf")
+//	if errors.Is(err, container.ErrNoConfigCenter) {
+//		path, err = filepath.Join(os.Getenv("TARS_BASEPATH"), "gateway.conf"), nil // "" off TARS: the working directory's
+//	}
+//	if err != nil {
+//		return err // the config center failed; a copy pulled before may be in $TARS_BASEPATH
+//	}
+//	cfg, err := load(path)
+//	w.OnConfig(func(ctx context.Context, path string) error { … load and swap in … })
+//
+// When the console pushes a new version ("tars.loadconfig FILE"), the
+// agent pulls it the same way and calls the OnConfig callback of every
+// worker with its path.
 //
 // # Statistics
 //
@@ -152,7 +183,10 @@
 //	                     the agent has no --http-address
 //	stop (A→W)           stop gracefully
 //	command (A→W)        {id, cmd, data}: an admin command
-//	reply (W→A)          {id, text}: its answer
+//	reply (W→A)          {id, text, error}: its answer
+//	add-config (W→A, 20) {id, name}: pull a config file (AddConfig)
+//	add-config-result (A→W, 21)  {id, path, error, code}: its answer; code
+//	                     no-config-center or bad-name for the typed errors
 //	log (W→A)            {time, level, file, line, msg}: a logger record
 //	stats (W→A, 10)      {http: [{if, ok, err}]}: requests since the last
 //	                     stats frame by interface; ok and err are latency
@@ -164,8 +198,8 @@
 //	                     reported since the last properties frame, and a
 //	                     runtime sample (seconds for pause and latency)
 //
-// Kinds 1–9 are listed with their numbers in package wire; kinds 10–19 are
-// monitoring kinds, read by the agent's monitor. Stats and properties are
+// Kinds 1–9 and 20–21 are listed with their numbers in package wire; kinds
+// 10–19 are monitoring kinds, read by the agent's monitor. Stats and properties are
 // deltas: the agent adds them up. Both ends ignore kinds they do not know,
 // so messages can be added within a version; an incompatible change bumps the version, and Open refuses an
 // agent speaking another one. The agent binds a worker's socket the first

@@ -64,38 +64,12 @@ func listenStandalone(network, address string) (net.Listener, error) {
 }
 
 func (w *Worker) listenShared(network, address string) (net.Listener, error) {
-	id := w.listenID.Add(1)
-	answer := make(chan wire.Message, 1)
-	w.mu.Lock()
-	w.pending[id] = answer
-	w.mu.Unlock()
-	forget := func() {
-		w.mu.Lock()
-		delete(w.pending, id)
-		w.mu.Unlock()
+	id := w.requestID.Add(1)
+	m, err := w.request(wire.KindListen, id, wire.Listen{ID: id, Network: network, Address: address}, ListenTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("container: listen on %q: %w", address, err)
 	}
-	if err := w.send(wire.KindListen, wire.Listen{ID: id, Network: network, Address: address}); err != nil {
-		forget()
-		return nil, fmt.Errorf("container: asking the agent to listen on %q: %w", address, err)
-	}
-	timer := time.NewTimer(ListenTimeout)
-	defer timer.Stop()
-	var m wire.Message
-	select {
-	case got, ok := <-answer:
-		if !ok {
-			return nil, fmt.Errorf("container: listen on %q: %w", address, ErrClosed)
-		}
-		m = got
-	case <-timer.C:
-		forget()
-		return nil, fmt.Errorf("container: the agent did not answer a listen on %q within %v", address, ListenTimeout)
-	}
-	defer func() {
-		for _, f := range m.Files {
-			f.Close()
-		}
-	}()
+	defer closeFiles(m)
 	var r wire.ListenResult
 	if err := m.Decode(&r); err != nil {
 		return nil, fmt.Errorf("container: %w", err)

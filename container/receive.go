@@ -1,6 +1,7 @@
 package container
 
 import (
+	"fmt"
 	"os"
 	"syscall"
 	"time"
@@ -33,12 +34,10 @@ func (w *Worker) receive() {
 				w.wg.Add(1)
 				go w.answer(c)
 			}
-		case wire.KindListenResult:
-			w.deliverListen(m)
+		case wire.KindListenResult, wire.KindAddConfigResult:
+			w.deliver(m)
 		default:
-			for _, f := range m.Files {
-				f.Close()
-			}
+			closeFiles(m)
 		}
 	}
 }
@@ -71,12 +70,14 @@ func (w *Worker) answer(c wire.Command) {
 	w.send(wire.KindReply, r)
 }
 
-func (w *Worker) deliverListen(m wire.Message) {
-	var r wire.ListenResult
+// deliver hands an answer to the request waiting for it (request); an
+// answer nobody waits for any more is dropped with its descriptors.
+func (w *Worker) deliver(m wire.Message) {
+	var r struct {
+		ID uint64 `json:"id"`
+	}
 	if m.Decode(&r) != nil {
-		for _, f := range m.Files {
-			f.Close()
-		}
+		closeFiles(m)
 		return
 	}
 	w.mu.Lock()
@@ -84,15 +85,52 @@ func (w *Worker) deliverListen(m wire.Message) {
 	delete(w.pending, r.ID)
 	w.mu.Unlock()
 	if !ok {
-		for _, f := range m.Files {
-			f.Close()
-		}
+		closeFiles(m)
 		return
 	}
 	ch <- m // buffered: the waiter may have given up
 }
 
-// failPending wakes every Listen waiting for an answer that cannot come.
+func closeFiles(m wire.Message) {
+	for _, f := range m.Files {
+		f.Close()
+	}
+}
+
+// request sends the request body of kind k, identified by id, and waits
+// at most timeout for the agent's answer of the same id. Errors: the
+// channel broke (ErrClosed when the worker closed or the agent went), the
+// agent did not answer in time (an agent too old to know k never does).
+func (w *Worker) request(k wire.Kind, id uint64, body any, timeout time.Duration) (wire.Message, error) {
+	answer := make(chan wire.Message, 1)
+	w.mu.Lock()
+	w.pending[id] = answer
+	w.mu.Unlock()
+	forget := func() {
+		w.mu.Lock()
+		delete(w.pending, id)
+		w.mu.Unlock()
+	}
+	if err := w.send(k, body); err != nil {
+		forget()
+		return wire.Message{}, fmt.Errorf("asking the agent: %w", err)
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case m, ok := <-answer:
+		if !ok {
+			return wire.Message{}, ErrClosed
+		}
+		return m, nil
+	case <-timer.C:
+		forget()
+		return wire.Message{}, fmt.Errorf("the agent did not answer within %v", timeout)
+	}
+}
+
+// failPending wakes every request (Listen, AddConfig) waiting for an
+// answer that cannot come.
 func (w *Worker) failPending() {
 	w.mu.Lock()
 	defer w.mu.Unlock()

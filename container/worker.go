@@ -51,11 +51,11 @@ type Worker struct {
 	closed   chan struct{}
 	close    sync.Once
 
-	listenID atomic.Uint64
-	mu       sync.Mutex
-	pending  map[uint64]chan wire.Message
-	handlers map[string]HandlerFunc
-	onConfig func(ctx context.Context, path string) error // OnConfig
+	requestID atomic.Uint64 // of Listen and AddConfig requests
+	mu        sync.Mutex
+	pending   map[uint64]chan wire.Message // their answers, by id
+	handlers  map[string]HandlerFunc
+	onConfig  func(ctx context.Context, path string) error // OnConfig
 
 	level   *slog.LevelVar
 	logger  *slog.Logger

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -32,6 +33,8 @@ type Agent struct {
 	listeners  []net.Listener
 	done       chan struct{}
 	noAddress  bool
+	configs    map[string]string // Options.Configs
+	configDir  string            // where AddConfig writes them
 }
 
 // Options configure New; the zero value is fine.
@@ -43,6 +46,12 @@ type Options struct {
 	// without --http-address does: container.ErrNoAddress. By default it
 	// binds a free loopback port.
 	NoHTTPAddress bool
+	// Configs are the files of a fake TARS config center, by name: the
+	// worker's AddConfig writes the named one into a directory of the test
+	// and gets its path; a name not there fails as the config center fails
+	// for a file it does not have. nil is an agent without a config
+	// center: AddConfig answers container.ErrNoConfigCenter.
+	Configs map[string]string
 }
 
 // New starts a fake agent and a Worker connected to it. Both are closed when
@@ -57,7 +66,11 @@ func New(t testing.TB, opts ...Options) *Agent {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &Agent{t: t, conn: conn, ready: make(chan struct{}), replies: make(map[uint64]chan wire.Reply), done: make(chan struct{}), noAddress: o.NoHTTPAddress}
+	a := &Agent{t: t, conn: conn, ready: make(chan struct{}), replies: make(map[uint64]chan wire.Reply), done: make(chan struct{}), noAddress: o.NoHTTPAddress,
+		configs: o.Configs}
+	if o.Configs != nil {
+		a.configDir = t.TempDir()
+	}
 	go a.serve()
 	w, err := container.OpenWith(container.Options{
 		Channel: theirs, WorkerID: o.WorkerID, Heartbeat: o.Heartbeat, LogLevel: o.LogLevel,
@@ -202,8 +215,34 @@ func (a *Agent) serve() {
 			if m.Decode(&l) == nil {
 				a.listen(l)
 			}
+		case wire.KindAddConfig:
+			var c wire.AddConfig
+			if m.Decode(&c) == nil {
+				a.conn.Send(wire.KindAddConfigResult, a.addConfig(c))
+			}
 		}
 	}
+}
+
+// addConfig answers an AddConfig from Options.Configs, as the agent
+// answers it from the config center.
+func (a *Agent) addConfig(req wire.AddConfig) wire.AddConfigResult {
+	res := wire.AddConfigResult{ID: req.ID}
+	content, ok := a.configs[req.Name]
+	switch {
+	case a.configs == nil:
+		res.Code, res.Error = wire.ConfigNoCenter, "no config center"
+	case req.Name == "" || filepath.Base(req.Name) != req.Name:
+		res.Code, res.Error = wire.ConfigBadName, "not a plain file name"
+	case !ok:
+		res.Error = "loadConfigByInfo(" + req.Name + "): the config center answered -1 (no such file?)"
+	default:
+		res.Path = filepath.Join(a.configDir, req.Name)
+		if err := os.WriteFile(res.Path, []byte(content), 0o644); err != nil {
+			res.Path, res.Error = "", err.Error()
+		}
+	}
+	return res
 }
 
 func (a *Agent) listen(req wire.Listen) {

@@ -13,5 +13,6 @@
 //
 // The fake agent speaks the real protocol over a real socket pair: Listen
 // gets a socket the fake agent bound (on 127.0.0.1:0 for the address ""),
-// Stop closes the worker's Done channel, log records are kept for Logs.
+// Stop closes the worker's Done channel, log records are kept for Logs,
+// AddConfig is answered from Options.Configs.
 package containertest

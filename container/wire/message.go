@@ -33,6 +33,11 @@ const (
 	// properties since its previous KindProperties frame, and a sample of
 	// its Go runtime usage.
 	KindProperties Kind = 11
+	// KindAddConfig (W→A, AddConfig) asks the agent to pull a config file
+	// from the TARS config center into the base path.
+	KindAddConfig Kind = 20
+	// KindAddConfigResult (A→W, AddConfigResult) answers KindAddConfig.
+	KindAddConfigResult Kind = 21
 )
 
 // IsMonitoring reports whether k is one of the monitoring kinds (10–19),
@@ -64,6 +69,10 @@ func (k Kind) String() string {
 		return "stats"
 	case KindProperties:
 		return "properties"
+	case KindAddConfig:
+		return "add-config"
+	case KindAddConfigResult:
+		return "add-config-result"
 	}
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -115,6 +124,37 @@ type Reply struct {
 	ID    uint64 `json:"id"`
 	Text  string `json:"text"`
 	Error string `json:"error,omitempty"`
+}
+
+// AddConfig is the body of KindAddConfig.
+type AddConfig struct {
+	// ID matches the AddConfigResult to the request.
+	ID uint64 `json:"id"`
+	// Name is the config file's name in the config center: a plain file
+	// name, without a directory.
+	Name string `json:"name"`
+}
+
+// Codes of an AddConfigResult that failed for a reason the worker library
+// turns into a typed error.
+const (
+	// ConfigNoCenter: the agent has no config center (no TARS config, or
+	// one without <server>config).
+	ConfigNoCenter = "no-config-center"
+	// ConfigBadName: the name is not a plain file name.
+	ConfigBadName = "bad-name"
+)
+
+// AddConfigResult is the body of KindAddConfigResult.
+type AddConfigResult struct {
+	ID uint64 `json:"id"`
+	// Path is the absolute path of the file written, when Error is "".
+	Path string `json:"path,omitempty"`
+	// Error is why the file could not be pulled; Code is one of the
+	// Config* codes, or "" for another failure (the config center
+	// unreachable or without the file, the file not writable).
+	Error string `json:"error,omitempty"`
+	Code  string `json:"code,omitempty"`
 }
 
 // Log is the body of KindLog: one record of the worker library's logger.

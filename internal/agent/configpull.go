@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
+	"github.com/nodeagent/node-agent/container/wire"
 	"github.com/nodeagent/node-agent/internal/agent/config"
 	"github.com/nodeagent/node-agent/internal/notify"
 	"github.com/nodeagent/node-agent/tars"
@@ -17,12 +19,15 @@ import (
 // center (<server>config, ConfigF.loadConfigByInfo through the locator),
 // as TarsGo's RConf does, and writes them under the base path. TARS-type
 // servers pull their files themselves: tarsnode never downloads them
-// (TarsFramework NodeServer/CommandLoad.cpp).
+// (TarsFramework NodeServer/CommandLoad.cpp). Hence the pulls: a worker's
+// AddConfig, for the files it reads (at start), and tars.loadconfig FILE
+// from the console, for a new version.
 type configPuller struct {
 	client      *tars.Client
 	app, server string
 	set, host   string
-	dir         string // <server>basepath, else the TARS config's directory
+	dir         string         // <server>basepath, else the TARS config's directory
+	running     sync.WaitGroup // the pulls of workers' AddConfig (async)
 }
 
 // newConfigPuller returns the puller of cfg, or nil when cfg names no
@@ -100,23 +105,55 @@ func writeFileAtomic(path string, data []byte) error {
 	return err
 }
 
-// close closes the connection to the config center.
-func (p *configPuller) close() { p.client.Close() }
+// async runs a pull for a worker on its own goroutine; close waits for it.
+func (p *configPuller) async(f func()) {
+	p.running.Add(1)
+	go func() {
+		defer p.running.Done()
+		f()
+	}()
+}
 
-// pullAtStart fetches the files the config lists (<server>config-files)
-// once, before the first workers start; a file that cannot be fetched is
-// logged and alarmed, and the workers start with what is on disk.
-func (s *Supervisor) pullAtStart(p *configPuller) {
-	for _, name := range s.cfg.ConfigFiles {
-		ctx, cancel := context.WithTimeout(context.Background(), tars.DefaultCallTimeout)
-		path, err := p.pull(ctx, name)
-		cancel()
-		if err != nil {
-			s.log.error("config file %s not pulled: %v", name, err)
-			continue
-		}
-		s.log.info("config file %s pulled to %s", name, path)
+// close closes the connection to the config center, which ends the pulls
+// under way, and waits for them.
+func (p *configPuller) close() {
+	p.client.Close()
+	p.running.Wait()
+}
+
+// onAddConfig answers a worker's AddConfig (container.Worker.AddConfig,
+// TarsGo's RConf): the file is pulled as tars.loadconfig pulls it, off the
+// run loop, and its path or the error goes back to the worker. Without a
+// config center the answer is wire.ConfigNoCenter at once.
+func (s *Supervisor) onAddConfig(w *worker, m wire.Message) {
+	var req wire.AddConfig
+	if err := m.Decode(&req); err != nil {
+		return
 	}
+	to, slot := w.p, w.slot
+	p := s.configs.Load()
+	if p == nil {
+		to.Send(wire.KindAddConfigResult, wire.AddConfigResult{ID: req.ID, Code: wire.ConfigNoCenter,
+			Error: "no config center: the agent's TARS config names no <server>config"})
+		return
+	}
+	p.async(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), tars.DefaultCallTimeout)
+		defer cancel()
+		res := wire.AddConfigResult{ID: req.ID}
+		path, err := p.pull(ctx, req.Name)
+		switch {
+		case errors.Is(err, errConfigName):
+			res.Error, res.Code = err.Error(), wire.ConfigBadName
+		case err != nil:
+			res.Error = err.Error()
+			s.log.error("worker %d (pid %d): config file %s not pulled: %v", slot, to.PID(), req.Name, err)
+		default:
+			res.Path = path
+			s.log.info("worker %d (pid %d): config file %s pulled to %s", slot, to.PID(), req.Name, path)
+		}
+		to.Send(wire.KindAddConfigResult, res) // fails when the worker is gone: nobody to tell
+	})
 }
 
 // loadConfig runs tars.loadconfig FILE with a config center: FILE is

@@ -226,7 +226,11 @@
 // ErrReloadInProgress, ErrReloadFailed, ErrUnknownCommand; ErrWorkers when
 // a worker answered an error — wire.Reply.Error — or did not answer, its
 // text then being the whole per-worker reply). The AdminF server sends an
-// error as ServerUnknownErr with its text, so `node-agent ctl` exits 1.
+// error as ServerUnknownErr with its text, so `node-agent ctl` exits 1 —
+// except ErrUnknownCommand, which it answers as TarsGo does, the text
+// "<command> not support now!" with return 0: the admin registry counts a
+// non-zero return as a failed task. ctl exits 1 on those words over AdminF;
+// the control socket answers the typed error.
 // preheatCheck answers "not ready" as a reply, as the TARS platform
 // expects; ctl alone turns it into exit 1.
 //
@@ -297,10 +301,18 @@
 // center (ConfigF.loadConfigByInfo, with app, server, file and set), writes
 // it atomically into <server>basepath (else the TARS config's directory),
 // answers TarsGo's "Getconfig Success!: FILE" and announces the path to the
-// workers ("tars.loadconfig PATH", container.Worker.OnConfig); the files
-// of <server>config-files are pulled once before the first workers start.
-// Workers get TARS_BASEPATH and TARS_DATAPATH. A path (as --watch sends)
-// is announced as it is. tars.viewversion answers the agent's version and,
+// workers ("tars.loadconfig PATH", container.Worker.OnConfig). tarsnode
+// never downloads a TARS-type server's files: the service pulls those it
+// reads, as a TarsGo service does with its RConf. So a worker asks the
+// agent (container.Worker.AddConfig, wire.KindAddConfig), which pulls the
+// file the same way, off the run loop, and answers its path, or why not
+// (wire.ConfigNoCenter without a ConfigObj: the worker reads its local
+// file). Workers get TARS_BASEPATH and TARS_DATAPATH. A path (as --watch
+// sends) is announced as it is. Under a TARS config the workers run in
+// <server>logpath (Config.WorkerDir; the agent makes it), where tarsnode
+// starts a tars_go server (NodeServer CommandStart.cpp, "so that core
+// files are found"), not in the entry's directory: a service keeps its
+// files under $TARS_BASEPATH and $TARS_DATAPATH, as the gateway does. tars.viewversion answers the agent's version and,
 // with a deploy manifest, the service's: "0.4.0 (service 1.2.3)";
 // reportVersion sends the agent's alone, because tarsnode stores it as the
 // framework ("TARS") version, where a TarsGo server sends its own release.

@@ -7,7 +7,10 @@ import (
 
 // Errors of admin commands (SPEC §10). Notify returns them wrapped, with
 // the text of the occurrence; test with errors.Is. The AdminF server sends
-// any error as a non-zero return with its text, so `node-agent ctl` exits 1.
+// any error but ErrUnknownCommand as a non-zero return with its text, so
+// `node-agent ctl` exits 1; ErrUnknownCommand goes with return 0, as a
+// TarsGo server answers an unknown command (tarslinks.go), and ctl exits 1
+// on its words.
 var (
 	// ErrStopped: Run has returned.
 	ErrStopped = errors.New("agent: the agent has stopped")
@@ -25,7 +28,8 @@ var (
 	// worker did not answer in time; the error's text is the whole reply,
 	// one line per worker.
 	ErrWorkers = errors.New("not every worker answered ok")
-	// ErrUnknownCommand: the command is empty.
+	// ErrUnknownCommand: the command is empty, or nobody handles it
+	// ("<command> not support now!", TarsGo's words).
 	ErrUnknownCommand = errors.New("unknown command")
 )
 

@@ -98,7 +98,7 @@ func (s *Supervisor) workerSpec(sl *slot) procSpec {
 		Slot:  sl.id,
 		Path:  s.cfg.Entry.Path,
 		Args:  s.cfg.WorkerArgs,
-		Dir:   s.cfg.Entry.Dir,
+		Dir:   s.cfg.WorkerDir(),
 		Env:   workerEnv(s.env, sl.id, s.level),
 		RunAs: s.cfg.RunAs,
 	}

@@ -48,6 +48,8 @@ func (s *Supervisor) onMessage(ev procMessage) {
 		w.lastBeat = s.sys.clock.Now()
 	case wire.KindListen:
 		s.onListen(w, m)
+	case wire.KindAddConfig:
+		s.onAddConfig(w, m)
 	case wire.KindReply:
 		var r wire.Reply
 		if m.Decode(&r) == nil {

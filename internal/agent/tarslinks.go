@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -52,7 +53,12 @@ func (s *Supervisor) openTARS() (*tarsLinks, error) {
 	} else if p != nil {
 		l.configs = p
 		s.configs.Store(p)
-		s.pullAtStart(p)
+	}
+	if dir := cfg.TarsWorkDir; dir != "" {
+		// tarsnode makes the log path before it starts a server there.
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			s.log.warn("the workers' directory (<server>logpath): %v", err)
+		}
 	}
 	if cfg.TarsLocal != "" {
 		allow, err := tars.ParseAllowList(cfg.TarsLocalAllow)
@@ -60,7 +66,7 @@ func (s *Supervisor) openTARS() (*tarsLinks, error) {
 			l.close()
 			return nil, fmt.Errorf("the AdminF adapter's allow list: %w", err)
 		}
-		l.admin = tars.NewAdminServer(tars.AdminFuncs{OnShutdown: s.Shutdown, OnNotify: l.reportingNotify(s.Notify)},
+		l.admin = tars.NewAdminServer(tars.AdminFuncs{OnShutdown: s.Shutdown, OnNotify: l.adminNotify(s.Notify)},
 			tars.ServerOptions{Allow: allow, Logger: s.log.logger})
 		ln, err := s.adoptedListener(func(d *handoverDoc) *int { return d.Admin })
 		if err == nil && ln != nil {
@@ -93,16 +99,23 @@ func (s *Supervisor) openTARS() (*tarsLinks, error) {
 	return l, nil
 }
 
-// reportingNotify wraps the AdminF notify handler: as TarsGo does, every
-// command is reported to tarsnotify ("AdminServant::notify:<command>",
-// level NORMAL) when alarms are on, then run.
-func (l *tarsLinks) reportingNotify(notify func(context.Context, string) (string, error)) func(context.Context, string) (string, error) {
-	if l.alarms == nil {
-		return notify
-	}
+// adminNotify is the AdminF notify handler. As TarsGo does, every command
+// is reported to tarsnotify ("AdminServant::notify:<command>", level
+// NORMAL) when alarms are on, then run; and a command nobody answers
+// (ErrUnknownCommand) is answered TarsGo's "<command> not support now!"
+// with return 0, because the admin registry counts a non-zero return as a
+// failed task and a TarsGo server answers 0. Other errors stay non-zero.
+// The control socket keeps the typed error: there an unknown command fails.
+func (l *tarsLinks) adminNotify(notify func(context.Context, string) (string, error)) func(context.Context, string) (string, error) {
 	return func(ctx context.Context, command string) (string, error) {
-		l.alarms.Report("", "AdminServant::notify:"+command)
-		return notify(ctx, command)
+		if l.alarms != nil {
+			l.alarms.Report("", "AdminServant::notify:"+command)
+		}
+		text, err := notify(ctx, command)
+		if errors.Is(err, ErrUnknownCommand) {
+			return err.Error(), nil
+		}
+		return text, err
 	}
 }
 

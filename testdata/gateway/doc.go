@@ -142,6 +142,13 @@
 // --http-address, else -addr, which the agent binds once and shares among
 // the workers. Standalone it is $IP:$PORT when PORT is set, else -addr.
 //
+// On the TARS platform (the agent run with a TARS config) the workers run
+// in the log directory, where tarsnode runs a tars_go server, so relative
+// paths resolve elsewhere: SMS_DATA_DIR and a -store sqlite:FILE under
+// $TARS_DATAPATH (<server>datapath, also the data directory's default),
+// -apps and -config under $TARS_BASEPATH (<server>basepath, where the
+// package's files are and pulled config files go). Absolute paths stay.
+//
 // # Metrics
 //
 // Business metrics are container properties, so they reach the agent's
@@ -220,9 +227,16 @@
 // Admin command sms.providers replies with each provider's counters and
 // breaker state and the receipt counters.
 //
+// A -config that is a plain file name is first pulled from the TARS config
+// center (container.Worker.AddConfig: the agent fetches it with
+// ConfigF.loadConfigByInfo into $TARS_BASEPATH), as a TarsGo service pulls
+// its files; without a config center (off the platform, or no
+// <server>config) it is the local file. When the pull fails the copy
+// pulled before is read, with a warning; without one the worker exits 1.
+//
 // When the agent announces a new version of the config file (tars.loadconfig:
-// pushed from the TARS console into $TARS_BASEPATH, with the gateway run as
-// -config=$TARS_BASEPATH/FILE; or the file changed under --watch), the
+// pushed from the TARS console into $TARS_BASEPATH; or the file changed
+// under --watch), the
 // gateway parses it and applies its rate limit at once, without a restart;
 // a file that does not parse is refused with its error and the running
 // limit stays. Providers, templates and the retry policy are read at start

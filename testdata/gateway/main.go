@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"syscall"
 
@@ -60,19 +61,24 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	cfg.Store = *store
-	authOpts, err := authOptions(*appsFile, os.Getenv(EnvAuth))
+	paths := tarsPathsFrom(os.Getenv)
+	paths.storeAndData(&cfg)
+	authOpts, err := authOptions(paths.inBase(*appsFile), os.Getenv(EnvAuth))
 	if err != nil {
 		fmt.Fprintln(stderr, "gateway:", err)
 		return 2
 	}
 	sms.SilenceRedisLogs() // the store's errors are logged once, by the gateway
+	// A plain file name is pulled from the TARS config center, through the
+	// agent, once connected; any other file is read before.
+	pull := *configFile != "" && filepath.Base(*configFile) == *configFile
 	var ps *providers
-	if *configFile != "" {
+	if *configFile != "" && !pull {
+		*configFile = paths.inBase(*configFile)
 		if ps, err = loadProviders(*configFile, os.Getenv); err != nil {
 			fmt.Fprintln(stderr, "gateway:", err)
 			return 2
 		}
-		cfg = ps.smsConfig(cfg)
 	}
 
 	w, err := container.Open()
@@ -81,6 +87,19 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 	defer w.Close()
+	if pull {
+		if *configFile, err = paths.pullConfig(w, *configFile, w.Logger()); err != nil {
+			w.Logger().Error("gateway: " + err.Error())
+			return 1
+		}
+		if ps, err = loadProviders(*configFile, os.Getenv); err != nil {
+			fmt.Fprintln(stderr, "gateway:", err)
+			return 2
+		}
+	}
+	if ps != nil {
+		cfg = ps.smsConfig(cfg)
+	}
 	hooks := processHooks()
 	hooks.Auth = authOpts
 	if ps != nil {

@@ -41,7 +41,8 @@ const (
 type Entry struct {
 	// Path is the absolute path of the executable each worker runs.
 	Path string
-	// Dir is the absolute working directory of the workers: the entry's directory.
+	// Dir is the entry's directory, the absolute working directory of the
+	// workers outside TARS (Config.WorkerDir).
 	Dir string
 	// SourceDir is the absolute directory of the Go main package Path was built
 	// from, or "" when the entry is a ready-made executable.
@@ -72,6 +73,10 @@ type Config struct {
 	Name string
 	// TarsConfig is the absolute path of the TARS config file (-c), or "".
 	TarsConfig string
+	// TarsWorkDir is the TARS config's <server>logpath (absolute), or "":
+	// the directory tarsnode starts a tars_go server in, and so the
+	// workers' (WorkerDir).
+	TarsWorkDir string
 	// LogDir is the log root (-l), or "" for the agent's stdout/stderr.
 	LogDir string
 
@@ -154,10 +159,6 @@ type Config struct {
 	// <server>datapath, where fetched files go and the service's data
 	// directory (exported to workers as TARS_BASEPATH, TARS_DATAPATH).
 	ConfigObj, BasePath, DataPath string
-	// ConfigFiles are the files pulled from ConfigObj at start:
-	// <server>config-files, TarsGo's list (files separated by spaces,
-	// commas or semicolons).
-	ConfigFiles []string
 
 	// MetricsAddress serves Prometheus metrics when not "".
 	MetricsAddress string
@@ -174,4 +175,21 @@ type Config struct {
 	// workers (Linux PR_SET_CHILD_SUBREAPER). The agent reaps orphans
 	// anyway when it runs as PID 1.
 	Subreaper bool
+}
+
+// WorkerDir is the workers' working directory. Outside TARS it is the
+// entry's directory (Entry.Dir), so relative paths in the service behave
+// as under "go run". Under a TARS config it is <server>logpath, where
+// tarsnode starts a tars_go server (TarsFramework NodeServer
+// CommandStart.cpp: the working directory is the log path "so that core
+// files are found there"; the server directory without one): a service
+// behaves under the agent as it would deployed alone, core files land
+// where tarsnode's tools look for them, and its files belong under
+// $TARS_DATAPATH and $TARS_BASEPATH, not under a relative path. A TARS
+// config without logpath leaves the entry's directory.
+func (c *Config) WorkerDir() string {
+	if c.TarsWorkDir != "" {
+		return c.TarsWorkDir
+	}
+	return c.Entry.Dir
 }

@@ -146,9 +146,11 @@
 //
 // Other settings are kept as written for the TARS integration, not
 // options: <client> locator, stat, property, report-interval (ms) and
-// modulename, <server> notify and localip, and the allow list of an
-// <AdminAdapter> section (or the adapter whose servant is AdminObj) in
-// Config.TarsLocalAllow. A missing, unreadable or malformed file is a
+// modulename, <server> notify and localip, node_name, config (the
+// ConfigObj), basepath and datapath, /tars/application enableset and
+// setdivision, and the allow list of an <AdminAdapter> section (or the
+// adapter whose servant is AdminObj) in Config.TarsLocalAllow. logpath is
+// also Config.TarsWorkDir, the workers' directory, whatever --log says. A missing, unreadable or malformed file is a
 // *UsageError naming the file (and the line: "--config: bad TARS config:
 // /srv/A.S.conf:12: </client> does not match <server> opened at line 9"); a
 // bad value names the file, the section and the key:
@@ -210,7 +212,9 @@
 // When nothing matches, the error lists everything that was searched.
 // Entry.Dir, the workers' working directory, is the executable's directory,
 // or for a built Go package its source directory, so relative paths in the
-// service behave as under "go run".
+// service behave as under "go run". Under a TARS config the workers run in
+// <server>logpath instead, as tarsnode runs a tars_go server
+// (Config.WorkerDir).
 //
 // # Go build cache
 //

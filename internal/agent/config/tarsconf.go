@@ -54,7 +54,7 @@ type tarsSettings struct {
 	notify, localIP, adminAllow         string
 	nodeName, setDivision               string
 	configObj, basePath, dataPath       string
-	configFiles                         []string
+	workDir                             string
 }
 
 // store copies the settings into cfg.
@@ -63,7 +63,8 @@ func (s tarsSettings) store(cfg *Config) {
 	cfg.ReportInterval = s.reportInterval
 	cfg.Notify, cfg.LocalIP, cfg.TarsLocalAllow = s.notify, s.localIP, s.adminAllow
 	cfg.NodeName, cfg.SetDivision = s.nodeName, s.setDivision
-	cfg.ConfigObj, cfg.BasePath, cfg.DataPath, cfg.ConfigFiles = s.configObj, s.basePath, s.dataPath, s.configFiles
+	cfg.ConfigObj, cfg.BasePath, cfg.DataPath = s.configObj, s.basePath, s.dataPath
+	cfg.TarsWorkDir = s.workDir
 }
 
 // readTarsConfig reads the TARS config file path (absolute) into a source of
@@ -185,8 +186,8 @@ func readTarsConfig(path, where string) (mapSource, tarsSettings, error) {
 	set.configObj, _ = get(server, "config")
 	set.basePath, _ = get(server, "basepath")
 	set.dataPath, _ = get(server, "datapath")
-	if v, ok := get(server, "config-files"); ok {
-		set.configFiles = strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == ',' || r == ';' || r == '\t' })
+	if v, ok := get(server, "logpath"); ok {
+		set.workDir = value{text: v, dir: dir}.path()
 	}
 	appDomain := c.Domain(tarsAppPath)
 	if on, _ := get(appDomain, "enableset"); strings.EqualFold(on, "y") {

@@ -51,6 +51,7 @@ func TestTarsConfigTemplate(t *testing.T) {
 		"HTTPAddress": c.HTTPAddress,
 		"Locator":     c.Locator, "Stat": c.Stat, "Property": c.Property, "ReportInterval": c.ReportInterval,
 		"ModuleName": c.ModuleName, "Notify": c.Notify, "LocalIP": c.LocalIP,
+		"WorkerDir": c.WorkerDir(),
 		// untouched by the template
 		"KeepaliveTime": c.KeepaliveTime, "ExceptionMax": c.ExceptionMax, "TarsMonitor": c.TarsMonitor,
 	}
@@ -65,6 +66,7 @@ func TestTarsConfigTemplate(t *testing.T) {
 		"Locator":     "tars.tarsregistry.QueryObj@tcp -h 10.0.0.1 -p 17890:tcp -h 10.0.0.2 -p 17890",
 		"Stat":        "tars.tarsstat.StatObj", "Property": "tars.tarsproperty.PropertyObj", "ReportInterval": time.Minute,
 		"ModuleName": "Sms.Gateway", "Notify": "tars.tarsnotify.NotifyObj", "LocalIP": "10.0.0.5",
+		"WorkerDir":     "/usr/local/app/tars/app_log", // where tarsnode starts a tars_go server
 		"KeepaliveTime": DefaultKeepaliveTime, "ExceptionMax": DefaultExceptionMax, "TarsMonitor": true,
 	}
 	for k, w := range want {
@@ -373,18 +375,18 @@ func TestTarsConfigErrors(t *testing.T) {
 }
 
 // TestTarsConfigSetAndConfigObj: the set division (only with enableset=y),
-// node_name, ConfigObj, basepath, datapath and the config-files list.
+// node_name, ConfigObj, basepath and datapath.
 func TestTarsConfigSetAndConfigObj(t *testing.T) {
 	conf := func(enable, div string) string {
-		return strings.Replace(tarsConf("", "localip=10.0.0.5\nconfig=tars.tarsconfig.ConfigObj\nbasepath=/srv/bin/\ndatapath=/srv/data/\nconfig-files=a.conf, b.json;c"),
+		return strings.Replace(tarsConf("", "localip=10.0.0.5\nconfig=tars.tarsconfig.ConfigObj\nbasepath=/srv/bin/\ndatapath=/srv/data/"),
 			"<application>\n", "<application>\nenableset="+enable+"\nsetdivision="+div+"\n", 1)
 	}
 	c, err := loadWithConf(t, conf("y", "sms.sz.1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := []any{c.SetDivision, c.NodeName, c.ConfigObj, c.BasePath, c.DataPath, c.ConfigFiles}
-	want := []any{"sms.sz.1", "10.0.0.5", "tars.tarsconfig.ConfigObj", "/srv/bin/", "/srv/data/", []string{"a.conf", "b.json", "c"}}
+	got := []any{c.SetDivision, c.NodeName, c.ConfigObj, c.BasePath, c.DataPath}
+	want := []any{"sms.sz.1", "10.0.0.5", "tars.tarsconfig.ConfigObj", "/srv/bin/", "/srv/data/"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %#v, want %#v", got, want)
 	}
@@ -397,5 +399,37 @@ func TestTarsConfigSetAndConfigObj(t *testing.T) {
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "enableset=y with a bad setdivision") {
 			t.Errorf("setdivision %q: %v", bad, err)
 		}
+	}
+}
+
+// TestTarsConfigWorkerDir: under a TARS config the workers run in
+// <server>logpath, as tarsnode runs a tars_go server (a relative one is
+// the config's directory's); without logpath, and without a TARS config,
+// in the entry's directory.
+func TestTarsConfigWorkerDir(t *testing.T) {
+	for _, c := range []struct{ server, want string }{
+		{"logpath=/srv/app_log", "/srv/app_log"},
+		{"logpath=/srv/app_log/", "/srv/app_log"},
+		{"logpath=logs", "CONF/logs"},
+		{"", "ENTRY"},
+	} {
+		cfg, err := loadWithConf(t, tarsConf("", "app=App\nserver=Svc\n"+c.server))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := strings.NewReplacer("CONF", filepath.Dir(cfg.TarsConfig), "ENTRY", cfg.Entry.Dir).Replace(c.want)
+		if got := cfg.WorkerDir(); got != want {
+			t.Errorf("%q: WorkerDir %q, want %q", c.server, got, want)
+		}
+	}
+	dir := t.TempDir()
+	writeExec(t, filepath.Join(dir, "svc.bin"))
+	opts, _ := testOpts(t, dir)
+	cfg, err := Load([]string{"svc.bin"}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.WorkerDir() != dir {
+		t.Fatalf("without TARS: WorkerDir %q, want %q", cfg.WorkerDir(), dir)
 	}
 }

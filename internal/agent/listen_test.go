@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nodeagent/node-agent/container"
+	"github.com/nodeagent/node-agent/internal/agent/config"
 	"github.com/nodeagent/node-agent/internal/testtool"
 	"golang.org/x/sys/unix"
 )
@@ -209,27 +210,35 @@ func (r *running) currentPIDs() map[int]int {
 
 // TestSocketsUnderLoad runs a reload, a crash, a scale down and a scale up
 // under close-per-request and keep-alive load, with one socket per slot
-// and with the shared socket of the fallback: no request fails, and after
-// each step every worker answers.
+// (connections spread over every ready slot, or packed on as few as keep
+// up, from one) and with the shared socket of the fallback: no request
+// fails, and after each step every worker answers (spread) or the load
+// goes on (packed: the set need not reach every worker).
 func TestSocketsUnderLoad(t *testing.T) {
-	for _, shared := range []bool{false, true} {
+	for _, sockets := range []string{"spread", "pack", "shared"} {
 		for _, keepAlive := range []bool{false, true} {
-			name := fmt.Sprintf("shared=%v/keepalive=%v", shared, keepAlive)
-			t.Run(name, func(t *testing.T) { testSocketsUnderLoad(t, shared, keepAlive) })
+			name := fmt.Sprintf("%s/keepalive=%v", sockets, keepAlive)
+			t.Run(name, func(t *testing.T) { testSocketsUnderLoad(t, sockets, keepAlive) })
 		}
 	}
 }
 
-func testSocketsUnderLoad(t *testing.T, shared, keepAlive bool) {
+func testSocketsUnderLoad(t *testing.T, sockets string, keepAlive bool) {
+	shared, packed := sockets == "shared", sockets == "pack"
 	if !shared {
 		requireSteering(t)
 	}
 	cfg := testConfig(3, "serve-then-crash")
 	cfg.HTTPAddress = freeAddr(t)
+	cfg.Steering = config.SteeringSpread
+	if packed {
+		cfg.Steering = config.SteeringPack
+	}
 	r := runWith(t, cfg, func(s *Supervisor) {
 		if shared {
 			s.sockets.sharedWhy = "forced by the test"
 		}
+		s.sockets.packFloor = 1
 	})
 	for i := 0; i < 3; i++ {
 		r.waitLine(`worker \d \(pid \d+\) ready`)
@@ -245,7 +254,7 @@ func testSocketsUnderLoad(t *testing.T, shared, keepAlive bool) {
 	everyWorkerAnswers := func(step string) {
 		t.Helper()
 		for slot, pid := range r.currentPIDs() {
-			if keepAlive {
+			if keepAlive || packed {
 				break
 			}
 			if !poll(20*time.Second, func() bool { return l.answeredBy(pid) > 0 }) {
@@ -261,10 +270,15 @@ func testSocketsUnderLoad(t *testing.T, shared, keepAlive bool) {
 	}
 	everyWorkerAnswers("the reload")
 
-	victim := r.currentPIDs()[1]
+	// Slot 0 is always among the packed active slots.
+	victimSlot := 1
+	if packed {
+		victimSlot = 0
+	}
+	victim := r.currentPIDs()[victimSlot]
 	syscall.Kill(victim, syscall.SIGUSR1)
-	r.waitLine(`worker 1 \(pid ` + strconv.Itoa(victim) + `\) exited unexpectedly with code 3`)
-	r.waitLine(`worker 1 \(pid \d+\) ready`)
+	r.waitLine(fmt.Sprintf(`worker %d \(pid %d\) exited unexpectedly with code 3`, victimSlot, victim))
+	r.waitLine(fmt.Sprintf(`worker %d \(pid \d+\) ready`, victimSlot))
 	everyWorkerAnswers("the crash")
 
 	if got := r.notify("agent.scale 2"); !strings.HasPrefix(got, "ok: 2 workers") {

@@ -580,14 +580,28 @@ func TestFallbackWithoutBPFRights(t *testing.T) {
 // TestStalledWorkerIsSteeredAround: a worker that stops accepting without
 // exiting (SIGSTOP) loses its share of new connections within seconds,
 // not at the keepalive kill; what waited for it is answered once it
-// resumes, and it then gets new connections again.
+// resumes, and it then gets new connections again. Packed, with a third
+// worker outside the active set of two, the same: the set widens past the
+// stalled slot.
 func TestStalledWorkerIsSteeredAround(t *testing.T) {
+	for _, steering := range []config.Steering{config.SteeringSpread, config.SteeringPack} {
+		t.Run(string(steering), func(t *testing.T) { testStalledWorkerIsSteeredAround(t, steering) })
+	}
+}
+
+func testStalledWorkerIsSteeredAround(t *testing.T, steering config.Steering) {
 	requireSteering(t)
-	cfg := testConfig(2, "serve")
+	workers := 2
+	if steering == config.SteeringPack {
+		workers = 3
+	}
+	cfg := testConfig(workers, "serve")
 	cfg.HTTPAddress = freeAddr(t)
-	r := run(t, cfg)
-	r.waitLine(`worker \d \(pid \d+\) ready`)
-	r.waitLine(`worker \d \(pid \d+\) ready`)
+	cfg.Steering = steering
+	r := runWith(t, cfg, func(s *Supervisor) { s.sockets.packFloor = 2 })
+	for i := 0; i < workers; i++ {
+		r.waitLine(`worker \d \(pid \d+\) ready`)
+	}
 	stuck := strconv.Itoa(r.currentPIDs()[1])
 	stopProcess(t, r.currentPIDs()[1])
 	defer syscall.Kill(r.currentPIDs()[1], syscall.SIGCONT)
@@ -602,8 +616,8 @@ func TestStalledWorkerIsSteeredAround(t *testing.T) {
 	}
 	r.waitLine(`worker 1 \(pid ` + stuck + `\) has not taken the \d+ connections waiting on tcp \S+ for 2s: new connections go to the other workers`)
 	for i := 0; i < 30; i++ {
-		if slot, _, err := getWithin(cfg.HTTPAddress, 3*time.Second); err != nil || slot != 0 {
-			t.Fatalf("request %d after the stall was seen: slot %d, %v; want slot 0", i, slot, err)
+		if slot, _, err := getWithin(cfg.HTTPAddress, 3*time.Second); err != nil || slot == 1 {
+			t.Fatalf("request %d after the stall was seen: slot %d, %v; want another than 1", i, slot, err)
 		}
 	}
 	pid, _ := strconv.Atoi(stuck)

@@ -180,23 +180,29 @@ type service struct {
 	log   []string // the agent's output
 }
 
-// activeSet returns how many times a packing agent resized its active
-// set and the last size and reason it logged ("N of the M ready workers,
-// were K (why)"); "" when it never did (every worker, or the floor, is
-// active).
+// activeSet returns how many workers the agent saw stall, how many times
+// a packing agent resized its active set and the last size and reason it
+// logged ("N of the M ready workers, were K (why)"); "" when neither
+// happened (every worker, or the floor, is active).
 func (s *service) activeSet() string {
 	s.logMu.Lock()
 	defer s.logMu.Unlock()
-	last, n := "", 0
+	last, n, stalls := "", 0, 0
 	for _, line := range s.log {
 		if _, after, ok := strings.Cut(line, " go to "); ok && strings.Contains(after, " ready workers") {
 			last, n = after, n+1
 		}
+		if strings.Contains(line, "new connections go to the other workers") {
+			stalls++
+		}
 	}
-	if n == 0 {
+	switch {
+	case n == 0 && stalls == 0:
 		return ""
+	case n == 0:
+		return fmt.Sprintf("%d stalls steered around", stalls)
 	}
-	return fmt.Sprintf("%d resizes, last: %s", n, last)
+	return fmt.Sprintf("%d stalls steered around, %d resizes, last: %s", stalls, n, last)
 }
 
 // start runs agent a with n workers on a free loopback port and returns

@@ -21,8 +21,9 @@
 // subtracted, and the agent's own CPU. Last, for each agent (alternating,
 // -reps times), it saturates 4 workers with closed-loop close-per-request
 // clients and reports the throughput, each worker's CPU ticks and max/min
-// over the window that follows -sat-warmup (time for a packing agent to
-// widen its active set to every worker).
+// over the window that follows -sat-warmup and, for a packing agent, the
+// widening of its active set to every worker (the time it took is
+// reported).
 package main
 
 import (
@@ -178,6 +179,27 @@ type service struct {
 
 	logMu sync.Mutex
 	log   []string // the agent's output
+}
+
+// packFloor returns the fewest workers a packing agent keeps active, or
+// 0 for an agent that does not pack.
+func (s *service) packFloor() int {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	for _, line := range s.log {
+		if _, after, ok := strings.Cut(line, " keep up, at least "); ok && strings.Contains(after, "(--steering=pack)") {
+			n, _ := strconv.Atoi(strings.Fields(after)[0])
+			return n
+		}
+	}
+	return 0
+}
+
+// logged tells whether the agent wrote a line containing text.
+func (s *service) logged(text string) bool {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return slices.ContainsFunc(s.log, func(line string) bool { return strings.Contains(line, text) })
 }
 
 // activeSet returns how many workers the agent saw stall, how many times
@@ -410,9 +432,19 @@ func saturate(ctx context.Context, o options, a namedAgent) ([]int64, int64, str
 			}
 		}()
 	}
+	began := time.Now()
 	select {
 	case <-time.After(o.satWarmup):
 	case <-ctx.Done():
+	}
+	// A packing agent first widens its active set to every worker: the
+	// window measures the spread once it has.
+	if floor := s.packFloor(); floor > 0 && floor < len(s.workers) {
+		full := fmt.Sprintf(" go to %d of the %d ready workers", len(s.workers), len(s.workers))
+		for !s.logged(full) && time.Since(began) < 60*time.Second && ctx.Err() == nil {
+			time.Sleep(100 * time.Millisecond)
+		}
+		fmt.Printf("%s: every worker active %v after the load began\n", a.name, time.Since(began).Round(100*time.Millisecond))
 	}
 	before := make([]int64, len(s.workers))
 	for i, w := range s.workers {

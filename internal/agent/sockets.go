@@ -100,6 +100,7 @@ func (s *sockets) update(serving []int, slots int) {
 	for key, g := range s.groups {
 		if g.steer != nil && g.pack == nil && s.steering != config.SteeringSpread {
 			g.pack = newPacker(s.packFloor, s.packQuiet) // a new group, or one handed over
+			s.log.info("new connections on %s go to the fewest ready workers that keep up, at least %d (--steering=pack)", key, g.pack.floor)
 		}
 		if err := g.update(serving, slots); err != nil {
 			s.log.error("steering connections on %s: %v", key, err)

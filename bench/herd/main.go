@@ -211,7 +211,7 @@ func (s *service) activeSet() string {
 	defer s.logMu.Unlock()
 	last, n, stalls := "", 0, 0
 	for _, line := range s.log {
-		if _, after, ok := strings.Cut(line, " go to "); ok && strings.Contains(after, " ready workers") {
+		if _, after, ok := strings.Cut(line, " go to "); ok && strings.Contains(after, " ready workers, were ") {
 			last, n = after, n+1
 		}
 		if strings.Contains(line, "new connections go to the other workers") {

@@ -18,15 +18,21 @@ import (
 // slot order — and sizes that set at every look at the accept queues
 // (stallCheckInterval):
 //
-//   - It doubles when the active workers are busy: some active slot had
+//   - It doubles when the active workers are busy: every active slot had
 //     connections waiting in its accept queue at this look and the one
-//     before (one waiting connection is one caught between the handshake
-//     and the worker's accept, which happens at any load; two looks in a
-//     row is a backlog), or their CPU over the last interval averaged
-//     packBusyCPU or more of a core each.
-//   - It halves after packQuietLooks quiet looks in a row: no connection
-//     waiting on an active slot, and a CPU use the halved set would carry
-//     at under half of packBusyCPU each.
+//     before, or their CPU over the last interval averaged packBusyCPU or
+//     more of a core each. One waiting connection is one caught between
+//     the handshake and the worker's accept, which happens at any load,
+//     and on a host whose CPUs other processes keep busy a woken worker
+//     waits for one, so a queue seen twice on one slot is common there;
+//     every active slot behind at once is the set not keeping up (new
+//     connections are spread over them by hash, so an overload reaches
+//     them all), while one slot behind alone is that worker's problem:
+//     the stall check's.
+//   - It halves after packQuietLooks quiet looks in a row: fewer than
+//     half of the active slots with connections waiting at two looks in a
+//     row, and a CPU use the halved set would carry at under half of
+//     packBusyCPU each.
 //   - It never goes below the floor, packFloor: as many slots as the
 //     agent's usable CPUs (GOMAXPROCS: the affinity set and the cgroup
 //     quota, what -i auto counts), and at least 2 — or every ready slot
@@ -80,7 +86,6 @@ func (p *packer) count(ready int) int {
 type activeLoad struct {
 	active     int     // how many were active
 	backlogged int     // of them, those with connections waiting at this look and the previous one
-	waiting    int     // connections waiting on them at this look
 	cpu        float64 // their workers' CPU over the interval, percent of one core, summed
 }
 
@@ -95,7 +100,7 @@ type packChange struct {
 func (p *packer) observe(load activeLoad, ready int) (packChange, bool) {
 	active := p.count(ready)
 	floor := min(ready, p.floor)
-	busy := load.backlogged > 0 || (load.active > 0 && load.cpu >= packBusyCPU*float64(load.active))
+	busy := load.active > 0 && (load.backlogged >= load.active || load.cpu >= packBusyCPU*float64(load.active))
 	if busy {
 		p.quiet = 0
 		if active >= ready {
@@ -103,13 +108,13 @@ func (p *packer) observe(load activeLoad, ready int) (packChange, bool) {
 		}
 		p.size = min(2*active, ready)
 		why := fmt.Sprintf("%.0f %% CPU over %d", load.cpu, load.active)
-		if load.backlogged > 0 {
-			why = fmt.Sprintf("connections waiting on %d of them at two looks in a row, %s", load.backlogged, why)
+		if load.backlogged >= load.active {
+			why = fmt.Sprintf("connections waiting on each at two looks in a row, %s", why)
 		}
 		return packChange{from: active, to: p.size, ready: ready, why: "busy: " + why}, true
 	}
 	target := max(active/2, floor)
-	if target >= active || load.waiting > 0 || load.cpu >= packBusyCPU/2*float64(target) {
+	if target >= active || 2*load.backlogged >= load.active || load.cpu >= packBusyCPU/2*float64(target) {
 		p.quiet = 0
 		return packChange{}, false
 	}

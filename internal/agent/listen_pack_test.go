@@ -26,16 +26,16 @@ func TestPackerSizesTheActiveSet(t *testing.T) {
 	light := func(active int) activeLoad { return activeLoad{active: active, cpu: 10} }
 	steps := []step{
 		{"start at the floor", light(2), 2},
-		{"one connection caught waiting is no backlog", activeLoad{active: 2, waiting: 1, cpu: 10}, 2},
-		{"a backlog doubles", activeLoad{active: 2, backlogged: 1, waiting: 3, cpu: 10}, 4},
+		{"one slot behind is no busy set", activeLoad{active: 2, backlogged: 1, cpu: 10}, 2},
+		{"every slot behind doubles", activeLoad{active: 2, backlogged: 2, cpu: 10}, 4},
 		{"busy CPU doubles", activeLoad{active: 4, cpu: 4 * packBusyCPU}, 8},
-		{"still busy", activeLoad{active: 8, backlogged: 2, waiting: 9, cpu: 700}, 16},
-		{"saturated: every ready slot, no more", activeLoad{active: 16, backlogged: 16, waiting: 90, cpu: 200}, 16},
+		{"still busy", activeLoad{active: 8, backlogged: 8, cpu: 100}, 16},
+		{"saturated: every ready slot, no more", activeLoad{active: 16, backlogged: 16, cpu: 200}, 16},
 		{"quiet 1", light(16), 16},
 		{"quiet 2", light(16), 16},
 		{"quiet 3 halves", light(16), 8},
-		{"a waiting connection breaks the quiet", activeLoad{active: 8, waiting: 1, cpu: 10}, 8},
-		{"quiet 1 again", light(8), 8},
+		{"half of them behind breaks the quiet", activeLoad{active: 8, backlogged: 4, cpu: 10}, 8},
+		{"a few behind is still quiet: 1", activeLoad{active: 8, backlogged: 3, cpu: 10}, 8},
 		{"too much CPU for half of them is not quiet", activeLoad{active: 8, cpu: packBusyCPU / 2 * 4}, 8},
 		{"quiet 1", light(8), 8},
 		{"quiet 2", light(8), 8},
@@ -66,7 +66,7 @@ func TestPackerSizesTheActiveSet(t *testing.T) {
 // busy, and never doubles past the ready slots.
 func TestPackerFollowsTheReadySlots(t *testing.T) {
 	p := newPacker(2, 10)
-	busy := activeLoad{active: 2, backlogged: 1, waiting: 4}
+	busy := activeLoad{active: 2, backlogged: 2}
 	if c, ok := p.observe(busy, 3); !ok || c.from != 2 || c.to != 3 || c.ready != 3 {
 		t.Fatalf("busy with 3 ready: %+v %v, want 2 → 3", c, ok)
 	}
@@ -141,7 +141,7 @@ func TestPackingGrowsWhenBusyAndShrinksWhenIdle(t *testing.T) {
 	onlySlot0("light load")
 
 	l := startLoad(t, cfg.HTTPAddress, 8)
-	r.waitLine(`new connections on tcp \S+ go to 2 of the 4 ready workers, were 1 \(busy: connections waiting`)
+	r.waitLine(`new connections on tcp \S+ go to 2 of the 4 ready workers, were 1 \(busy: connections waiting on each`)
 	r.waitLine(`new connections on tcp \S+ go to [34] of the [34] ready workers, were 2 \(busy`)
 	for slot, pid := range r.currentPIDs() {
 		if !poll(30*time.Second, func() bool { return l.answeredBy(pid) > 0 }) {

@@ -73,11 +73,8 @@ func (g *listenGroup) look(serving []int) ([]stallChange, activeLoad) {
 	}
 	load := activeLoad{active: len(g.active)}
 	for _, id := range g.active {
-		if q := queued[id]; q > 0 {
-			load.waiting += q
-			if w := g.watch[id]; w != nil && w.last > 0 {
-				load.backlogged++
-			}
+		if w := g.watch[id]; w != nil && w.last > 0 && queued[id] > 0 {
+			load.backlogged++
 		}
 	}
 	// An active slot that kept up says the service is not simply

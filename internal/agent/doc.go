@@ -323,11 +323,12 @@
 //     as at 4, BENCHMARKS.md); like EPOLLEXCLUSIVE's wake-ups or nginx's
 //     accept_mutex, packing keeps the load on few, awake workers. At each
 //     look at the accept queues (every second, below) the set doubles
-//     when its workers are busy — an active slot with connections waiting
-//     at this look and the one before, or their CPU averaging half a core
-//     each or more — and halves after 10 quiet looks in a row (nothing
-//     waiting, and a CPU use half of them would carry at under a quarter
-//     of a core each). It never shrinks below one slot per CPU the agent
+//     when its workers are busy — every active slot with connections
+//     waiting at this look and the one before (one slot behind alone is
+//     the stall check's business), or their CPU averaging half a core
+//     each or more — and halves after 10 quiet looks in a row (fewer than
+//     half of them behind, and a CPU use half of them would carry at
+//     under a quarter of a core each). It never shrinks below one slot per CPU the agent
 //     may use (GOMAXPROCS: affinity and cgroup quota, what -i auto
 //     counts), and 2: so it never leaves a core idle that spreading would
 //     use, even with single-threaded workers, and one paused worker holds

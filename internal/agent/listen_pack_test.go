@@ -86,9 +86,9 @@ func TestPackerFollowsTheReadySlots(t *testing.T) {
 
 func init() {
 	// slow-accept: serves like "serve", but takes at most one new
-	// connection per 20 ms, so a few close-per-request clients keep
-	// connections waiting in its accept queue: the backlog that makes
-	// the agent widen the active set.
+	// connection per 20 ms, so several close-per-request clients at once
+	// keep connections waiting in its accept queue: the backlog that
+	// makes the agent widen the active set.
 	helpers["slow-accept"] = func() int {
 		w, err := container.Open()
 		if err != nil {
@@ -109,12 +109,14 @@ func init() {
 	}
 }
 
-// slowListener waits 20 ms before each accept.
+// slowListener takes 20 ms over each accept, after taking the connection
+// off the queue: one client at a time never finds a queue, several do.
 type slowListener struct{ net.Listener }
 
 func (l slowListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
 	time.Sleep(20 * time.Millisecond)
-	return l.Listener.Accept()
+	return c, err
 }
 
 // TestPackingGrowsWhenBusyAndShrinksWhenIdle: with a floor of one slot,

@@ -126,7 +126,7 @@ func newSupervisor(cfg *config.Config, out *Output, opts Options, env func(*Supe
 		stats:        monitor.NewAggregator(),
 	}
 	s.up.adopted = opts.Handover
-	s.sockets = newSockets(cfg.HTTPAddress, s.log)
+	s.sockets = newSockets(cfg.HTTPAddress, cfg.Steering, s.log)
 	s.Subscribe(s.logEvent)
 	e, err := env(s)
 	if err != nil {

@@ -138,8 +138,10 @@ func TestGatewayUnderAgent(t *testing.T) {
 	a := startGateway(t, addr, "-i", "4", "--http-address", addr, "--graceful-shutdown", "5000")
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 
+	// Packing (--steering=pack, the default) keeps a light load on at
+	// least 2 workers (one per usable CPU): several answer, not all 4.
 	pids := map[string]bool{}
-	for i := 0; i < 100 && len(pids) < 3; i++ {
+	for i := 0; i < 100 && len(pids) < 2; i++ {
 		resp, err := c.Get("http://" + addr + "/healthz")
 		if err != nil {
 			t.Fatal(err)
@@ -147,7 +149,7 @@ func TestGatewayUnderAgent(t *testing.T) {
 		resp.Body.Close()
 		pids[resp.Header.Get("X-Worker-Pid")] = true
 	}
-	if len(pids) < 3 {
+	if len(pids) < 2 {
 		t.Fatalf("100 requests answered by %d workers, want several: %v", len(pids), pids)
 	}
 

@@ -8,6 +8,10 @@
 //	(cd /tmp/before && go build -o /tmp/na-before .)
 //	go run ./bench/herd -agents before=/tmp/na-before,after=/tmp/na-after -worker /tmp/worker
 //
+// An agent may carry options after its path, separated by spaces:
+// -agents 'pack=/tmp/na-after --steering=pack,spread=/tmp/na-after --steering=spread'
+// compares the two steering modes of one binary in the same run.
+//
 // For each worker count and each agent (alternating, so both see about the
 // same background load), it starts the agent with the minimal linked worker
 // (bench/worker), waits until every worker listens, measures the idle CPU
@@ -16,7 +20,10 @@
 // CPU of the agent plus all workers per 1,000 answered requests, idle cost
 // subtracted, and the agent's own CPU. Last, for each agent (alternating,
 // -reps times), it saturates 4 workers with closed-loop close-per-request
-// clients and reports the throughput, each worker's CPU ticks and max/min.
+// clients and reports the throughput, each worker's CPU ticks and max/min
+// over the window that follows -sat-warmup and, for a packing agent, the
+// widening of its active set to every worker (the time it took is
+// reported).
 package main
 
 import (
@@ -50,13 +57,17 @@ type options struct {
 	satWorkers int
 	satClients int
 	satTime    time.Duration
+	satWarmup  time.Duration
 }
 
-type namedAgent struct{ name, path string }
+type namedAgent struct {
+	name, path string
+	args       []string // options passed after the worker binary
+}
 
 func main() {
 	var o options
-	agents := flag.String("agents", "", "name=path,... of node-agent binaries to compare (required)")
+	agents := flag.String("agents", "", "name=path [option...],... of node-agent binaries to compare (required)")
 	flag.StringVar(&o.worker, "worker", "", "the worker binary, built from bench/worker (required)")
 	counts := flag.String("workers", "4,32,128", "worker counts")
 	flag.IntVar(&o.rate, "rate", 960, "close-per-request requests per second")
@@ -65,14 +76,16 @@ func main() {
 	flag.IntVar(&o.satWorkers, "sat-workers", 4, "workers for the saturation spread (0: skip)")
 	flag.IntVar(&o.satClients, "sat-clients", 32, "closed-loop clients for the saturation spread")
 	flag.DurationVar(&o.satTime, "sat-duration", 10*time.Second, "saturation window")
+	flag.DurationVar(&o.satWarmup, "sat-warmup", 3*time.Second, "saturating load before the window")
 	flag.Parse()
 	for _, a := range strings.Split(*agents, ",") {
-		name, path, ok := strings.Cut(a, "=")
-		if !ok || name == "" || path == "" {
-			fmt.Fprintf(os.Stderr, "herd: -agents wants name=path,..., got %q\n", *agents)
+		name, command, ok := strings.Cut(a, "=")
+		fields := strings.Fields(command)
+		if !ok || name == "" || len(fields) == 0 {
+			fmt.Fprintf(os.Stderr, "herd: -agents wants name=path [option...],..., got %q\n", *agents)
 			os.Exit(2)
 		}
-		o.agents = append(o.agents, namedAgent{name, path})
+		o.agents = append(o.agents, namedAgent{name, fields[0], fields[1:]})
 	}
 	for _, c := range strings.Split(*counts, ",") {
 		n, err := strconv.Atoi(c)
@@ -102,6 +115,7 @@ type paced struct {
 	agentPercent     float64       // agent CPU, % of one core
 	// agentIdle and workersIdle are their CPU before the load, % of a core.
 	agentIdle, workersIdle float64
+	active                 string // the packing agent's active set at the end ("" = not logged)
 }
 
 func run(ctx context.Context, o options) error {
@@ -116,8 +130,8 @@ func run(ctx context.Context, o options) error {
 				if err != nil {
 					return fmt.Errorf("%s, %d workers: %w", a.name, n, err)
 				}
-				fmt.Printf("%-8s %4d workers: %d answered, %d failed, %v CPU per 1,000, agent %.2f %% of a core (idle: agent %.2f %%, workers %.1f %%)\n",
-					a.name, n, p.answered, p.failed, p.perThousand.Round(time.Millisecond), p.agentPercent, p.agentIdle, p.workersIdle)
+				fmt.Printf("%-8s %4d workers: %d answered, %d failed, %v CPU per 1,000, agent %.2f %% of a core (idle: agent %.2f %%, workers %.1f %%), active set %q\n",
+					a.name, n, p.answered, p.failed, p.perThousand.Round(time.Millisecond), p.agentPercent, p.agentIdle, p.workersIdle, p.active)
 				results[a.name][n] = append(results[a.name][n], p)
 			}
 		}
@@ -137,13 +151,13 @@ func run(ctx context.Context, o options) error {
 	fmt.Println()
 	for rep := 0; rep < o.reps; rep++ {
 		for _, a := range o.agents {
-			ticks, reqs, err := saturate(ctx, o, a)
+			ticks, reqs, active, err := saturate(ctx, o, a)
 			if err != nil {
 				return fmt.Errorf("%s, saturation: %w", a.name, err)
 			}
 			lo, hi := slices.Min(ticks), slices.Max(ticks)
-			fmt.Printf("%s saturated, %d workers, %d clients: %.0f requests/s, per-worker CPU ticks %v, max/min %.2f\n",
-				a.name, o.satWorkers, o.satClients, float64(reqs)/o.satTime.Seconds(), ticks, float64(hi)/float64(max(lo, 1)))
+			fmt.Printf("%s saturated, %d workers, %d clients: %.0f requests/s, per-worker CPU ticks %v, max/min %.2f, active set %q\n",
+				a.name, o.satWorkers, o.satClients, float64(reqs)/o.satTime.Seconds(), ticks, float64(hi)/float64(max(lo, 1)), active)
 		}
 	}
 	return nil
@@ -162,6 +176,55 @@ type service struct {
 	agent   int
 	workers []int
 	stop    func()
+
+	logMu sync.Mutex
+	log   []string // the agent's output
+}
+
+// packFloor returns the fewest workers a packing agent keeps active, or
+// 0 for an agent that does not pack.
+func (s *service) packFloor() int {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	for _, line := range s.log {
+		if _, after, ok := strings.Cut(line, " keep up, at least "); ok && strings.Contains(after, "(--steering=pack)") {
+			n, _ := strconv.Atoi(strings.Fields(after)[0])
+			return n
+		}
+	}
+	return 0
+}
+
+// logged tells whether the agent wrote a line containing text.
+func (s *service) logged(text string) bool {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return slices.ContainsFunc(s.log, func(line string) bool { return strings.Contains(line, text) })
+}
+
+// activeSet returns how many workers the agent saw stall, how many times
+// a packing agent resized its active set and the last size and reason it
+// logged ("N of the M ready workers, were K (why)"); "" when neither
+// happened (every worker, or the floor, is active).
+func (s *service) activeSet() string {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	last, n, stalls := "", 0, 0
+	for _, line := range s.log {
+		if _, after, ok := strings.Cut(line, " go to "); ok && strings.Contains(after, " ready workers, were ") {
+			last, n = after, n+1
+		}
+		if strings.Contains(line, "new connections go to the other workers") {
+			stalls++
+		}
+	}
+	switch {
+	case n == 0 && stalls == 0:
+		return ""
+	case n == 0:
+		return fmt.Sprintf("%d stalls steered around", stalls)
+	}
+	return fmt.Sprintf("%d stalls steered around, %d resizes, last: %s", stalls, n, last)
 }
 
 // start runs agent a with n workers on a free loopback port and returns
@@ -177,7 +240,8 @@ func start(ctx context.Context, o options, a namedAgent, n int) (*service, error
 		return nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	cmd := exec.Command(a.path, o.worker, "-i", strconv.Itoa(n), "--http-address", addr, "--exception-max", "1000000")
+	args := append([]string{o.worker, "-i", strconv.Itoa(n), "--http-address", addr, "--exception-max", "1000000"}, a.args...)
+	cmd := exec.Command(a.path, args...)
 	cmd.Env = append(os.Environ(), "BENCH_READY_ADDR="+ready.LocalAddr().String())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := cmd.StdoutPipe()
@@ -188,20 +252,18 @@ func start(ctx context.Context, o options, a namedAgent, n int) (*service, error
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	var logMu sync.Mutex
-	var log []string
+	s := &service{addr: addr, agent: cmd.Process.Pid}
 	exited := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			logMu.Lock()
-			log = append(log, sc.Text())
-			logMu.Unlock()
+			s.logMu.Lock()
+			s.log = append(s.log, sc.Text())
+			s.logMu.Unlock()
 		}
 		cmd.Wait()
 		close(exited)
 	}()
-	s := &service{addr: addr, agent: cmd.Process.Pid}
 	s.stop = benchkit.AtExit(ctx, func() { benchkit.StopSupervisor("herd", s.agent, exited, 15*time.Second) })
 	seen := map[string]bool{}
 	buf := make([]byte, 64)
@@ -209,9 +271,9 @@ func start(ctx context.Context, o options, a namedAgent, n int) (*service, error
 	for len(seen) < n {
 		if ctx.Err() != nil || time.Now().After(deadline) {
 			s.stop()
-			logMu.Lock()
-			defer logMu.Unlock()
-			return nil, fmt.Errorf("%d of %d workers listen; agent log:\n%s", len(seen), n, strings.Join(log, "\n"))
+			s.logMu.Lock()
+			defer s.logMu.Unlock()
+			return nil, fmt.Errorf("%d of %d workers listen; agent log:\n%s", len(seen), n, strings.Join(s.log, "\n"))
 		}
 		ready.SetReadDeadline(time.Now().Add(time.Second))
 		if k, _, err := ready.ReadFrom(buf); err == nil {
@@ -279,7 +341,8 @@ func pacedRun(ctx context.Context, o options, a namedAgent, n int) (paced, error
 	a2, w2 := s.ticks()
 	busy := float64((a2-a1)+(w2-w1)) - idlePerSec*elapsed.Seconds()
 	p := paced{answered: ok, failed: failed, agentPercent: 100 * float64(a2-a1) * tick.Seconds() / elapsed.Seconds(),
-		agentIdle: 100 * float64(a1-a0) * tick.Seconds() / idleSecs, workersIdle: 100 * float64(w1-w0) * tick.Seconds() / idleSecs}
+		agentIdle: 100 * float64(a1-a0) * tick.Seconds() / idleSecs, workersIdle: 100 * float64(w1-w0) * tick.Seconds() / idleSecs,
+		active: s.activeSet()}
 	if ok > 0 {
 		p.perThousand = time.Duration(busy * float64(tick) * 1000 / float64(ok))
 	}
@@ -342,18 +405,15 @@ func getClose(addr string) error {
 }
 
 // saturate runs closed-loop close-per-request clients against
-// o.satWorkers workers and returns each worker's CPU ticks over the window.
-func saturate(ctx context.Context, o options, a namedAgent) ([]int64, int64, error) {
+// o.satWorkers workers and returns each worker's CPU ticks over the window,
+// the requests answered in it and the packing agent's active set.
+func saturate(ctx context.Context, o options, a namedAgent) ([]int64, int64, string, error) {
 	s, err := start(ctx, o, a, o.satWorkers)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, "", err
 	}
 	defer s.stop()
-	before := make([]int64, len(s.workers))
-	for i, w := range s.workers {
-		before[i], _ = benchkit.CPUTicks(w)
-	}
-	var reqs atomic.Int64
+	var reqs, counted atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for range o.satClients {
@@ -372,6 +432,25 @@ func saturate(ctx context.Context, o options, a namedAgent) ([]int64, int64, err
 			}
 		}()
 	}
+	began := time.Now()
+	select {
+	case <-time.After(o.satWarmup):
+	case <-ctx.Done():
+	}
+	// A packing agent first widens its active set to every worker: the
+	// window measures the spread once it has.
+	if floor := s.packFloor(); floor > 0 && floor < len(s.workers) {
+		full := fmt.Sprintf(" go to %d of the %d ready workers", len(s.workers), len(s.workers))
+		for !s.logged(full) && time.Since(began) < 60*time.Second && ctx.Err() == nil {
+			time.Sleep(100 * time.Millisecond)
+		}
+		fmt.Printf("%s: every worker active %v after the load began\n", a.name, time.Since(began).Round(100*time.Millisecond))
+	}
+	before := make([]int64, len(s.workers))
+	for i, w := range s.workers {
+		before[i], _ = benchkit.CPUTicks(w)
+	}
+	counted.Store(reqs.Load())
 	select {
 	case <-time.After(o.satTime):
 	case <-ctx.Done():
@@ -382,8 +461,9 @@ func saturate(ctx context.Context, o options, a namedAgent) ([]int64, int64, err
 		t, _ := benchkit.CPUTicks(w)
 		ticks[i] = t - before[i]
 	}
+	done := reqs.Load() - counted.Load()
 	wg.Wait()
-	return ticks, reqs.Load(), ctx.Err()
+	return ticks, done, s.activeSet(), ctx.Err()
 }
 
 func freePort() (int, error) {

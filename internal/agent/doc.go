@@ -342,21 +342,48 @@
 // EPOLLEXCLUSIVE) for one to accept. Which socket is chosen by a BPF
 // program of type SK_REUSEPORT that the agent attaches to the group
 // (listen_steer.go): it spreads connections by their 4-tuple hash over
-// the slots whose worker is ready, a list the agent rewrites after every
-// event of its run loop. Hence:
+// the active slots, a list the agent rewrites after every event of its run
+// loop. Which ready slots are active is --steering:
+//
+//   - pack (the default): the fewest that keep up, the first in slot
+//     order (listen_pack.go). Spreading a light load over many workers
+//     wakes a sleeping process for nearly every connection, which costs
+//     more than a running one (1.6× the CPU per request at 128 workers
+//     as at 4, BENCHMARKS.md); like EPOLLEXCLUSIVE's wake-ups or nginx's
+//     accept_mutex, packing keeps the load on few, awake workers. At each
+//     look at the accept queues (every second, below) the set doubles
+//     when its workers are busy — every active slot with connections
+//     waiting at this look and the one before (one slot behind alone is
+//     the stall check's business), or their CPU averaging half a core
+//     each or more — and halves after 10 quiet looks in a row (fewer than
+//     half of them behind, and a CPU use half of them would carry at
+//     under a quarter of a core each). It never shrinks below one slot per CPU the agent
+//     may use (GOMAXPROCS: affinity and cgroup quota, what -i auto
+//     counts), and 2: so it never leaves a core idle that spreading would
+//     use, even with single-threaded workers, and one paused worker holds
+//     at most half of the new connections. With -i auto, then, every
+//     worker is active and pack is spread. Under saturation the set
+//     reaches every ready slot within a few seconds, and connections are
+//     spread over all of them. Connections already accepted stay where
+//     they are: long-lived keep-alive connections opened in one burst at
+//     light load stay on the active workers (use spread for such clients).
+//   - spread: every ready slot, at any load.
+//
+// Either way, only ready slots are active, hence:
 //
 //   - Rolling reload: the replacement gets its slot's socket, the same one
 //     the old worker accepts on, so the slot keeps serving throughout and
 //     what is queued there goes to whichever of the two accepts first.
 //   - Crash: the slot stops receiving new connections as soon as the agent
-//     sees the exit; the connections already queued on its socket wait
+//     sees the exit (packing: the next ready slot takes its place in the
+//     active set); the connections already queued on its socket wait
 //     there for the replacement, which inherits the socket (so a
 //     connection queued for a worker that dies is delayed, never reset).
 //   - Stall: a worker that stops accepting without exiting (stopped,
 //     starved, stuck) is noticed from its socket's accept queue, which the
 //     agent reads every second (TCP_INFO of the listener, no wakeup per
 //     connection): not empty and not shrinking at 3 looks in a row while
-//     another slot's queue is empty, the slot is steered around (a warning
+//     another active slot's queue is empty, the slot is steered around (a warning
 //     in the log) until its queue is empty again — its worker resumed, or
 //     the keepalive check replaced it. When every slot's queue grows, the
 //     service is overloaded rather than one worker stuck, and all keep
@@ -369,7 +396,8 @@
 //     net.ipv4.tcp_migrate_req sysctl need not be set). Nothing queued is
 //     reset, even if the worker was stopped or killed.
 //   - Scale up: a new slot gets a new socket of the group and its share of
-//     the connections once its worker is ready.
+//     the connections once its worker is ready (packing: once the active
+//     set grows to it).
 //   - Start: until some worker is ready, the kernel spreads connections by
 //     hash over the sockets bound so far; each waits for its worker.
 //

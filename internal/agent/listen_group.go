@@ -22,8 +22,14 @@ type listenGroup struct {
 
 	perSlot map[int]rawListener // by slot id
 	steer   *steerer
-	serving []int               // scratch for update
+	serving []int               // scratch for eligible
 	watch   map[int]*queueWatch // serving slots' accept queues (listen_stall.go)
+
+	// pack sizes the active set (listen_pack.go); nil with
+	// --steering=spread, where every eligible slot is active. active is
+	// what new connections are steered to since the last update.
+	pack   *packer
+	active []int
 }
 
 // newSharedGroup binds the one socket of a shared group.
@@ -116,19 +122,41 @@ func (g *listenGroup) bindSlot(slot int) (rawListener, error) {
 	return l, nil
 }
 
-// update steers new connections to the slots of serving (increasing ids)
-// that have a socket here, then lets go of the sockets of slots ≥ slots
-// (scaled away). Steering away comes first; a socket let go stays open
-// while its worker holds its copy, and when the last copy closes, the
-// kernel moves the connections still queued on it to a serving socket
-// (see steerer).
+// update steers new connections to the active slots among serving
+// (increasing ids) — every eligible one, or the first ones when packing —,
+// then lets go of the sockets of slots ≥ slots (scaled away). Steering
+// away comes first; a socket let go stays open while its worker holds its
+// copy, and when the last copy closes, the kernel moves the connections
+// still queued on it to an active socket (see steerer).
 func (g *listenGroup) update(serving []int, slots int) error {
 	if g.shared != nil {
 		return nil
 	}
-	// Stalled slots are left out, unless all are: then the service is
-	// overloaded rather than one worker stuck, and every slot keeps its
-	// share.
+	active := g.eligible(serving, slots)
+	if g.pack != nil {
+		active = active[:g.pack.count(len(active))]
+	}
+	g.active = append(g.active[:0], active...)
+	err := g.steer.steer(active)
+	if err != nil {
+		return err // keep every socket: one may still be steered to
+	}
+	for id, l := range g.perSlot {
+		if id >= slots {
+			g.steer.remove(id)
+			l.close()
+			delete(g.perSlot, id)
+		}
+	}
+	return nil
+}
+
+// eligible returns the slots of serving (increasing ids) that may get new
+// connections: those below slots with a socket here, stalled ones left
+// out — unless all are: then the service is overloaded rather than one
+// worker stuck, and every slot keeps its share. The slice is reused by the
+// next call.
+func (g *listenGroup) eligible(serving []int, slots int) []int {
 	g.serving = g.serving[:0]
 	stalled := 0
 	for _, id := range serving {
@@ -142,18 +170,7 @@ func (g *listenGroup) update(serving []int, slots int) error {
 	if stalled > 0 && stalled < len(g.serving) {
 		g.serving = slices.DeleteFunc(g.serving, g.stalled)
 	}
-	err := g.steer.steer(g.serving)
-	if err != nil {
-		return err // keep every socket: one may still be steered to
-	}
-	for id, l := range g.perSlot {
-		if id >= slots {
-			g.steer.remove(id)
-			l.close()
-			delete(g.perSlot, id)
-		}
-	}
-	return nil
+	return g.serving
 }
 
 // close releases the group's sockets (and a Unix socket's file) and its

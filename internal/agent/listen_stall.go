@@ -49,10 +49,11 @@ func acceptQueue(fd int) int {
 }
 
 // look updates the watch of the serving slots' queues and returns the
-// slots whose stalled state changed.
-func (g *listenGroup) look(serving []int) []stallChange {
+// slots whose stalled state changed, and what it saw of the slots that
+// were active since the previous look.
+func (g *listenGroup) look(serving []int) ([]stallChange, activeLoad) {
 	if g.shared != nil {
-		return nil
+		return nil, activeLoad{}
 	}
 	if g.watch == nil {
 		g.watch = map[int]*queueWatch{}
@@ -70,9 +71,17 @@ func (g *listenGroup) look(serving []int) []stallChange {
 			delete(g.watch, id) // no longer serving: crashed, stopping, gone
 		}
 	}
+	load := activeLoad{active: len(g.active)}
+	for _, id := range g.active {
+		if w := g.watch[id]; w != nil && w.last > 0 && queued[id] > 0 {
+			load.backlogged++
+		}
+	}
+	// An active slot that kept up says the service is not simply
+	// overloaded; a slot that got no connection says nothing.
 	otherEmpty := func(self int) bool {
-		for id, q := range queued {
-			if id != self && q == 0 && !g.watch[id].stalled {
+		for _, id := range g.active {
+			if q, ok := queued[id]; ok && id != self && q == 0 && !g.stalled(id) {
 				return true
 			}
 		}
@@ -104,7 +113,7 @@ func (g *listenGroup) look(serving []int) []stallChange {
 			changes = append(changes, stallChange{slot: id, queued: q, stalled: true})
 		}
 	}
-	return changes
+	return changes, load
 }
 
 // stalled tells whether slot is stalled here.
@@ -123,10 +132,10 @@ func (s *Supervisor) armQueueCheck() {
 	s.sys.clock.AfterFunc(stallCheckInterval, func() { s.post(queueCheckDue{}) })
 }
 
-// onQueueCheck looks at the serving slots' accept queues, steers
-// accordingly at once, then logs the slots that became stalled or
-// recovered: once the line is written, new connections already avoid (or
-// reach again) the slot.
+// onQueueCheck looks at the serving slots' accept queues, sizes the
+// packing groups' active sets, steers accordingly at once, then logs the
+// slots that became stalled or recovered and the sets that changed: once
+// the line is written, new connections already follow it.
 func (s *Supervisor) onQueueCheck() {
 	s.sockets.checkArmed = false
 	serving := s.servingSlots()
@@ -135,12 +144,16 @@ func (s *Supervisor) onQueueCheck() {
 		stallChange
 	}
 	var changes []keyed
+	looked := map[string]activeLoad{}
 	for key, g := range s.sockets.groups {
-		for _, c := range g.look(serving) {
+		stalls, load := g.look(serving)
+		for _, c := range stalls {
 			changes = append(changes, keyed{key, c})
 		}
+		looked[key] = load
 	}
-	if len(changes) > 0 {
+	resized := s.resizeActive(looked, serving)
+	if len(changes) > 0 || len(resized) > 0 {
 		s.sockets.update(serving, len(s.table.slots))
 	}
 	for _, c := range changes {
@@ -154,6 +167,9 @@ func (s *Supervisor) onQueueCheck() {
 		} else {
 			s.log.info("worker %d (pid %d) accepts again on %s", c.slot, pid, c.key)
 		}
+	}
+	for key, c := range resized {
+		s.log.info("new connections on %s go to %d of the %d ready workers, were %d (%s)", key, c.to, c.ready, c.from, c.why)
 	}
 	s.armQueueCheck()
 }

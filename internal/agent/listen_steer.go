@@ -175,6 +175,11 @@ func (st *steerer) remove(slot int) {
 // as workers become ready, so rewriting every entry made starting n
 // workers cost n²/2 of them.
 func (st *steerer) steer(slots []int) error {
+	if st.sorted == nil && len(st.current) > 0 {
+		// Handed over by a previous program of the agent (adoptSteerer):
+		// what it wrote is current, in its order.
+		st.sorted = slices.Sorted(slices.Values(st.current))
+	}
 	if !st.stale && slices.Equal(slots, st.sorted) {
 		return nil
 	}

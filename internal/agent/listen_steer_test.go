@@ -82,3 +82,27 @@ func seq(from, to int) []int {
 	}
 	return out
 }
+
+// TestSteerAfterHandover: a steerer taken over at an upgrade in place
+// knows only what its predecessor wrote (current); steering the same set
+// writes nothing, and a set one larger adds one entry, with no slot twice.
+func TestSteerAfterHandover(t *testing.T) {
+	requireSteering(t)
+	st, err := newSteerer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.close()
+	if err := st.steer(seq(0, 8)); err != nil {
+		t.Fatal(err)
+	}
+	adopted := &steerer{prog: st.prog, sockets: st.sockets, serving: st.serving, current: slices.Clone(st.current)}
+	for _, want := range [][]int{seq(0, 8), seq(0, 9), seq(1, 9)} {
+		if err := adopted.steer(want); err != nil {
+			t.Fatal(err)
+		}
+		if got := readServing(t, adopted); !slices.Equal(slices.Sorted(slices.Values(got)), want) {
+			t.Fatalf("after the hand-over, steering %v: the map serves %v", want, got)
+		}
+	}
+}

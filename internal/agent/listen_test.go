@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nodeagent/node-agent/container"
+	"github.com/nodeagent/node-agent/internal/agent/config"
 	"github.com/nodeagent/node-agent/internal/testtool"
 	"golang.org/x/sys/unix"
 )
@@ -209,27 +210,35 @@ func (r *running) currentPIDs() map[int]int {
 
 // TestSocketsUnderLoad runs a reload, a crash, a scale down and a scale up
 // under close-per-request and keep-alive load, with one socket per slot
-// and with the shared socket of the fallback: no request fails, and after
-// each step every worker answers.
+// (connections spread over every ready slot, or packed on as few as keep
+// up, from one) and with the shared socket of the fallback: no request
+// fails, and after each step every worker answers (spread) or the load
+// goes on (packed: the set need not reach every worker).
 func TestSocketsUnderLoad(t *testing.T) {
-	for _, shared := range []bool{false, true} {
+	for _, sockets := range []string{"spread", "pack", "shared"} {
 		for _, keepAlive := range []bool{false, true} {
-			name := fmt.Sprintf("shared=%v/keepalive=%v", shared, keepAlive)
-			t.Run(name, func(t *testing.T) { testSocketsUnderLoad(t, shared, keepAlive) })
+			name := fmt.Sprintf("%s/keepalive=%v", sockets, keepAlive)
+			t.Run(name, func(t *testing.T) { testSocketsUnderLoad(t, sockets, keepAlive) })
 		}
 	}
 }
 
-func testSocketsUnderLoad(t *testing.T, shared, keepAlive bool) {
+func testSocketsUnderLoad(t *testing.T, sockets string, keepAlive bool) {
+	shared, packed := sockets == "shared", sockets == "pack"
 	if !shared {
 		requireSteering(t)
 	}
 	cfg := testConfig(3, "serve-then-crash")
 	cfg.HTTPAddress = freeAddr(t)
+	cfg.Steering = config.SteeringSpread
+	if packed {
+		cfg.Steering = config.SteeringPack
+	}
 	r := runWith(t, cfg, func(s *Supervisor) {
 		if shared {
 			s.sockets.sharedWhy = "forced by the test"
 		}
+		s.sockets.packFloor = 1
 	})
 	for i := 0; i < 3; i++ {
 		r.waitLine(`worker \d \(pid \d+\) ready`)
@@ -245,7 +254,7 @@ func testSocketsUnderLoad(t *testing.T, shared, keepAlive bool) {
 	everyWorkerAnswers := func(step string) {
 		t.Helper()
 		for slot, pid := range r.currentPIDs() {
-			if keepAlive {
+			if keepAlive || packed {
 				break
 			}
 			if !poll(20*time.Second, func() bool { return l.answeredBy(pid) > 0 }) {
@@ -261,10 +270,15 @@ func testSocketsUnderLoad(t *testing.T, shared, keepAlive bool) {
 	}
 	everyWorkerAnswers("the reload")
 
-	victim := r.currentPIDs()[1]
+	// Slot 0 is always among the packed active slots.
+	victimSlot := 1
+	if packed {
+		victimSlot = 0
+	}
+	victim := r.currentPIDs()[victimSlot]
 	syscall.Kill(victim, syscall.SIGUSR1)
-	r.waitLine(`worker 1 \(pid ` + strconv.Itoa(victim) + `\) exited unexpectedly with code 3`)
-	r.waitLine(`worker 1 \(pid \d+\) ready`)
+	r.waitLine(fmt.Sprintf(`worker %d \(pid %d\) exited unexpectedly with code 3`, victimSlot, victim))
+	r.waitLine(fmt.Sprintf(`worker %d \(pid \d+\) ready`, victimSlot))
 	everyWorkerAnswers("the crash")
 
 	if got := r.notify("agent.scale 2"); !strings.HasPrefix(got, "ok: 2 workers") {
@@ -566,14 +580,28 @@ func TestFallbackWithoutBPFRights(t *testing.T) {
 // TestStalledWorkerIsSteeredAround: a worker that stops accepting without
 // exiting (SIGSTOP) loses its share of new connections within seconds,
 // not at the keepalive kill; what waited for it is answered once it
-// resumes, and it then gets new connections again.
+// resumes, and it then gets new connections again. Packed, with a third
+// worker outside the active set of two, the same: the set widens past the
+// stalled slot.
 func TestStalledWorkerIsSteeredAround(t *testing.T) {
+	for _, steering := range []config.Steering{config.SteeringSpread, config.SteeringPack} {
+		t.Run(string(steering), func(t *testing.T) { testStalledWorkerIsSteeredAround(t, steering) })
+	}
+}
+
+func testStalledWorkerIsSteeredAround(t *testing.T, steering config.Steering) {
 	requireSteering(t)
-	cfg := testConfig(2, "serve")
+	workers := 2
+	if steering == config.SteeringPack {
+		workers = 3
+	}
+	cfg := testConfig(workers, "serve")
 	cfg.HTTPAddress = freeAddr(t)
-	r := run(t, cfg)
-	r.waitLine(`worker \d \(pid \d+\) ready`)
-	r.waitLine(`worker \d \(pid \d+\) ready`)
+	cfg.Steering = steering
+	r := runWith(t, cfg, func(s *Supervisor) { s.sockets.packFloor = 2 })
+	for i := 0; i < workers; i++ {
+		r.waitLine(`worker \d \(pid \d+\) ready`)
+	}
 	stuck := strconv.Itoa(r.currentPIDs()[1])
 	stopProcess(t, r.currentPIDs()[1])
 	defer syscall.Kill(r.currentPIDs()[1], syscall.SIGCONT)
@@ -588,8 +616,8 @@ func TestStalledWorkerIsSteeredAround(t *testing.T) {
 	}
 	r.waitLine(`worker 1 \(pid ` + stuck + `\) has not taken the \d+ connections waiting on tcp \S+ for 2s: new connections go to the other workers`)
 	for i := 0; i < 30; i++ {
-		if slot, _, err := getWithin(cfg.HTTPAddress, 3*time.Second); err != nil || slot != 0 {
-			t.Fatalf("request %d after the stall was seen: slot %d, %v; want slot 0", i, slot, err)
+		if slot, _, err := getWithin(cfg.HTTPAddress, 3*time.Second); err != nil || slot == 1 {
+			t.Fatalf("request %d after the stall was seen: slot %d, %v; want another than 1", i, slot, err)
 		}
 	}
 	pid, _ := strconv.Atoi(stuck)

@@ -5,6 +5,8 @@ import (
 	"net"
 
 	"github.com/nodeagent/node-agent/container/wire"
+	"github.com/nodeagent/node-agent/internal/agent/config"
+	"github.com/nodeagent/node-agent/internal/monitor"
 )
 
 // sockets are the listening sockets the agent holds for its workers, by
@@ -26,10 +28,19 @@ type sockets struct {
 
 	serving    []int // scratch for steer
 	checkArmed bool  // a look at the accept queues is due (listen_stall.go)
+
+	// steering is --steering; with pack, each per-slot group packs new
+	// connections on an active set of at least packFloor slots, halved
+	// after packQuiet quiet looks (listen_pack.go), and cpu samples the
+	// active workers' CPU.
+	steering             config.Steering
+	packFloor, packQuiet int
+	cpu                  *monitor.Sampler
 }
 
-func newSockets(httpAddress string, log agentLog) *sockets {
-	return &sockets{httpAddress: httpAddress, log: log, groups: map[string]*listenGroup{}}
+func newSockets(httpAddress string, steering config.Steering, log agentLog) *sockets {
+	return &sockets{httpAddress: httpAddress, log: log, groups: map[string]*listenGroup{},
+		steering: steering, packFloor: packFloor(), packQuiet: packQuietLooks}
 }
 
 // errNoHTTPAddress is get's answer to the address "" without
@@ -87,6 +98,10 @@ func (s *sockets) bind(network, address string, slot int) (*listenGroup, error) 
 // (ids in increasing order) and lets go of the sockets of slots ≥ slots.
 func (s *sockets) update(serving []int, slots int) {
 	for key, g := range s.groups {
+		if g.steer != nil && g.pack == nil && s.steering != config.SteeringSpread {
+			g.pack = newPacker(s.packFloor, s.packQuiet) // a new group, or one handed over
+			s.log.info("new connections on %s go to the fewest ready workers that keep up, at least %d (--steering=pack)", key, g.pack.floor)
+		}
 		if err := g.update(serving, slots); err != nil {
 			s.log.error("steering connections on %s: %v", key, err)
 		}
@@ -98,6 +113,10 @@ func (s *sockets) close() {
 	for k, g := range s.groups {
 		g.close()
 		delete(s.groups, k)
+	}
+	if s.cpu != nil {
+		s.cpu.Close()
+		s.cpu = nil
 	}
 }
 

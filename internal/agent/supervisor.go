@@ -124,7 +124,7 @@ func newSupervisor(cfg *config.Config, out *Output, opts Options, env func(*Supe
 		report:       newReporting(),
 	}
 	s.up.adopted = opts.Handover
-	s.sockets = newSockets(cfg.HTTPAddress, s.log)
+	s.sockets = newSockets(cfg.HTTPAddress, cfg.Steering, s.log)
 	s.Subscribe(s.logEvent)
 	s.Subscribe(s.report.observe)
 	e, err := env(s)

@@ -19,7 +19,7 @@ var validOption = map[string]string{
 	"applog-max-size": "10M", "applog-level": "INFO", "tars-node": "tars.tarsnode.ServerObj@tcp -h 127.0.0.1 -p 19386",
 	"tars-local": "tcp -h 127.0.0.1 -p 10000", "tars-monitor": "on", "tars-monitor-http-threshold": "400",
 	"tars-monitor-http-seppath": "on", "metrics-address": "127.0.0.1:9100", "ready-timeout": "30000",
-	"subreaper": "off", "watch": "off",
+	"steering": "spread", "subreaper": "off", "watch": "off",
 }
 
 // TestEveryAgentOptionIsAccepted: deploy --set accepts every option the

@@ -44,7 +44,7 @@ var OptionNames = []string{
 	"applog-max-files", "applog-max-size", "applog-level", "tars-node",
 	"tars-local", "tars-monitor", "tars-monitor-http-threshold",
 	"tars-monitor-http-seppath", "metrics-address", "ready-timeout",
-	"subreaper", "watch",
+	"steering", "subreaper", "watch",
 }
 
 // IsMetadata reports whether key is a metadata key.

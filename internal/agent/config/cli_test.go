@@ -111,8 +111,8 @@ func TestOptionTable(t *testing.T) {
 			t.Errorf("optionByFlag(%q) failed", o.name)
 		}
 	}
-	// SPEC §2 has 25; --ready-timeout and --subreaper are ours (beyond).
-	if len(options) != 27 {
-		t.Errorf("%d options; want SPEC §2's 25 plus --ready-timeout and --subreaper", len(options))
+	// SPEC §2 has 25; --ready-timeout, --steering and --subreaper are ours (beyond).
+	if len(options) != 28 {
+		t.Errorf("%d options; want SPEC §2's 25 plus --ready-timeout, --steering and --subreaper", len(options))
 	}
 }

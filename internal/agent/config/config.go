@@ -37,6 +37,22 @@ const (
 	InstancesFixed                      // an explicit number
 )
 
+// Steering is how the agent hands new connections on a TCP address to the
+// workers' sockets (--steering).
+type Steering string
+
+// The values of --steering.
+const (
+	// SteeringPack sends new connections to the smallest set of ready
+	// workers that keeps up with them (at least as many as the agent's
+	// usable CPUs), growing it when they are busy and shrinking it slowly
+	// when idle; under saturation every ready worker is in it.
+	SteeringPack Steering = "pack"
+	// SteeringSpread spreads new connections evenly over every ready
+	// worker at any load.
+	SteeringSpread Steering = "spread"
+)
+
 // Entry is what the workers run, after entry resolution (SPEC §4).
 type Entry struct {
 	// Path is the absolute path of the executable each worker runs.
@@ -171,6 +187,10 @@ type Config struct {
 	// counted as an exception, with an alarm. Plain binaries are ready when
 	// started, so it never applies to them.
 	ReadyTimeout time.Duration
+	// Steering is how new connections on a per-slot TCP address are
+	// spread over the ready workers (default SteeringPack). It has no
+	// effect where the agent falls back to one shared socket.
+	Steering Steering
 	// Subreaper makes the agent the reaper of orphaned descendants of its
 	// workers (Linux PR_SET_CHILD_SUBREAPER). The agent reaps orphans
 	// anyway when it runs as PID 1.

@@ -78,6 +78,9 @@
 //     allowed), host:PORT or :PORT (every interface); a numeric port from 1
 //     to 65535. Stored canonically ("[::1]:8080"). Whether it can be bound is
 //     checked by the agent, not here.
+//   - --steering: pack or spread, case-insensitive (default pack); how the
+//     agent hands new connections to the workers' per-slot sockets (package
+//     agent, "Sockets").
 //   - --script-args and --node-args: split on runs of white space, no
 //     quoting ("-a  b" is ["-a" "b"]). Use -- or a manifest array for
 //     arguments containing spaces. --node-args is accepted and kept in

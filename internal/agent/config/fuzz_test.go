@@ -53,6 +53,7 @@ func FuzzManifest(f *testing.F) {
 	f.Add([]byte(`{"main":"app/svc","name":"A.S","instances":"max","keepalive-time":"off","max-memory-restart":"10M"}`))
 	f.Add([]byte(`{"script-args":["a",1,true],"env":{"A":1},"watch":true,"version":"1","files":{"x":"y"}}`))
 	f.Add([]byte(`{"instances": 4, "http-address": "[::1]:80", "applog-level": "warn", "unknown": 1}`))
+	f.Add([]byte(`{"instances": 128, "steering": "spread"}`))
 	f.Add([]byte("{\n\"main\": \"x\",\n}"))
 	f.Add([]byte(`[]`))
 	f.Add([]byte(`null`))

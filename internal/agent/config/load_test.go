@@ -135,6 +135,10 @@ func TestLoadOptions(t *testing.T) {
 		{"metrics v6", []string{"--metrics-address", "[::1]:9100"}, func(c *Config) any { return c.MetricsAddress }, "[::1]:9100", nil},
 		{"metrics bad", []string{"--metrics-address", "9100"}, nil, nil, []string{"--metrics-address"}},
 		// --watch
+		{"steering default", nil, func(c *Config) any { return c.Steering }, SteeringPack, nil},
+		{"steering spread", []string{"--steering", "Spread"}, func(c *Config) any { return c.Steering }, SteeringSpread, nil},
+		{"steering pack", []string{"--steering=pack"}, func(c *Config) any { return c.Steering }, SteeringPack, nil},
+		{"steering bad", []string{"--steering", "even"}, nil, nil, []string{"--steering", `"even"`, "pack or spread"}},
 		{"watch default", nil, func(c *Config) any { return c.Watch }, false, nil},
 		{"watch", []string{"--watch"}, func(c *Config) any { return c.Watch }, true, nil},
 		{"watch=on", []string{"--watch=on"}, func(c *Config) any { return c.Watch }, true, nil},

@@ -139,6 +139,14 @@ var options = []option{
 	{name: "ready-timeout", usage: "time in `MS` a linked worker gets to become ready: a replacement not ready in time is given up, a first start or restart is killed and counted as an exception (default: 30000)", apply: func(b *builder, v value) error {
 		return setMillis(&b.cfg.ReadyTimeout, v, 1)
 	}},
+	{name: "steering", usage: "how new connections reach the workers: `pack|spread`; pack = as few ready workers as keep up (at least one per usable CPU), more when they are busy; spread = evenly over all, at any load (default: pack)", apply: func(b *builder, v value) error {
+		switch s := Steering(strings.ToLower(strings.TrimSpace(v.text))); s {
+		case SteeringPack, SteeringSpread:
+			b.cfg.Steering = s
+			return nil
+		}
+		return v.errorf(errors.New("want pack or spread"))
+	}},
 	{name: "subreaper", usage: "reap orphaned descendants of the workers (PR_SET_CHILD_SUBREAPER): `on|off` (default: on; always on as PID 1)", apply: func(b *builder, v value) error {
 		return setBool(&b.cfg.Subreaper, v)
 	}},
@@ -286,6 +294,7 @@ func defaultConfig() *Config {
 		TarsMonitorHTTPThreshold: DefaultHTTPThreshold,
 		TarsMonitorHTTPSeppath:   true,
 		ReadyTimeout:             DefaultReadyTimeout,
+		Steering:                 SteeringPack,
 		Subreaper:                true,
 	}
 }

@@ -26,6 +26,11 @@ import (
 // once; whichever worker claims first once that time has come makes the
 // next attempt. A scheduled send (send_at) waits in the store the same way.
 //
+// A message this worker accepts is best leased to it in the accept's own
+// commit (Reserve, then AcceptRequest.Lease, then Adopt): it costs no
+// Claim, and goes to a sender at once. Without a free sender it is
+// accepted queued, and Wake makes run claim it.
+//
 // Goroutines: run claims (woken by Wake after a local accept, else every
 // PollInterval, which bounds how late a due message is claimed) and hands
 // leases to Senders sender goroutines; keep renews the held leases every
@@ -34,11 +39,14 @@ type Deliverer struct {
 	o     DelivererOptions
 	owner string
 
-	wake chan struct{}
-	jobs chan Lease
+	wake    chan struct{}
+	jobs    chan Lease // claimed by run
+	adopted chan Lease // leased at accept (Adopt); never more than capacity
 
-	mu   sync.Mutex
-	held map[string]Lease // leases this worker holds, by message id
+	mu       sync.Mutex
+	held     map[string]Lease // leases this worker holds, by message id
+	reserved int              // Reserve's slots not yet adopted or given back
+	running  bool             // between Start and Stop: Reserve grants slots
 
 	callCtx context.Context    // provider calls; cancelled when the drain runs out of time
 	cancel  context.CancelFunc // of callCtx
@@ -99,7 +107,7 @@ func NewDeliverer(o DelivererOptions) *Deliverer {
 	return &Deliverer{
 		o:     o,
 		owner: fmt.Sprintf("w%d-%d-%s", o.WorkerID, os.Getpid(), rand.Text()[:8]),
-		wake:  make(chan struct{}, 1), jobs: make(chan Lease),
+		wake:  make(chan struct{}, 1), jobs: make(chan Lease), adopted: make(chan Lease, o.Senders*2),
 		held: map[string]Lease{}, callCtx: ctx, cancel: cancel, quit: make(chan struct{}),
 	}
 }
@@ -109,6 +117,9 @@ func (d *Deliverer) Owner() string { return d.owner }
 
 // Start launches the goroutines. Call it once.
 func (d *Deliverer) Start() {
+	d.mu.Lock()
+	d.running = true
+	d.mu.Unlock()
 	d.wg.Add(2 + d.o.Senders)
 	go d.run()
 	go d.keep()
@@ -132,6 +143,9 @@ func (d *Deliverer) Wake() {
 // the queue (status queued, attempts kept) for another worker, never marked
 // failed. It returns ctx.Err() if deliveries had to be cut short.
 func (d *Deliverer) Stop(ctx context.Context) error {
+	d.mu.Lock()
+	d.running = false
+	d.mu.Unlock()
 	close(d.quit) // run stops claiming and closes jobs; senders finish the job in hand
 	done := make(chan struct{})
 	go func() { d.wg.Wait(); close(done) }()
@@ -146,6 +160,49 @@ func (d *Deliverer) Stop(ctx context.Context) error {
 	d.cancel()
 	d.releaseAll()
 	return err
+}
+
+// capacity is how many leases a worker holds at most: a little ahead of
+// its senders, so a sender finishing one finds the next.
+func (d *Deliverer) capacity() int { return d.o.Senders * 2 }
+
+// Reserve asks for a slot for a message this worker is about to accept:
+// with ok, req goes in AcceptRequest.Lease, and exactly one Adopt (the
+// store granted the lease) or Unreserve (it did not, or nothing was
+// stored) must follow. Not ok, and req empty, while the worker's leases
+// fill its capacity or it is not running: the message is then accepted
+// queued, for Claim.
+func (d *Deliverer) Reserve() (req LeaseRequest, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.running || len(d.held)+d.reserved >= d.capacity() {
+		return LeaseRequest{}, false
+	}
+	d.reserved++
+	return LeaseRequest{Owner: d.owner, Duration: d.o.Lease}, true
+}
+
+// Unreserve gives back a slot of Reserve that was not used.
+func (d *Deliverer) Unreserve() {
+	d.mu.Lock()
+	d.reserved--
+	d.mu.Unlock()
+}
+
+// Adopt takes the lease Accept granted on a slot of Reserve and hands the
+// message to a sender. After Stop it hands the message back at once.
+func (d *Deliverer) Adopt(l Lease) {
+	d.mu.Lock()
+	d.reserved--
+	d.held[l.Message.ID] = l
+	running := d.running
+	if running {
+		d.adopted <- l // never blocks: held ≤ capacity
+	}
+	d.mu.Unlock()
+	if !running {
+		d.release(l)
+	}
 }
 
 // Stats returns this worker's counters.
@@ -167,7 +224,7 @@ func (d *Deliverer) run() {
 	defer tick.Stop()
 	var storeDown bool
 	for {
-		free := d.o.Senders*2 - d.heldCount() // a little ahead of the senders
+		free := d.capacity() - d.heldCount()
 		if free > 0 {
 			leases, err := d.o.Store.Claim(d.callCtx, ClaimRequest{
 				Owner: d.owner, Max: free, Lease: d.o.Lease, GiveUpAfter: 2 * d.o.Retry.MaxAttempts, Now: d.o.Now(),
@@ -220,10 +277,11 @@ func (d *Deliverer) logStore(wasDown bool, what string, err error) bool {
 	return err != nil
 }
 
+// heldCount is the leases held and reserved.
 func (d *Deliverer) heldCount() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return len(d.held)
+	return len(d.held) + d.reserved
 }
 
 func (d *Deliverer) hold(l Lease) {
@@ -274,10 +332,21 @@ func (d *Deliverer) keep() {
 	}
 }
 
+// sender delivers what run claims and what Adopt hands over, until run
+// closes jobs; adopted leases it has not started then are handed back by
+// Stop's releaseAll.
 func (d *Deliverer) sender() {
 	defer d.wg.Done()
-	for l := range d.jobs {
-		d.deliver(l)
+	for {
+		select {
+		case l, ok := <-d.jobs:
+			if !ok {
+				return
+			}
+			d.deliver(l)
+		case l := <-d.adopted:
+			d.deliver(l)
+		}
 	}
 }
 

@@ -397,10 +397,10 @@ func (s *SQLiteStore) commit(batch []*sqliteOp, more bool) ([]*sqliteOp, error) 
 // Accept implements Store.
 func (s *SQLiteStore) Accept(ctx context.Context, req AcceptRequest) (AcceptResult, error) {
 	var res AcceptResult
-	m := req.Message
-	now := m.CreatedAt.UnixNano()
+	now := req.Message.CreatedAt.UnixNano()
 	err := s.do(ctx, func(tx *wtx) error {
 		res = AcceptResult{}
+		m := req.Message
 		if req.IdempotencyKey != "" {
 			var id, fp string
 			err := tx.QueryRow(`SELECT id, fingerprint FROM idempotency WHERE key = ? AND expires > ?`, req.IdempotencyKey, now).Scan(&id, &fp)
@@ -447,9 +447,20 @@ func (s *SQLiteStore) Accept(ctx context.Context, req AcceptRequest) (AcceptResu
 			res.RetryAfter = max(time.Duration(oldest-cutoff), time.Nanosecond)
 			return nil
 		}
-		if _, err := tx.Exec(`INSERT INTO messages (`+messageColumns+`, lease_until, send_at) VALUES (?, ?, ?, ?, ?, 0, '', ?, ?, ?, 0, '', ?, ?)`,
-			m.ID, m.Phone, m.Template, m.Text, StatusQueued, m.Worker, now, now, unixNano(m.SendAt), unixNano(m.SendAt)); err != nil {
+		// Leased at once (the accepting worker delivers it), or queued
+		// until its send_at (0: due at once).
+		m.Status, m.Attempts = StatusQueued, 0
+		owner, until := "", unixNano(m.SendAt)
+		leased := m.SendAt == nil && req.Lease.Owner != "" && claimTransition(&m, m.CreatedAt, 1)
+		if leased {
+			owner, until = req.Lease.Owner, now+int64(req.Lease.Duration)
+		}
+		if _, err := tx.Exec(`INSERT INTO messages (`+messageColumns+`, lease_until, send_at) VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?, 0, ?, ?, ?)`,
+			m.ID, m.Phone, m.Template, m.Text, m.Status, m.Attempts, m.Worker, now, now, owner, until, unixNano(m.SendAt)); err != nil {
 			return err
+		}
+		if leased {
+			res.Lease = &Lease{Message: m}
 		}
 		if req.IdempotencyKey != "" {
 			if _, err := tx.Exec(`INSERT OR REPLACE INTO idempotency (key, id, fingerprint, expires) VALUES (?, ?, ?, ?)`,

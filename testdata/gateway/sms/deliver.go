@@ -43,15 +43,17 @@ type Deliverer struct {
 	jobs    chan Lease // claimed by run
 	adopted chan Lease // leased at accept (Adopt); never more than capacity
 
-	mu       sync.Mutex
-	held     map[string]Lease // leases this worker holds, by message id
-	reserved int              // Reserve's slots not yet adopted or given back
-	running  bool             // between Start and Stop: Reserve grants slots
+	mu        sync.Mutex
+	held      map[string]Lease // leases this worker holds, by message id
+	finishing map[string]bool  // of held: the outcome is being recorded
+	reserved  int              // Reserve's slots not yet adopted or given back
+	running   bool             // between Start and Stop: Reserve grants slots
 
 	callCtx context.Context    // provider calls; cancelled when the drain runs out of time
 	cancel  context.CancelFunc // of callCtx
 	quit    chan struct{}      // closed by Stop: run and keep return
 	wg      sync.WaitGroup
+	records sync.WaitGroup // outcomes being recorded (finishLater)
 
 	sent, failed, retries, takeovers, released atomic.Int64
 }
@@ -108,7 +110,7 @@ func NewDeliverer(o DelivererOptions) *Deliverer {
 		o:     o,
 		owner: fmt.Sprintf("w%d-%d-%s", o.WorkerID, os.Getpid(), rand.Text()[:8]),
 		wake:  make(chan struct{}, 1), jobs: make(chan Lease), adopted: make(chan Lease, o.Senders*2),
-		held: map[string]Lease{}, callCtx: ctx, cancel: cancel, quit: make(chan struct{}),
+		held: map[string]Lease{}, finishing: map[string]bool{}, callCtx: ctx, cancel: cancel, quit: make(chan struct{}),
 	}
 }
 
@@ -158,6 +160,7 @@ func (d *Deliverer) Stop(ctx context.Context) error {
 		<-done
 	}
 	d.cancel()
+	d.records.Wait()
 	d.releaseAll()
 	return err
 }
@@ -175,7 +178,7 @@ func (d *Deliverer) capacity() int { return d.o.Senders * 2 }
 func (d *Deliverer) Reserve() (req LeaseRequest, ok bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.running || len(d.held)+d.reserved >= d.capacity() {
+	if !d.running || d.busy() >= d.capacity() {
 		return LeaseRequest{}, false
 	}
 	d.reserved++
@@ -277,12 +280,16 @@ func (d *Deliverer) logStore(wasDown bool, what string, err error) bool {
 	return err != nil
 }
 
-// heldCount is the leases held and reserved.
+// heldCount is the leases held and reserved, but for those whose outcome
+// is being recorded.
 func (d *Deliverer) heldCount() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return len(d.held) + d.reserved
+	return d.busy()
 }
+
+// busy is heldCount; d.mu held.
+func (d *Deliverer) busy() int { return len(d.held) - len(d.finishing) + d.reserved }
 
 func (d *Deliverer) hold(l Lease) {
 	d.mu.Lock()
@@ -296,6 +303,7 @@ func (d *Deliverer) drop(id string) bool {
 	defer d.mu.Unlock()
 	_, ok := d.held[id]
 	delete(d.held, id)
+	delete(d.finishing, id)
 	return ok
 }
 
@@ -313,8 +321,10 @@ func (d *Deliverer) keep() {
 		}
 		d.mu.Lock()
 		leases := make([]Lease, 0, len(d.held))
-		for _, l := range d.held {
-			leases = append(leases, l)
+		for id, l := range d.held {
+			if !d.finishing[id] { // ended by its outcome's record
+				leases = append(leases, l)
+			}
 		}
 		d.mu.Unlock()
 		if len(leases) == 0 {
@@ -364,12 +374,12 @@ func (d *Deliverer) deliver(l Lease) {
 	switch {
 	case err == nil:
 		m.Status, m.LastError, m.SentAt = StatusSent, "", &now
-		d.finish(l, m)
+		d.finishLater(l, m)
 	case d.callCtx.Err() != nil: // cut short by Stop: the outcome is unknown, another worker retries
 		d.release(Lease{Message: m, Entry: l.Entry})
 	case IsPermanent(err) || d.o.Retry.Exhausted(m.Attempts):
 		m.Status, m.LastError = StatusFailed, err.Error()
-		d.finish(l, m)
+		d.finishLater(l, m)
 	default:
 		wait := d.o.Retry.Backoff(m.Attempts, d.o.Draw())
 		next := now.Add(wait)
@@ -382,6 +392,22 @@ func (d *Deliverer) deliver(l Lease) {
 // storeWrite bounds one write of the outcome of an attempt.
 func (d *Deliverer) storeWrite() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), d.o.Lease)
+}
+
+// finishLater records a final outcome (finish) while the sender goes on
+// with its next message: the store may keep an outcome a few ms to commit
+// it with other writes (SQLite's lazyDelay). The lease stays held, not
+// renewed and not counted against the worker's capacity, until the record
+// is written; Stop waits for the records before it hands anything back.
+func (d *Deliverer) finishLater(l Lease, m Message) {
+	d.mu.Lock()
+	d.finishing[m.ID] = true
+	d.mu.Unlock()
+	d.records.Add(1)
+	go func() {
+		defer d.records.Done()
+		d.finish(l, m)
+	}()
 }
 
 // finish records a final status and ends the lease. If the record cannot be

@@ -100,11 +100,22 @@ type SQLiteStore struct {
 
 // sqliteOp is one write of a group commit. fn runs inside the batch's
 // transaction and reports results through its closure; an error from fn
-// rolls the batch back, after which each op is retried alone.
+// rolls the batch back, after which each op is retried alone. A lazy op
+// may wait up to lazyDelay for other ops to share its commit.
 type sqliteOp struct {
 	fn   func(tx *wtx) error
 	done chan error
+	lazy bool
 }
+
+// lazyDelay is how long a lazy write (a delivery's final outcome) waits
+// for other writes to commit with: every commit is an fsync and a turn of
+// the writer lock shared by all the processes, so an outcome that rides
+// along with the next accept's commit halves the commits of a steady
+// stream of sends. Nobody waits for an outcome but the lease holder, and
+// if it is lost meanwhile the message is delivered again under the same
+// id, as after any crash between the provider's answer and its record.
+const lazyDelay = 10 * time.Millisecond
 
 // errStoreClosed is returned by calls after Close.
 var errStoreClosed = errors.New("store closed")
@@ -209,7 +220,15 @@ func (s *SQLiteStore) Close() error {
 // submitted, the write is waited for even if ctx ends, so the caller never
 // answers "failed" for a message that was in fact committed.
 func (s *SQLiteStore) do(ctx context.Context, fn func(tx *wtx) error) error {
-	op := &sqliteOp{fn: fn, done: make(chan error, 1)}
+	return s.submit(ctx, &sqliteOp{fn: fn, done: make(chan error, 1)})
+}
+
+// doLazy is do for a write that may wait lazyDelay to share a commit.
+func (s *SQLiteStore) doLazy(ctx context.Context, fn func(tx *wtx) error) error {
+	return s.submit(ctx, &sqliteOp{fn: fn, done: make(chan error, 1), lazy: true})
+}
+
+func (s *SQLiteStore) submit(ctx context.Context, op *sqliteOp) error {
 	select {
 	case s.ops <- op:
 	case <-ctx.Done():
@@ -221,7 +240,8 @@ func (s *SQLiteStore) do(ctx context.Context, fn func(tx *wtx) error) error {
 }
 
 // writer owns the write connection: it takes the first waiting op, adds
-// every op that queued up behind it, and commits them together.
+// every op that queued up behind it, and commits them together. A batch of
+// lazy ops only waits for an op that is not (or for lazyDelay) first.
 func (s *SQLiteStore) writer() {
 	defer s.wg.Done()
 	batch := make([]*sqliteOp, 0, maxBatch)
@@ -234,6 +254,9 @@ func (s *SQLiteStore) writer() {
 			return
 		}
 		batch = s.gather(batch)
+		if allLazy(batch) {
+			batch = s.waitUrgent(batch)
+		}
 		var err error
 		batch, err = s.commit(batch, true)
 		if err != nil && len(batch) > 1 {
@@ -256,6 +279,36 @@ func (s *SQLiteStore) gather(batch []*sqliteOp) []*sqliteOp {
 		case op := <-s.ops:
 			batch = append(batch, op)
 		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func allLazy(batch []*sqliteOp) bool {
+	for _, op := range batch {
+		if !op.lazy {
+			return false
+		}
+	}
+	return true
+}
+
+// waitUrgent adds ops to a batch of lazy ones until one is not lazy, the
+// batch is full, lazyDelay has passed or the store closes.
+func (s *SQLiteStore) waitUrgent(batch []*sqliteOp) []*sqliteOp {
+	t := time.NewTimer(lazyDelay)
+	defer t.Stop()
+	for len(batch) < maxBatch {
+		select {
+		case op := <-s.ops:
+			batch = append(batch, op)
+			if !op.lazy {
+				return s.gather(batch)
+			}
+		case <-t.C:
+			return batch
+		case <-s.quit:
 			return batch
 		}
 	}
@@ -611,7 +664,8 @@ func (s *SQLiteStore) Renew(ctx context.Context, owner string, leases []Lease, l
 	return lost, err
 }
 
-// Update implements Store.
+// Update implements Store. A final outcome is a lazy write: it shares the
+// commit of the next other write, or waits lazyDelay.
 func (s *SQLiteStore) Update(ctx context.Context, owner string, l Lease, m Message) (bool, error) {
 	return s.put(ctx, owner, m, !m.Status.Final())
 }
@@ -635,7 +689,11 @@ func (s *SQLiteStore) put(ctx context.Context, owner string, m Message, keep boo
 	}
 	args = append(args, m.ID, owner)
 	var held bool
-	err := s.do(ctx, func(tx *wtx) error {
+	do := s.do
+	if m.Status.Final() {
+		do = s.doLazy
+	}
+	err := do(ctx, func(tx *wtx) error {
 		res, err := tx.Exec(`UPDATE messages SET status = ?, attempts = ?, last_error = ?, updated_at = ?, sent_at = ?, `+set+` WHERE id = ? AND owner = ?`, args...)
 		if err != nil {
 			return err

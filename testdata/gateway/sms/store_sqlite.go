@@ -28,7 +28,10 @@ const maxBatch = 256
 // of the lease; while it is queued (owner ”) the time it is due, its
 // send_at or its next retry (0: at once), so the index messages_pending
 // serves expired leases, schedules and retries alike. send_at is the time
-// the client asked for (0: none), kept for the record.
+// the client asked for (0: none), kept for the record. phone_key is the
+// rate-limit key (NormalizePhone's digits): the per-phone limit counts the
+// messages of the phone created in the window on the index messages_phone
+// (made by migrate, after the column of an older database).
 const sqliteSchema = `
 CREATE TABLE IF NOT EXISTS messages (
 	id          TEXT PRIMARY KEY,
@@ -44,11 +47,10 @@ CREATE TABLE IF NOT EXISTS messages (
 	sent_at     INTEGER NOT NULL,
 	owner       TEXT NOT NULL,
 	lease_until INTEGER NOT NULL,
-	send_at     INTEGER NOT NULL DEFAULT 0
+	send_at     INTEGER NOT NULL DEFAULT 0,
+	phone_key   TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS messages_pending ON messages (lease_until) WHERE status IN ('queued', 'sending');
-CREATE TABLE IF NOT EXISTS rate (phone TEXT NOT NULL, at INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS rate_phone ON rate (phone, at);
 CREATE TABLE IF NOT EXISTS deliveries (
 	provider    TEXT NOT NULL,
 	provider_id TEXT NOT NULL,
@@ -84,7 +86,9 @@ const messageSelect = messageColumns + `, lease_until, send_at`
 // With synchronous=FULL a committed message survives a crash of the process
 // and of the machine.
 type SQLiteStore struct {
-	path  string
+	path       string
+	legacyRate bool // the database has the rate stamps of older gateways: Prune empties it
+
 	lock  *writerLock // queues this database's writers across processes
 	write *sql.DB     // one connection, used by the writer goroutine only
 	read  *sql.DB     // a pool for Get, Stats and Claim's look-ahead
@@ -184,20 +188,48 @@ func (s *SQLiteStore) migrate() error {
 	if _, err := tx.Exec(sqliteSchema + sqliteAuthSchema); err != nil {
 		return err
 	}
-	if err := addSendAt(tx); err != nil {
+	if _, err := addColumn(tx, "send_at", "INTEGER NOT NULL DEFAULT 0"); err != nil {
+		return err
+	}
+	if err := addPhoneKey(tx); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`CREATE INDEX IF NOT EXISTS messages_phone ON messages (phone_key, created_at)`); err != nil {
+		return err
+	}
+	if err := tx.QueryRow(`SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'rate'`).Scan(&s.legacyRate); err != nil {
 		return err
 	}
 	return tx.Commit()
 }
 
-// addSendAt adds the send_at column to a database made before scheduled
-// sends existed.
-func addSendAt(tx *sql.Tx) error {
+// addColumn adds a column to the messages table of a database made before
+// it existed, and reports whether it did.
+func addColumn(tx *sql.Tx, name, decl string) (bool, error) {
 	var n int
-	if err := tx.QueryRow(`SELECT count(*) FROM pragma_table_info('messages') WHERE name = 'send_at'`).Scan(&n); err != nil || n == 1 {
+	if err := tx.QueryRow(`SELECT count(*) FROM pragma_table_info('messages') WHERE name = ?`, name).Scan(&n); err != nil || n == 1 {
+		return false, err
+	}
+	_, err := tx.Exec(`ALTER TABLE messages ADD COLUMN ` + name + ` ` + decl)
+	return err == nil, err
+}
+
+// phoneKeyBackfill is how far back a database made before phone_key gets
+// its messages' keys, so the rate limit still counts them: longer than any
+// rate window in use.
+const phoneKeyBackfill = 24 * time.Hour
+
+// addPhoneKey adds phone_key to a database whose rate limit counted stamps
+// in the table rate (older gateways) and fills it in for its recent
+// messages. Messages that a worker of the older version still accepts
+// afterwards (a rolling upgrade) have no key and do not count, so for one
+// rate window the limit counts old and new workers' messages apart.
+func addPhoneKey(tx *sql.Tx) error {
+	added, err := addColumn(tx, "phone_key", "TEXT NOT NULL DEFAULT ''")
+	if err != nil || !added {
 		return err
 	}
-	_, err := tx.Exec(`ALTER TABLE messages ADD COLUMN send_at INTEGER NOT NULL DEFAULT 0`)
+	_, err = tx.Exec(`UPDATE messages SET phone_key = ltrim(phone, '+') WHERE created_at > ?`, time.Now().Add(-phoneKeyBackfill).UnixNano())
 	return err
 }
 
@@ -477,29 +509,6 @@ func (s *SQLiteStore) Accept(ctx context.Context, req AcceptRequest) (AcceptResu
 				return nil
 			}
 		}
-		// The stamp goes in only while the phone has fewer than RateLimit
-		// in the window (stamps older than it are Prune's); one statement
-		// checks and counts in the usual case.
-		cutoff := now - int64(req.RateWindow)
-		ins, err := tx.Exec(`INSERT INTO rate (phone, at) SELECT ?, ? WHERE (SELECT count(*) FROM rate WHERE phone = ? AND at > ?) < ?`,
-			req.PhoneKey, now, req.PhoneKey, cutoff, req.RateLimit)
-		if err != nil {
-			return err
-		}
-		if n, err := ins.RowsAffected(); err != nil || n == 0 {
-			if err != nil {
-				return err
-			}
-			// Limited: the next send is allowed when the RateLimit-th
-			// newest stamp leaves the window.
-			var oldest int64
-			if err := tx.QueryRow(`SELECT at FROM rate WHERE phone = ? AND at > ? ORDER BY at DESC LIMIT 1 OFFSET ?`,
-				req.PhoneKey, cutoff, req.RateLimit-1).Scan(&oldest); err != nil {
-				return err
-			}
-			res.RetryAfter = max(time.Duration(oldest-cutoff), time.Nanosecond)
-			return nil
-		}
 		// Leased at once (the accepting worker delivers it), or queued
 		// until its send_at (0: due at once).
 		m.Status, m.Attempts = StatusQueued, 0
@@ -508,9 +517,31 @@ func (s *SQLiteStore) Accept(ctx context.Context, req AcceptRequest) (AcceptResu
 		if leased {
 			owner, until = req.Lease.Owner, now+int64(req.Lease.Duration)
 		}
-		if _, err := tx.Exec(`INSERT INTO messages (`+messageColumns+`, lease_until, send_at) VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?, 0, ?, ?, ?)`,
-			m.ID, m.Phone, m.Template, m.Text, m.Status, m.Attempts, m.Worker, now, now, owner, until, unixNano(m.SendAt)); err != nil {
+		// The message goes in only while its phone has fewer than
+		// RateLimit in the window: one statement checks and stores in
+		// the usual case.
+		cutoff := now - int64(req.RateWindow)
+		ins, err := tx.Exec(`INSERT INTO messages (`+messageColumns+`, lease_until, send_at, phone_key)
+			SELECT ?, ?, ?, ?, ?, ?, '', ?, ?, ?, 0, ?, ?, ?, ?
+			WHERE (SELECT count(*) FROM messages WHERE phone_key = ? AND created_at > ?) < ?`,
+			m.ID, m.Phone, m.Template, m.Text, m.Status, m.Attempts, m.Worker, now, now, owner, until, unixNano(m.SendAt), req.PhoneKey,
+			req.PhoneKey, cutoff, req.RateLimit)
+		if err != nil {
 			return err
+		}
+		if n, err := ins.RowsAffected(); err != nil || n == 0 {
+			if err != nil {
+				return err
+			}
+			// Limited: the next send is allowed when the RateLimit-th
+			// newest message leaves the window.
+			var oldest int64
+			if err := tx.QueryRow(`SELECT created_at FROM messages WHERE phone_key = ? AND created_at > ? ORDER BY created_at DESC LIMIT 1 OFFSET ?`,
+				req.PhoneKey, cutoff, req.RateLimit-1).Scan(&oldest); err != nil {
+				return err
+			}
+			res.RetryAfter = max(time.Duration(oldest-cutoff), time.Nanosecond)
+			return nil
 		}
 		if leased {
 			res.Lease = &Lease{Message: m}
@@ -763,12 +794,16 @@ func (s *SQLiteStore) Stats(ctx context.Context) (StoreStats, error) {
 	return st, nil
 }
 
-// Prune deletes idempotency keys past their expiry and rate-limit stamps
-// older than window; the gateway calls it now and then.
+// Prune deletes idempotency keys past their expiry, and the rate-limit
+// stamps older than window that gateways before phone_key kept in the
+// table rate; the gateway calls it now and then.
 func (s *SQLiteStore) Prune(ctx context.Context, now time.Time, window time.Duration) error {
 	return s.do(ctx, func(tx *wtx) error {
 		if _, err := tx.Exec(`DELETE FROM idempotency WHERE expires <= ?`, now.UnixNano()); err != nil {
 			return err
+		}
+		if !s.legacyRate {
+			return nil
 		}
 		_, err := tx.Exec(`DELETE FROM rate WHERE at <= ?`, now.Add(-window).UnixNano())
 		return err

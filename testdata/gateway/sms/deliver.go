@@ -41,7 +41,7 @@ type Deliverer struct {
 
 	wake    chan struct{}
 	jobs    chan Lease // claimed by run
-	adopted chan Lease // leased at accept (Adopt); never more than capacity
+	adopted chan Lease // leased at accept (Adopt), buffered: capacity
 
 	mu        sync.Mutex
 	held      map[string]Lease // leases this worker holds, by message id
@@ -200,7 +200,7 @@ func (d *Deliverer) Adopt(l Lease) {
 	d.held[l.Message.ID] = l
 	running := d.running
 	if running {
-		d.adopted <- l // never blocks: held ≤ capacity
+		d.adopted <- l // never blocks: adopted + reserved ≤ capacity (Reserve)
 	}
 	d.mu.Unlock()
 	if !running {

@@ -177,6 +177,51 @@ func testDeliverer(t *testing.T, spec func(t *testing.T) string) {
 		}
 	})
 
+	t.Run("a stop right after the provider calls keeps their outcomes", func(t *testing.T) {
+		st := setup(t)
+		const n = 12
+		called := make(chan string, n)
+		d := start(t, st, providerFunc(func(ctx context.Context, m Message) error {
+			called <- m.ID
+			return nil
+		}))
+		var ids []string
+		for i := range n {
+			m := newMessage("+49151123456" + itoa(10+i))
+			req := acceptReq(m, "")
+			req.Lease, _ = d.Reserve()
+			res, err := st.Accept(ctx, req)
+			switch {
+			case err != nil:
+				t.Fatal(err)
+			case res.Lease != nil:
+				d.Adopt(*res.Lease)
+			case req.Lease.Owner != "":
+				d.Unreserve()
+				d.Wake()
+			default:
+				d.Wake()
+			}
+			ids = append(ids, m.ID)
+		}
+		for range n {
+			<-called
+		}
+		// Outcomes may still be on their way to the store: Stop waits
+		// for them instead of handing the messages back.
+		if err := d.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			if got, _ := st.Get(ctx, id); got.Status != StatusSent || got.Attempts != 1 {
+				t.Fatalf("after stop: %+v", got)
+			}
+		}
+		if s := d.Stats(); s.Sent != n || s.Released != 0 || s.InFlight != 0 {
+			t.Fatalf("stats %+v", s)
+		}
+	})
+
 	t.Run("a retry waits in the store, not in a sender", func(t *testing.T) {
 		st := setup(t)
 		failing := accept(t, st)

@@ -84,6 +84,13 @@ func badBuild(out, mode string) goBuild {
 // into dir by workerBuild) and waits until every worker is ready.
 func startUpgradeRig(t *testing.T, bin, dir string, instances int, env ...string) *upgradeRig {
 	t.Helper()
+	return startWrappedRig(t, nil, bin, dir, instances, env...)
+}
+
+// startWrappedRig is startUpgradeRig with the agent's command line
+// prefixed by wrap (a program and its options), e.g. unshare.
+func startWrappedRig(t *testing.T, wrap []string, bin, dir string, instances int, env ...string) *upgradeRig {
+	t.Helper()
 	worker := filepath.Join(dir, "worker")
 	rt, err := os.MkdirTemp("", "rt") // short: a unix socket path holds 107 bytes
 	if err != nil {
@@ -93,8 +100,13 @@ func startUpgradeRig(t *testing.T, bin, dir string, instances int, env ...string
 	r := &upgradeRig{t: t, name: "upg", addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 		env: []string{"XDG_RUNTIME_DIR=" + rt}, ctlDir: filepath.Join(rt, "node-agent"), logDir: t.TempDir(),
 		metrics: fmt.Sprintf("127.0.0.1:%d", freePort(t)), local: fmt.Sprintf("tcp -h 127.0.0.1 -p %d -t 3000", freePort(t))}
-	r.a = startAgent(t, bin, r.addr, []string{worker, "-n", r.name, "-i", strconv.Itoa(instances),
-		"--http-address", r.addr, "-l", r.logDir, "--metrics-address", r.metrics, "--tars-local", r.local}, append(r.env, env...)...)
+	args := []string{worker, "-n", r.name, "-i", strconv.Itoa(instances),
+		"--http-address", r.addr, "-l", r.logDir, "--metrics-address", r.metrics, "--tars-local", r.local}
+	if len(wrap) > 0 {
+		args = append(append(wrap[1:len(wrap):len(wrap)], bin), args...)
+		bin = wrap[0]
+	}
+	r.a = startAgent(t, bin, r.addr, args, append(r.env, env...)...)
 	if !poll(30*time.Second, func() bool { return r.status().Ready() == instances }) {
 		t.Fatalf("%d of %d workers ready after 30 s", r.status().Ready(), instances)
 	}

@@ -132,11 +132,10 @@ func (s *Supervisor) onUpgrade(req upgradeRequest) {
 
 // upgradable says why the agent cannot hand over now, or nil.
 func (s *Supervisor) upgradable() error {
+	if err := inPlacePossible(runtime.GOOS, os.Getpid()); err != nil {
+		return err
+	}
 	switch {
-	case runtime.GOOS != "linux":
-		return refused("an upgrade in place needs Linux (this agent runs on %s): restart the agent to change its program", runtime.GOOS)
-	case os.Getpid() == 1:
-		return refused("the agent is PID 1 (a container's init): if the new program failed after the exec, the container would stop with every worker; replace the container's image instead")
 	case s.up.reaper == nil:
 		return refused("the agent does not run real processes")
 	case s.up.busy:
@@ -163,6 +162,29 @@ func (s *Supervisor) upgradable() error {
 		case !s.isOSProc(sl.w.p):
 			return refused("worker %d is not a process the agent started", sl.id)
 		}
+	}
+	return nil
+}
+
+// inPlacePossible says why an agent running on goos with pid can never
+// upgrade in place, or nil. Never falls back to a restart: the reply says
+// what to do instead.
+//
+//   - Not Linux: the hand-over rests on Linux only (memfd, the guardian's
+//     cgroup and parent-death signals, SO_REUSEPORT steering, execve
+//     keeping the children).
+//   - PID 1 (a container's init): after the exec there is no way back. A
+//     new program that fails would end PID 1, and the kernel then kills
+//     every process of the PID namespace, the workers with it; the same
+//     failure anywhere else leaves the guardian to stop the workers and the
+//     service manager to start the agent again. A container changes its
+//     agent with its image.
+func inPlacePossible(goos string, pid int) error {
+	switch {
+	case goos != "linux":
+		return refused("an upgrade in place needs Linux (this agent runs on %s): restart the agent to change its program", goos)
+	case pid == 1:
+		return refused("the agent is PID 1 (a container's init): if the new program failed after the exec, the container would stop with every worker; replace the container's image instead")
 	}
 	return nil
 }

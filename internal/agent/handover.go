@@ -12,6 +12,7 @@ import (
 
 	"github.com/nodeagent/node-agent/internal/agent/config"
 	"github.com/nodeagent/node-agent/internal/control"
+	"github.com/nodeagent/node-agent/internal/monitor"
 )
 
 // handoverProtocol is the version of the hand-over document this program
@@ -51,6 +52,11 @@ type handoverDoc struct {
 	Admin   *int `json:"admin,omitempty"`
 	Metrics *int `json:"metrics,omitempty"`
 	Client  int  `json:"client"` // the requesting control client's connection, -1: none
+
+	// Monitor is the workers' statistics (protocol 2): the Prometheus
+	// totals, the TARS report interval in progress, the Go runtime's
+	// counters. Absent (protocol 1), they start again.
+	Monitor *monitor.Carried `json:"monitor,omitempty"`
 }
 
 type windowState struct {

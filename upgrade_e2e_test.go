@@ -348,9 +348,9 @@ func checkEveryLineOnce(t *testing.T, path string, streams int) {
 // relative PATH) upgrade the agent.
 func TestUpgradeRefusals(t *testing.T) {
 	dir := t.TempDir()
-	a, other := filepath.Join(dir, "node-agent-a"), filepath.Join(dir, "node-agent-p2")
+	a, other := filepath.Join(dir, "node-agent-a"), filepath.Join(dir, "node-agent-p3")
 	builds := []goBuild{agentBuild(a, "9.0.0-a"), workerBuild(dir),
-		agentBuild(other, "9.0.0-p2", "github.com/nodeagent/node-agent/internal/agent.handoverProtocol=2")}
+		agentBuild(other, "9.0.0-p3", "github.com/nodeagent/node-agent/internal/agent.handoverProtocol=3")}
 	bad := map[string]string{}
 	for _, mode := range []string{"exit", "hang", "hang-check", "vanish"} {
 		bad[mode] = filepath.Join(dir, "bad-"+mode)
@@ -376,7 +376,7 @@ func TestUpgradeRefusals(t *testing.T) {
 	}
 	refused(bad["exit"], "--version: bad-exit: code 3: upgradebad: failing at start")
 	refused(bad["hang"], "--version: no answer within 5s (killed)")
-	refused(other, `(9.0.0-p2) cannot adopt this agent: node-agent-p2: code 1: node-agent 9.0.0-p2: hand-over protocol "1", this program reads protocol "2" only`)
+	refused(other, `(9.0.0-p3) cannot adopt this agent: node-agent-p3: code 1: node-agent 9.0.0-p3: hand-over protocol "2", this program reads protocols "3" and "1" only`)
 	refused(r.logDir, "is not an executable file")
 	// Checked, then the exec fails: the frozen agent thaws.
 	refused(bad["vanish"], "exec "+bad["vanish"]+": no such file or directory")

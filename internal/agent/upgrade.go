@@ -33,7 +33,9 @@ type upgrader struct {
 	reaper  *reaper
 	starter *osStarter
 	control *control.Listener // set by ServeControl
-	busy    bool              // an upgrade is being checked or handed over
+	// controlServer serves control; paused before a hand-over.
+	controlServer *control.Server
+	busy          bool // an upgrade is being checked or handed over
 	// adopted is the hand-over this program started with, until Run
 	// adopted it; nil for an agent started afresh.
 	adopted *Handover
@@ -65,6 +67,8 @@ type upgradeChecked struct {
 	req     upgradeRequest
 	version string // the new program's version
 	err     error
+	// doors are the agent's endpoints, paused once the checks passed.
+	doors *pausedDoors
 }
 
 // Upgrade replaces the agent's program with the binary at path ("" = its
@@ -81,6 +85,9 @@ func (s *Supervisor) Upgrade(ctx context.Context, path string) (string, error) {
 			return "", fmt.Errorf("%w: %v", ErrUpgradeRefused, err)
 		}
 		req.client = f
+		// The new program answers it: the pause before the hand-over
+		// does not wait for it.
+		control.Detach(ctx)
 	}
 	if err := s.send(ctx, req); err != nil {
 		req.refuse(nil)
@@ -121,12 +128,20 @@ func (s *Supervisor) onUpgrade(req upgradeRequest) {
 	}
 	s.up.busy = true
 	s.log.info("upgrade in place to %s: checking the new binary", path)
-	r := s.up.reaper
+	r, doors := s.up.reaper, s.frontDoors()
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*upgradeTimeout)
 		defer cancel()
-		version, err := checkNewBinary(ctx, r, path, doc)
-		s.post(upgradeChecked{req: req, version: version, err: err})
+		ev := upgradeChecked{req: req}
+		ev.version, ev.err = checkNewBinary(ctx, r, path, doc)
+		if ev.err == nil {
+			// The run loop goes on meanwhile: the requests in progress
+			// may need it.
+			ctx, cancel := context.WithTimeout(context.Background(), upgradeDrainTimeout)
+			defer cancel()
+			ev.doors, ev.err = doors.pause(ctx)
+		}
+		s.post(ev)
 	}()
 }
 
@@ -229,6 +244,9 @@ func (s *Supervisor) onUpgradeChecked(ev upgradeChecked) {
 		err = s.handOver(ev)
 	}
 	// Still here: the old program stays in charge.
+	if rerr := ev.doors.resume(); rerr != nil {
+		s.log.error("upgrade in place: serving the metrics again: %v", rerr)
+	}
 	s.log.error("upgrade in place to %s: %v; this program (%s) keeps running every worker", ev.req.path, err, s.version)
 	s.alarm("", "[alarm] agent upgrade failed: "+err.Error())
 	ev.req.refuse(err)

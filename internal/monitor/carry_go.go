@@ -34,14 +34,15 @@ type carriedMetric struct {
 // /proc for the process, which an exec does not restart.
 func carriesOver(name string) bool { return strings.HasPrefix(name, "go_") }
 
-// carryGatherer gathers g and adds the carried values to its families.
+// carryGatherer gathers g and adds the carried values to its families;
+// goOnly gathers the families to carry (carryGo).
 type carryGatherer struct {
-	g       prometheus.Gatherer
-	carried map[string]map[string]carriedMetric // family → labels → values
+	g, goOnly prometheus.Gatherer
+	carried   map[string]map[string]carriedMetric // family → labels → values
 }
 
-func newCarryGatherer(g prometheus.Gatherer, c *Carried) *carryGatherer {
-	cg := &carryGatherer{g: g, carried: map[string]map[string]carriedMetric{}}
+func newCarryGatherer(g, goOnly prometheus.Gatherer, c *Carried) *carryGatherer {
+	cg := &carryGatherer{g: g, goOnly: goOnly, carried: map[string]map[string]carriedMetric{}}
 	if c == nil {
 		return cg
 	}
@@ -63,7 +64,11 @@ func newCarryGatherer(g prometheus.Gatherer, c *Carried) *carryGatherer {
 
 // Gather implements prometheus.Gatherer.
 func (cg *carryGatherer) Gather() ([]*dto.MetricFamily, error) {
-	mfs, err := cg.g.Gather()
+	return cg.add(cg.g.Gather())
+}
+
+// add adds the carried values to mfs.
+func (cg *carryGatherer) add(mfs []*dto.MetricFamily, err error) ([]*dto.MetricFamily, error) {
 	for _, mf := range mfs {
 		byLabels, ok := cg.carried[mf.GetName()]
 		if !ok {
@@ -97,7 +102,7 @@ func addCarried(m *dto.Metric, c carriedMetric) {
 // carryGo returns the Go runtime's counters as exported now (with what
 // was carried to this program).
 func (cg *carryGatherer) carryGo() []carriedFamily {
-	mfs, _ := cg.Gather()
+	mfs, _ := cg.add(cg.goOnly.Gather())
 	var out []carriedFamily
 	for _, mf := range mfs {
 		if !carriesOver(mf.GetName()) {

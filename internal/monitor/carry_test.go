@@ -142,12 +142,12 @@ func TestGoCountersCarried(t *testing.T) {
 	hist.Observe(3)
 	gauge.Set(7)
 	mine.Add(9)
-	carried := carryThroughJSON(t, &Carried{Go: newCarryGatherer(reg, nil).carryGo()})
+	carried := carryThroughJSON(t, &Carried{Go: newCarryGatherer(reg, reg, nil).carryGo()})
 	if len(carried.Go) != 3 {
 		t.Fatalf("carried %+v, want the three go_ counter families", carried.Go)
 	}
 	gc.Add(1) // the new runtime's own
-	g := newCarryGatherer(reg, carried)
+	g := newCarryGatherer(reg, reg, carried)
 	mfs, err := g.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +172,7 @@ func TestGoCountersCarried(t *testing.T) {
 			t.Errorf("%s = %v, want %v", name, got[name], w)
 		}
 	}
-	if _, err := newCarryGatherer(failingGatherer{}, carried).Gather(); err == nil {
+	if _, err := newCarryGatherer(failingGatherer{}, reg, carried).Gather(); err == nil {
 		t.Fatal("a gather error was lost")
 	}
 }

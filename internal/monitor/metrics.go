@@ -59,11 +59,12 @@ func newHandler(opts MetricsOptions) (http.Handler, *carryGatherer) {
 		cs.list = append(cs.list, opts.Reporter.collector())
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(cs,
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	g := newCarryGatherer(reg, opts.Carried)
+	reg.MustRegister(cs, collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The Go runtime's own registry: carried over by an upgrade in place,
+	// and gathered for it without asking the agent's (frozen) run loop.
+	goReg := prometheus.NewRegistry()
+	goReg.MustRegister(collectors.NewGoCollector())
+	g := newCarryGatherer(prometheus.Gatherers{reg, goReg}, goReg, opts.Carried)
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))

@@ -67,7 +67,7 @@ type handoverDoc struct {
 	// AdminConns are the AdminF connections, stopped between two
 	// requests (protocol 2).
 	AdminConns []adminConnState `json:"admin_conns,omitempty"`
-	Client  int  `json:"client"` // the requesting control client's connection, -1: none
+	Client     int              `json:"client"` // the requesting control client's connection, -1: none
 
 	// Monitor is the workers' statistics (protocol 2): the Prometheus
 	// totals, the TARS report interval in progress, the Go runtime's

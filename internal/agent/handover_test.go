@@ -26,10 +26,10 @@ func sampleHandover() *handoverDoc {
 		},
 		Sockets: socketsState{Groups: []groupState{{Key: "tcp :8080", Network: "tcp", Address: ":8080", Shared: -1,
 			PerSlot: map[int]int{0: 20, 1: 21}, Prog: 22, Sockets: 23, Serving: 24, Current: []int{0, 1}}}},
-		Contain: containState{Token: "tok", Seq: 2, GuardianPID: 99, GuardianWrite: 25},
-		Control: &controlState{Path: "/run/node-agent/svc.sock", Socket: 26, Lock: 27},
+		Contain:    containState{Token: "tok", Seq: 2, GuardianPID: 99, GuardianWrite: 25},
+		Control:    &controlState{Path: "/run/node-agent/svc.sock", Socket: 26, Lock: 27},
 		AdminConns: []adminConnState{{FD: 28, Buffered: []byte{0, 0, 0, 40, 1}}, {FD: 29}},
-		Monitor: &monitor.Carried{Rejected: 2, Calls: nil},
+		Monitor:    &monitor.Carried{Rejected: 2, Calls: nil},
 	}
 }
 

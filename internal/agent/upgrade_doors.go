@@ -37,7 +37,7 @@ type frontDoors struct {
 // pausedDoors are the front doors once paused, with what they hand over.
 type pausedDoors struct {
 	doors   frontDoors
-	metrics *os.File    // the metrics listener
+	metrics *os.File     // the metrics listener
 	admin   *tars.Paused // the AdminF listener and connections
 	// unanswered counts the control requests not answered in time.
 	unanswered int

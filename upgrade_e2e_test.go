@@ -84,12 +84,16 @@ func badBuild(out, mode string) goBuild {
 // into dir by workerBuild) and waits until every worker is ready.
 func startUpgradeRig(t *testing.T, bin, dir string, instances int, env ...string) *upgradeRig {
 	t.Helper()
-	return startWrappedRig(t, nil, bin, dir, instances, env...)
+	return startRig(t, bin, dir, instances, rigOptions{env: env})
 }
 
-// startWrappedRig is startUpgradeRig with the agent's command line
-// prefixed by wrap (a program and its options), e.g. unshare.
-func startWrappedRig(t *testing.T, wrap []string, bin, dir string, instances int, env ...string) *upgradeRig {
+// rigOptions change startRig's agent: its command line prefixed by wrap
+// (a program and its options, e.g. unshare), args added to its options,
+// env to its environment.
+type rigOptions struct{ wrap, args, env []string }
+
+// startRig is startUpgradeRig with options.
+func startRig(t *testing.T, bin, dir string, instances int, o rigOptions) *upgradeRig {
 	t.Helper()
 	worker := filepath.Join(dir, "worker")
 	rt, err := os.MkdirTemp("", "rt") // short: a unix socket path holds 107 bytes
@@ -102,11 +106,12 @@ func startWrappedRig(t *testing.T, wrap []string, bin, dir string, instances int
 		metrics: fmt.Sprintf("127.0.0.1:%d", freePort(t)), local: fmt.Sprintf("tcp -h 127.0.0.1 -p %d -t 3000", freePort(t))}
 	args := []string{worker, "-n", r.name, "-i", strconv.Itoa(instances),
 		"--http-address", r.addr, "-l", r.logDir, "--metrics-address", r.metrics, "--tars-local", r.local}
-	if len(wrap) > 0 {
-		args = append(append(wrap[1:len(wrap):len(wrap)], bin), args...)
-		bin = wrap[0]
+	args = append(args, o.args...)
+	if len(o.wrap) > 0 {
+		args = append(append(o.wrap[1:len(o.wrap):len(o.wrap)], bin), args...)
+		bin = o.wrap[0]
 	}
-	r.a = startAgent(t, bin, r.addr, args, append(r.env, env...)...)
+	r.a = startAgent(t, bin, r.addr, args, append(r.env, o.env...)...)
 	if !poll(30*time.Second, func() bool { return r.status().Ready() == instances }) {
 		t.Fatalf("%d of %d workers ready after 30 s", r.status().Ready(), instances)
 	}

@@ -25,7 +25,7 @@ func TestUpgradeRefusedAsPID1(t *testing.T) {
 	a := filepath.Join(dir, "node-agent-a")
 	buildAll(t, agentBuild(a, "9.0.0-a"), workerBuild(dir))
 	// --kill-child: the namespace (agent and workers) goes with unshare.
-	r := startWrappedRig(t, []string{unshare, "--pid", "--fork", "--mount-proc", "--kill-child"}, a, dir, 2)
+	r := startRig(t, a, dir, 2, rigOptions{wrap: []string{unshare, "--pid", "--fork", "--mount-proc", "--kill-child"}})
 	before := r.status()
 	if before.PID != 1 {
 		t.Fatalf("the agent runs as pid %d in its namespace, want 1", before.PID)

@@ -87,10 +87,17 @@ func (s *Server) Pause(ctx context.Context) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("monitor: metrics listener: %w", err)
 	}
-	if err := s.srv.Shutdown(ctx); err != nil {
+	err = s.srv.Shutdown(ctx)
+	<-s.served
+	// A connection accepted just before the listener closed may have
+	// been tracked only once Shutdown found none: now that Serve
+	// returned, every connection is tracked; wait for them too.
+	if err == nil {
+		err = s.srv.Shutdown(ctx)
+	}
+	if err != nil {
 		s.srv.Close()
 	}
-	<-s.served
 	s.paused = f
 	return f, nil
 }

@@ -248,6 +248,24 @@ func TestUpgradeKeepsCountersAndEveryRequest(t *testing.T) {
 	defer load.finish()
 	doors := startDoorLoops(t, r)
 	doors.progress(t, 20)
+	// The StatF reports, as they come: after the first and the last
+	// upgrade, a new program reports an interval the old one opened.
+	var received []tarstest.StatCall
+	awaitReport := func() {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for n := len(received); ; {
+			received = append(received, peer.Drain(t, 200*time.Millisecond)...)
+			for _, c := range received[n:] {
+				if c.Func == "reportMicMsg" {
+					return
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("no StatF report within 30 s")
+			}
+		}
+	}
 	for i, bin := range []string{b, a, b} {
 		out, code := r.upgrade(a, bin)
 		if code != 0 || !strings.Contains(out, "upgraded in place") {
@@ -255,6 +273,9 @@ func TestUpgradeKeepsCountersAndEveryRequest(t *testing.T) {
 		}
 		t.Logf("upgrade %d: %s", i+1, out)
 		doors.progress(t, 20)
+		if i != 1 {
+			awaitReport()
+		}
 	}
 	if failures := load.finish(); len(failures) > 0 {
 		t.Fatalf("%d requests to the workers failed, first: %v", len(failures), failures[0])
@@ -311,7 +332,7 @@ func TestUpgradeKeepsCountersAndEveryRequest(t *testing.T) {
 		t.Fatalf("the agent exited with %d", code)
 	}
 	reported, reports := 0, 0
-	for _, c := range peer.Drain(t, 3*time.Second) {
+	for _, c := range append(received, peer.Drain(t, 3*time.Second)...) {
 		if c.Func != "reportMicMsg" {
 			continue
 		}
@@ -323,6 +344,9 @@ func TestUpgradeKeepsCountersAndEveryRequest(t *testing.T) {
 			}
 			reported += row.Body.Count + row.Body.ExecCount
 		}
+	}
+	if reports < 3 {
+		t.Fatalf("StatF received %d reports, want at least 3 (two periodic ones by new programs, the last one)", reports)
 	}
 	if float64(reported) != total {
 		t.Fatalf("StatF received %d requests in %d reports, the agent counted %v: the intervals across the hand-overs were not reported exactly once", reported, reports, total)

@@ -372,6 +372,15 @@ func TestUpgradeRefusals(t *testing.T) {
 		if st.Version != "9.0.0-a" || fmt.Sprint(workerPIDs(st)) != fmt.Sprint(workerPIDs(before)) || st.Ready() != 2 {
 			t.Fatalf("after the refused upgrade to %s: version %q, workers %v (%d ready), want 9.0.0-a, %v", filepath.Base(to), st.Version, workerPIDs(st), st.Ready(), workerPIDs(before))
 		}
+		// The endpoints paused before the exec serve again.
+		if v, code := ctlReply("--local", r.local, "tars.viewversion"); code != 0 || v != "9.0.0-a" {
+			t.Fatalf("after the refused upgrade to %s: AdminF answered %q (exit %d)", filepath.Base(to), v, code)
+		}
+		resp, err := http.Get("http://" + r.metrics + "/metrics")
+		if err != nil {
+			t.Fatalf("after the refused upgrade to %s: /metrics: %v", filepath.Base(to), err)
+		}
+		resp.Body.Close()
 	}
 	refused(bad["exit"], "--version: bad-exit: code 3: upgradebad: failing at start")
 	refused(bad["hang"], "--version: no answer within 5s (killed)")

@@ -13,21 +13,13 @@ import (
 // opens it; its recent messages count toward the limit, and Prune empties
 // the old stamps.
 func TestSQLiteRateLimitCountsAnOldDatabasesMessages(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "sms.db")
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := `CREATE TABLE messages (id TEXT PRIMARY KEY, phone TEXT NOT NULL, template TEXT NOT NULL, text TEXT NOT NULL,
+	path, db := oldDatabase(t, `CREATE TABLE messages (id TEXT PRIMARY KEY, phone TEXT NOT NULL, template TEXT NOT NULL, text TEXT NOT NULL,
 		status TEXT NOT NULL, attempts INTEGER NOT NULL, last_error TEXT NOT NULL, worker INTEGER NOT NULL,
 		created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, sent_at INTEGER NOT NULL, owner TEXT NOT NULL,
 		lease_until INTEGER NOT NULL, send_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
 		CREATE INDEX messages_pending ON messages (lease_until) WHERE status IN ('queued', 'sending');
 		CREATE TABLE rate (phone TEXT NOT NULL, at INTEGER NOT NULL);
-		CREATE INDEX rate_phone ON rate (phone, at);`
-	if _, err := db.Exec(old); err != nil {
-		t.Fatal(err)
-	}
+		CREATE INDEX rate_phone ON rate (phone, at);`)
 	const phone = "+4915112345678"
 	now := time.Now()
 	for i, at := range []time.Time{now.Add(-2 * time.Hour), now.Add(-20 * time.Second), now.Add(-10 * time.Second)} {
@@ -75,4 +67,21 @@ func TestSQLitePruneWithoutOldStamps(t *testing.T) {
 	if err := st.Prune(context.Background(), time.Now(), DefaultRateWindow); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// oldDatabase makes a database file with schema, the tables of an earlier
+// version of the store, and returns its path and an open handle to fill
+// it; close the handle before opening the store.
+func oldDatabase(t *testing.T, schema string) (string, *sql.DB) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "sms.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Exec(schema); err != nil {
+		t.Fatal(err)
+	}
+	return path, db
 }

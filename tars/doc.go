@@ -134,6 +134,14 @@
 // from and reason, "tars: closed a connection" with from and err) and an
 // ERROR record per panicking handler, at most one record per second.
 //
+// A program replacing itself (node-agent's upgrade in place) hands a
+// Server over without failing a call: Pause stops accepting (clients wait
+// in the backlog) and stops each connection's reader between two
+// requests once the requests in flight are answered, and returns the
+// listening socket and the connections with the bytes read of the next
+// request; the next program serves them with ListenOn and Adopt. Resume
+// undoes a Pause; Detach leaves out a request that may never be answered.
+//
 // # Calling a servant
 //
 // Client calls one servant over plain TARS: one lazily dialled connection

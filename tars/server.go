@@ -93,6 +93,8 @@ type Server struct {
 	serving bool
 	closed  bool
 	wg      sync.WaitGroup // Serve and every connection goroutine
+	// pause is set while Pause holds the server (server_handover.go).
+	pause *pauseState
 }
 
 // NewServer returns a Server that answers requests with h.
@@ -215,6 +217,9 @@ func (s *Server) Serve() error {
 			if s.ctx.Err() != nil {
 				return nil
 			}
+			if s.acceptPaused() {
+				continue
+			}
 			if !retryableAccept(err) {
 				return fmt.Errorf("tars: accept on %s: %w", ln.Addr(), err)
 			}
@@ -263,7 +268,12 @@ func (s *Server) accept(c net.Conn) {
 		c.Close()
 		return
 	}
-	sc := newServerConn(s, c, s.idle)
+	s.serveConn(newServerConn(s, c, s.idle))
+}
+
+// serveConn serves sc in its own goroutine until it ends; s.mu is held,
+// and released.
+func (s *Server) serveConn(sc *serverConn) {
 	s.conns[sc] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()

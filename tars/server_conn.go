@@ -24,13 +24,18 @@ type serverConn struct {
 	inflight atomic.Int32
 	handlers sync.WaitGroup
 	wmu      sync.Mutex // serialises reply writes
+
+	// hold is the connection's part in Pause (server_handover.go).
+	hold connHold
 }
 
 func newServerConn(s *Server, c net.Conn, idle time.Duration) *serverConn {
 	if idle <= 0 {
 		idle = DefaultEndpointTimeout
 	}
-	return &serverConn{s: s, c: c, idle: idle, sem: make(chan struct{}, maxInflight)}
+	sc := &serverConn{s: s, c: c, idle: idle, sem: make(chan struct{}, maxInflight)}
+	sc.hold.changed = make(chan struct{})
+	return sc
 }
 
 // serve reads requests until the peer closes, idles out or sends something
@@ -38,6 +43,7 @@ func newServerConn(s *Server, c net.Conn, idle time.Duration) *serverConn {
 // closes the connection.
 func (sc *serverConn) serve() {
 	err := sc.readLoop()
+	sc.hold.end()
 	sc.handlers.Wait()
 	sc.c.Close()
 	if err != nil && sc.s.ctx.Err() == nil {
@@ -50,8 +56,9 @@ func (sc *serverConn) serve() {
 const readBufSize = 4 << 10
 
 func (sc *serverConn) readLoop() error {
-	base := make([]byte, readBufSize)
-	buf := base[:0]
+	base := make([]byte, max(readBufSize, len(sc.hold.buffered)))
+	buf := base[:copy(base, sc.hold.buffered)]
+	sc.hold.buffered = nil
 	for {
 		// Serve every complete frame in buf.
 		for {
@@ -79,11 +86,21 @@ func (sc *serverConn) readLoop() error {
 		}
 		buf = base[:copy(base, buf)]
 
-		sc.c.SetReadDeadline(time.Now().Add(sc.idle))
+		if !sc.armRead() {
+			if !sc.park(buf) {
+				return nil
+			}
+			continue
+		}
 		n, err := sc.c.Read(base[len(buf):])
 		buf = base[:len(buf)+n]
 		switch {
 		case err == nil:
+		case isTimeout(err) && sc.pausing():
+			// Pause: the frames read so far are dispatched; wait here.
+			if !sc.park(buf) {
+				return nil
+			}
 		case isTimeout(err):
 			if len(buf) == 0 && sc.inflight.Load() > 0 {
 				continue // the peer is waiting for a reply, not idle
@@ -119,19 +136,22 @@ func (sc *serverConn) dispatch(req *RequestPacket) bool {
 	}
 	sc.inflight.Add(1)
 	sc.handlers.Add(1)
+	sc.hold.started()
+	rh := &requestHold{sc: sc}
 	go func() {
 		defer func() {
 			sc.inflight.Add(-1)
 			<-sc.sem
+			sc.hold.finished(rh)
 			sc.handlers.Done()
 		}()
-		sc.handle(req)
+		sc.handle(req, rh)
 	}()
 	return true
 }
 
-func (sc *serverConn) handle(req *RequestPacket) {
-	ctx := sc.s.ctx
+func (sc *serverConn) handle(req *RequestPacket, rh *requestHold) {
+	ctx := context.WithValue(sc.s.ctx, detachKey{}, rh)
 	if req.ITimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(req.ITimeout)*time.Millisecond)

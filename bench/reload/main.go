@@ -43,6 +43,7 @@ type options struct {
 	agentNext                                string
 	reps, instances, rate, conns, threads    int
 	duration, reloadAt, warmup, timeout      time.Duration
+	pm2Timeout                               time.Duration
 	systems, clients                         string
 }
 
@@ -65,6 +66,7 @@ func main() {
 	flag.DurationVar(&o.reloadAt, "reload-at", 8*time.Second, "when the reload starts, from the start of the run")
 	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "unmeasured load after each start")
 	flag.DurationVar(&o.timeout, "timeout", 45*time.Minute, "overall deadline")
+	flag.DurationVar(&o.pm2Timeout, "pm2-timeout", benchkit.DefaultPM2Timeout, "deadline of each pm2 command (start, reload, update); a loaded machine may need more to start 32 cluster workers")
 	flag.StringVar(&o.systems, "systems", "node-agent,pm2", "supervisors to measure: node-agent, pm2, node-agent-term (rolling SIGTERM by the driver, no agent reload needed), node-agent-upgrade (the agent upgrades itself in place, to -agent-next and back, instead of a reload), pm2-update (pm2 update instead of a reload)")
 	flag.StringVar(&o.clients, "clients", "keepalive,close", "client kinds: keepalive, close")
 	flag.Parse()

@@ -170,7 +170,7 @@ func (s pm2) name() string {
 
 // cli is the pm2 command line for a run on port.
 func (s pm2) cli(port int) benchkit.PM2 {
-	return benchkit.PM2{Bin: s.o.pm2, Home: filepath.Join(s.o.work, "pm2-home"), Log: filepath.Join(s.o.work, "pm2-cli.log"),
+	return benchkit.PM2{Bin: s.o.pm2, Home: filepath.Join(s.o.work, "pm2-home"), Log: filepath.Join(s.o.work, "pm2-cli.log"), Timeout: s.o.pm2Timeout,
 		Env: append(os.Environ(), "PORT="+strconv.Itoa(port))}
 }
 

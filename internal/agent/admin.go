@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nodeagent/node-agent/internal/agent/config"
+	"github.com/nodeagent/node-agent/tars"
 )
 
 // Admin commands answered by the agent itself (SPEC §10). Any other command
@@ -42,6 +43,12 @@ func (s *Supervisor) Notify(ctx context.Context, command string) (string, error)
 		return s.graceRestart(ctx)
 	case cmd == CmdLoadConfig && p != nil && !filepath.IsAbs(strings.TrimSpace(data)):
 		return s.loadConfig(ctx, p, strings.TrimSpace(data))
+	}
+	if cmd == CmdUpgrade {
+		// Over AdminF, success closes its connection at the exec: the
+		// pause before the hand-over neither waits for it nor hands the
+		// connection over.
+		tars.Detach(ctx)
 	}
 	reply := make(chan adminAnswer, 1)
 	req := adminRequest{cmd: cmd, data: strings.TrimSpace(data), reply: reply, within: s.gatherWithin(ctx)}

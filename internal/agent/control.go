@@ -42,6 +42,7 @@ func (s *Supervisor) ServeControl(ln *control.Listener) (stop func()) {
 	}
 	s.up.control = ln
 	srv := control.Serve(ln, controlHandler{s: s, tap: tap})
+	s.up.controlServer = srv
 	return func() {
 		ln.Close()
 		srv.Close()

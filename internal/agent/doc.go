@@ -437,7 +437,9 @@
 // workers adopted (none restarted), hand-over 150ms". (Over TARS AdminF,
 // `ctl --local EP agent.upgrade`, a refusal is answered but success shows
 // as the connection closing at the exec: check with tars.viewversion.)
-// Measured on a 2-core host at load average 35-100 (BENCHMARKS.md): a
+// Measured on a 2-core host at load average 35-100 (BENCHMARKS.md, before
+// the endpoints' pause, which adds the time their requests in flight
+// take): a
 // median of 350 ms with 4 workers and 700 ms with 32 from the freeze to
 // the adoption, most of it the new program's start; the workers serve
 // throughout (they accept on their own sockets): 0 failed requests.
@@ -459,22 +461,40 @@
 //     agent's options as the new version reads them — and answers "ok". A
 //     binary that exits, hangs or speaks another protocol is refused here,
 //     with an error reply and an alarm, and the old program runs on;
-//  3. freezes: it stops reaping (a worker exiting now stays a zombie for
+//  3. pauses its own endpoints, still off the run loop (which answers what
+//     the requests in progress ask of it), each bounded by 5 s: the
+//     metrics, AdminF and control listeners stop accepting but stay open,
+//     so a client connecting from now on waits in the backlog for the new
+//     program; the requests in flight on them are answered. Then the
+//     metrics endpoint closes its idle keep-alive connections between two
+//     requests, where HTTP clients retry (Go's net/http, Prometheus);
+//     AdminF connections stop being read between two requests and are
+//     handed over as they are, with the bytes read of the next request: a
+//     TARS client cannot know that a request it wrote on a closing
+//     connection was not read. The control socket serves one request per
+//     connection; a `logs -f` stream is not waited for and ends at the
+//     exec. A request still unanswered after 5 s is cut at the exec (and
+//     logged); a failure to pause, or any later one, serves them all again;
+//  4. freezes: it stops reaping (a worker exiting now stays a zombie for
 //     the new program), stops each worker's channel reader and output
 //     pumps at the byte they reached (read deadlines), handles the frames
-//     already read, flushes the logs;
-//  4. writes the hand-over document (JSON, protocol "1") into a memfd:
+//     already read, holds the TARS reporter (a report on its way is sent
+//     first; none starts after), flushes the logs;
+//  5. writes the hand-over document (JSON, protocol "2") into a memfd:
 //     every descriptor by number — the listening sockets of each address
 //     (per-slot SO_REUSEPORT groups with their BPF steering program and
 //     maps, or the shared socket), each worker's channel with the bytes
 //     and descriptors read past its last whole frame, its stdout and
 //     stderr pipes, the guardian's pipe, the control socket and its flock,
-//     the AdminF and metrics listeners, the requesting client's
-//     connection — and the run loop's state: each slot's worker (pid,
-//     linked, start time, last heartbeat, tag and cgroup) and restart
-//     counts, the restart counters, the exception count and window, the
-//     log level, the start time;
-//  5. clears close-on-exec on exactly those descriptors, under the fork
+//     the AdminF and metrics listeners and the AdminF connections, the
+//     requesting client's connection — and the run loop's state: each
+//     slot's worker (pid, linked, start time, last heartbeat, tag and
+//     cgroup) and restart counts, the restart counters, the exception
+//     count and window, the log level, the start time; and the workers'
+//     statistics (monitor.Carried): the totals behind the metrics'
+//     counters, the TARS report interval in progress with its opening and
+//     the reporter's call counts, the Go runtime's counters;
+//  6. clears close-on-exec on exactly those descriptors, under the fork
 //     lock so no worker started meanwhile could inherit one, and execs the
 //     new binary with its own command line and NODE_AGENT_HANDOVER_FD. If
 //     the exec fails, everything is thawed and the old program goes on.
@@ -491,17 +511,29 @@
 // the pipes: none is lost or written twice (a line longer than 64 KiB
 // being read at the freeze is the exception: it is split in two records).
 // The admin (--tars-local) and metrics (--metrics-address) listeners are
-// handed over too: a connection made during the hand-over waits in their
-// backlog for the new program; a request in flight on them at the exec,
-// like one on the control socket (but the upgrade's own), sees its
-// connection close. Sampling, keepalive and watchdog
-// timers start again, and so do the workers' statistics (the metrics'
-// counters reset, which Prometheus' rate() handles; the TARS stat
-// interval in progress is not reported). A signal that arrived during the
+// handed over too, and the AdminF connections, served on where the old
+// program stopped: no call to the agent's endpoints fails across an
+// upgrade (measured: 0 of ~3,000 calls across three upgrades, keep-alive
+// scrapes, one AdminF connection and control calls in loops). The
+// statistics go on: no counter of /metrics goes down (the Go runtime's,
+// go_*, are the old program's plus the new runtime's; process_* are the
+// process's own, which the exec does not restart), and the TARS interval
+// in progress at the exec is reported once, by the new program, when it
+// ends (its opening is carried, so the report cadence holds). Sampling,
+// keepalive and watchdog timers start again. A signal that arrived during the
 // freeze is lost, and one arriving between the exec and the new program's
 // signal setup (a few milliseconds) has its default effect: SIGTERM,
 // SIGHUP, SIGUSR1 or SIGUSR2 then end the agent, and the guardian stops
 // the workers.
+//
+// The document is versioned. A field a reader may ignore without harm is
+// added within a version (JSON readers skip unknown fields): the
+// statistics would only start again. A field naming descriptors is not:
+// a reader ignoring it would leave them open, inherited by every worker
+// it starts, their peers unanswered. So protocol 2 (the AdminF
+// connections) is a new version; a program reads its own and protocol 1,
+// and a protocol-1 program's check refuses a protocol-2 document (a
+// downgrade to it is refused, saying so; the old program runs on).
 //
 // The commit point is the exec. Before it, any failure leaves the old
 // program in charge. After it there is no old program to go back to: if

@@ -12,13 +12,27 @@ import (
 
 	"github.com/nodeagent/node-agent/internal/agent/config"
 	"github.com/nodeagent/node-agent/internal/control"
+	"github.com/nodeagent/node-agent/internal/monitor"
 )
 
 // handoverProtocol is the version of the hand-over document this program
-// writes and reads. A program reads only its own version: the old one
-// runs the new one's --handover-check first, which refuses another. It is
-// a variable so that a test can build a binary of another version (-X).
-var handoverProtocol = "1"
+// writes; it reads it and handoverOlder. The old program runs the new
+// one's --handover-check first, which refuses another. It is a variable so
+// that a test can build a binary of another version (-X).
+//
+// A field that a reader may ignore without harm is added within a
+// version (encoding/json skips unknown fields): the workers' statistics
+// (Monitor) would only start again. A field naming descriptors may not:
+// a reader that ignored them would leave them open, inherited by every
+// worker it starts, and their peers unanswered. Protocol 2 adds the
+// AdminF connections (AdminConns), so it is a new version; a program of
+// protocol 1 refuses it in its check (a clear refusal, the old program
+// keeps running), and this one reads a protocol 1 document (it has
+// neither field).
+var handoverProtocol = "2"
+
+// handoverOlder is the older protocol this program also reads.
+const handoverOlder = "1"
 
 // handoverEnv names the descriptor of the hand-over document in the
 // environment of the new program.
@@ -50,7 +64,15 @@ type handoverDoc struct {
 	// (--metrics-address) listeners, nil when not served.
 	Admin   *int `json:"admin,omitempty"`
 	Metrics *int `json:"metrics,omitempty"`
-	Client  int  `json:"client"` // the requesting control client's connection, -1: none
+	// AdminConns are the AdminF connections, stopped between two
+	// requests (protocol 2).
+	AdminConns []adminConnState `json:"admin_conns,omitempty"`
+	Client     int              `json:"client"` // the requesting control client's connection, -1: none
+
+	// Monitor is the workers' statistics (protocol 2): the Prometheus
+	// totals, the TARS report interval in progress, the Go runtime's
+	// counters. Absent (protocol 1), they start again.
+	Monitor *monitor.Carried `json:"monitor,omitempty"`
 }
 
 type windowState struct {
@@ -132,8 +154,8 @@ func decodeHandover(r io.Reader) (*handoverDoc, error) {
 	if err := json.NewDecoder(r).Decode(&d); err != nil {
 		return nil, fmt.Errorf("hand-over document: %w", err)
 	}
-	if d.Protocol != handoverProtocol {
-		return nil, fmt.Errorf("hand-over protocol %q, this program reads protocol %q only", d.Protocol, handoverProtocol)
+	if d.Protocol != handoverProtocol && d.Protocol != handoverOlder {
+		return nil, fmt.Errorf("hand-over protocol %q, this program reads protocols %q and %q only", d.Protocol, handoverProtocol, handoverOlder)
 	}
 	if len(d.Args) == 0 {
 		return nil, fmt.Errorf("hand-over document without the agent's command line")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nodeagent/node-agent/internal/control"
+	"github.com/nodeagent/node-agent/internal/monitor"
 )
 
 // Adopt makes Run take over the workers and everything else h hands over
@@ -100,4 +101,17 @@ func (s *Supervisor) adoptedListener(which func(*handoverDoc) *int) (net.Listene
 		return nil, fmt.Errorf("upgrade in place: adopting a listener: %w", err)
 	}
 	return ln, nil
+}
+
+// adoptedStats restores the workers' statistics the previous program
+// handed over into the aggregator and returns them for the exporters
+// (monitor.TarsOptions.Carried, monitor.MetricsOptions.Carried); nil when
+// there are none.
+func (s *Supervisor) adoptedStats() *monitor.Carried {
+	h := s.up.adopted
+	if h == nil || h.doc.Monitor == nil {
+		return nil
+	}
+	monitor.RestoreAggregator(s.stats, h.doc.Monitor)
+	return h.doc.Monitor
 }

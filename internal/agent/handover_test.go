@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nodeagent/node-agent/internal/monitor"
 )
 
 // sampleHandover is a hand-over document as an agent with one per-slot
@@ -24,8 +26,10 @@ func sampleHandover() *handoverDoc {
 		},
 		Sockets: socketsState{Groups: []groupState{{Key: "tcp :8080", Network: "tcp", Address: ":8080", Shared: -1,
 			PerSlot: map[int]int{0: 20, 1: 21}, Prog: 22, Sockets: 23, Serving: 24, Current: []int{0, 1}}}},
-		Contain: containState{Token: "tok", Seq: 2, GuardianPID: 99, GuardianWrite: 25},
-		Control: &controlState{Path: "/run/node-agent/svc.sock", Socket: 26, Lock: 27},
+		Contain:    containState{Token: "tok", Seq: 2, GuardianPID: 99, GuardianWrite: 25},
+		Control:    &controlState{Path: "/run/node-agent/svc.sock", Socket: 26, Lock: 27},
+		AdminConns: []adminConnState{{FD: 28, Buffered: []byte{0, 0, 0, 40, 1}}, {FD: 29}},
+		Monitor:    &monitor.Carried{Rejected: 2, Calls: nil},
 	}
 }
 
@@ -69,6 +73,13 @@ func TestCheckHandoverRefusesWhatItCannotAdopt(t *testing.T) {
 	badOptions := errors.New("unknown option -i")
 	if err := CheckHandover(bytes.NewReader(b), &out, "2.0.0", func([]string) error { return badOptions }); !errors.Is(err, badOptions) {
 		t.Fatalf("options the new version refuses: %v", err)
+	}
+	// Protocol 1 documents (without the statistics and AdminF
+	// connections) are read too.
+	doc.Protocol, doc.Monitor, doc.AdminConns = handoverOlder, nil, nil
+	b, _ = doc.encode()
+	if err := CheckHandover(bytes.NewReader(b), &out, "2.0.0", func([]string) error { return nil }); err != nil {
+		t.Fatalf("a protocol %s document: %v", handoverOlder, err)
 	}
 	doc.Protocol = "0"
 	b, _ = doc.encode()

@@ -56,10 +56,11 @@ type monitors struct {
 func (s *Supervisor) openMonitors() (*monitors, error) {
 	m := &monitors{}
 	cfg := s.cfg
+	carried := s.adoptedStats()
 	if tarsReporting(cfg) {
 		m.sender = monitor.NewClientSender(tars.ClientOptions{Locator: cfg.Locator, Set: cfg.SetDivision, NodeName: cfg.NodeName})
 		opts := monitor.TarsOptions{Stat: cfg.Stat, Property: cfg.Property, Interval: cfg.ReportInterval,
-			ModuleName: cfg.ModuleName, LocalIP: cfg.LocalIP, Set: cfg.SetDivision, TarsVersion: s.version}
+			ModuleName: cfg.ModuleName, LocalIP: cfg.LocalIP, Set: cfg.SetDivision, TarsVersion: s.version, Carried: carried}
 		if host, port, err := net.SplitHostPort(cfg.HTTPAddress); err == nil {
 			opts.SlaveIP = host
 			opts.SlavePort, _ = strconv.Atoi(port)
@@ -74,7 +75,7 @@ func (s *Supervisor) openMonitors() (*monitors, error) {
 		s.log.info("reporting stats and properties to TARS every %v", m.reporter.Interval())
 	}
 	if cfg.MetricsAddress != "" {
-		opts := monitor.MetricsOptions{Source: s.snapshot, Aggregator: s.stats, Reporter: m.reporter}
+		opts := monitor.MetricsOptions{Source: s.snapshot, Aggregator: s.stats, Reporter: m.reporter, Carried: carried}
 		ln, err := s.adoptedListener(func(d *handoverDoc) *int { return d.Metrics })
 		var srv *monitor.Server
 		switch {

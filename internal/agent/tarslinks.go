@@ -70,7 +70,9 @@ func (s *Supervisor) openTARS() (*tarsLinks, error) {
 			tars.ServerOptions{Allow: allow, Logger: s.log.logger})
 		ln, err := s.adoptedListener(func(d *handoverDoc) *int { return d.Admin })
 		if err == nil && ln != nil {
-			err = l.admin.ListenOn(cfg.TarsLocal, ln)
+			if err = l.admin.ListenOn(cfg.TarsLocal, ln); err == nil {
+				s.adoptAdminConns(l.admin)
+			}
 		} else if err == nil {
 			err = l.admin.Listen(cfg.TarsLocal)
 		}

@@ -33,7 +33,9 @@ type upgrader struct {
 	reaper  *reaper
 	starter *osStarter
 	control *control.Listener // set by ServeControl
-	busy    bool              // an upgrade is being checked or handed over
+	// controlServer serves control; paused before a hand-over.
+	controlServer *control.Server
+	busy          bool // an upgrade is being checked or handed over
 	// adopted is the hand-over this program started with, until Run
 	// adopted it; nil for an agent started afresh.
 	adopted *Handover
@@ -65,6 +67,8 @@ type upgradeChecked struct {
 	req     upgradeRequest
 	version string // the new program's version
 	err     error
+	// doors are the agent's endpoints, paused once the checks passed.
+	doors *pausedDoors
 }
 
 // Upgrade replaces the agent's program with the binary at path ("" = its
@@ -81,6 +85,9 @@ func (s *Supervisor) Upgrade(ctx context.Context, path string) (string, error) {
 			return "", fmt.Errorf("%w: %v", ErrUpgradeRefused, err)
 		}
 		req.client = f
+		// The new program answers it: the pause before the hand-over
+		// does not wait for it.
+		control.Detach(ctx)
 	}
 	if err := s.send(ctx, req); err != nil {
 		req.refuse(nil)
@@ -121,22 +128,29 @@ func (s *Supervisor) onUpgrade(req upgradeRequest) {
 	}
 	s.up.busy = true
 	s.log.info("upgrade in place to %s: checking the new binary", path)
-	r := s.up.reaper
+	r, doors := s.up.reaper, s.frontDoors()
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*upgradeTimeout)
 		defer cancel()
-		version, err := checkNewBinary(ctx, r, path, doc)
-		s.post(upgradeChecked{req: req, version: version, err: err})
+		ev := upgradeChecked{req: req}
+		ev.version, ev.err = checkNewBinary(ctx, r, path, doc)
+		if ev.err == nil {
+			// The run loop goes on meanwhile: the requests in progress
+			// may need it.
+			ctx, cancel := context.WithTimeout(context.Background(), upgradeDrainTimeout)
+			defer cancel()
+			ev.doors, ev.err = doors.pause(ctx)
+		}
+		s.post(ev)
 	}()
 }
 
 // upgradable says why the agent cannot hand over now, or nil.
 func (s *Supervisor) upgradable() error {
+	if err := inPlacePossible(runtime.GOOS, os.Getpid()); err != nil {
+		return err
+	}
 	switch {
-	case runtime.GOOS != "linux":
-		return refused("an upgrade in place needs Linux (this agent runs on %s): restart the agent to change its program", runtime.GOOS)
-	case os.Getpid() == 1:
-		return refused("the agent is PID 1 (a container's init): if the new program failed after the exec, the container would stop with every worker; replace the container's image instead")
 	case s.up.reaper == nil:
 		return refused("the agent does not run real processes")
 	case s.up.busy:
@@ -163,6 +177,29 @@ func (s *Supervisor) upgradable() error {
 		case !s.isOSProc(sl.w.p):
 			return refused("worker %d is not a process the agent started", sl.id)
 		}
+	}
+	return nil
+}
+
+// inPlacePossible says why an agent running on goos with pid can never
+// upgrade in place, or nil. Never falls back to a restart: the reply says
+// what to do instead.
+//
+//   - Not Linux: the hand-over rests on Linux only (memfd, the guardian's
+//     cgroup and parent-death signals, SO_REUSEPORT steering, execve
+//     keeping the children).
+//   - PID 1 (a container's init): after the exec there is no way back. A
+//     new program that fails would end PID 1, and the kernel then kills
+//     every process of the PID namespace, the workers with it; the same
+//     failure anywhere else leaves the guardian to stop the workers and the
+//     service manager to start the agent again. A container changes its
+//     agent with its image.
+func inPlacePossible(goos string, pid int) error {
+	switch {
+	case goos != "linux":
+		return refused("an upgrade in place needs Linux (this agent runs on %s): restart the agent to change its program", goos)
+	case pid == 1:
+		return refused("the agent is PID 1 (a container's init): if the new program failed after the exec, the container would stop with every worker; replace the container's image instead")
 	}
 	return nil
 }
@@ -207,6 +244,9 @@ func (s *Supervisor) onUpgradeChecked(ev upgradeChecked) {
 		err = s.handOver(ev)
 	}
 	// Still here: the old program stays in charge.
+	if rerr := ev.doors.resume(); rerr != nil {
+		s.log.error("upgrade in place: serving the metrics again: %v", rerr)
+	}
 	s.log.error("upgrade in place to %s: %v; this program (%s) keeps running every worker", ev.req.path, err, s.version)
 	s.alarm("", "[alarm] agent upgrade failed: "+err.Error())
 	ev.req.refuse(err)

@@ -2,12 +2,12 @@ package agent
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"syscall"
 	"time"
 
+	"github.com/nodeagent/node-agent/internal/monitor"
 	"golang.org/x/sys/unix"
 )
 
@@ -29,10 +29,17 @@ func (s *Supervisor) handOver(ev upgradeChecked) error {
 		}
 	}
 	var paused []*osProc
+	// No report is on its way from here: the interval in progress is
+	// carried, or sent by this program if the hand-over fails.
+	releaseReporter := func() {}
+	if s.mon != nil && s.mon.reporter != nil {
+		releaseReporter = s.mon.reporter.Hold()
+	}
 	thaw := func() {
 		for _, p := range paused {
 			p.resumeReads(s.up.starter)
 		}
+		releaseReporter()
 		r.mu.Unlock()
 	}
 	for _, p := range procs {
@@ -66,23 +73,15 @@ func (s *Supervisor) handOver(ev upgradeChecked) error {
 		toClose = append(toClose, socket)
 		doc.Control = &controlState{Path: ln.Path(), Socket: fds.add(rawFD(socket)), Lock: fds.add(rawFD(lock))}
 	}
-	for _, l := range []struct {
-		ln  net.Listener
-		doc **int
-	}{{s.adminListener(), &doc.Admin}, {s.metricsListener(), &doc.Metrics}} {
-		if l.ln == nil {
-			continue
-		}
-		f, err := l.ln.(*net.TCPListener).File() // a duplicate, close-on-exec
-		if err != nil {
-			closeAll(toClose)
-			thaw()
-			return refused("%v", err)
-		}
-		toClose = append(toClose, f)
-		fd := fds.add(rawFD(f))
-		*l.doc = &fd
+	ev.doors.handOverDoors(doc, &fds)
+	if n := ev.doors.unanswered; n > 0 {
+		s.log.warn("upgrade in place: %d control requests still unanswered after %v: their clients see the connection close", n, upgradeDrainTimeout)
 	}
+	var metrics *monitor.Server
+	if s.mon != nil {
+		metrics = s.mon.metrics
+	}
+	doc.Monitor = monitor.Carry(s.stats, s.tarsReporter(), metrics)
 	b, err := doc.encode()
 	var memfd *os.File
 	if err == nil {
@@ -209,18 +208,10 @@ func (o *Output) flush() {
 	}
 }
 
-// adminListener is the AdminF listener, or nil.
-func (s *Supervisor) adminListener() net.Listener {
-	if s.links == nil || s.links.admin == nil {
+// tarsReporter is the TARS stat and property reporter, or nil.
+func (s *Supervisor) tarsReporter() *monitor.TarsReporter {
+	if s.mon == nil {
 		return nil
 	}
-	return s.links.admin.Listener()
-}
-
-// metricsListener is the metrics listener, or nil.
-func (s *Supervisor) metricsListener() net.Listener {
-	if s.mon == nil || s.mon.metrics == nil {
-		return nil
-	}
-	return s.mon.metrics.Listener()
+	return s.mon.reporter
 }

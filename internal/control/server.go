@@ -36,29 +36,37 @@ type Handler interface {
 
 // Server serves a Handler on a listener.
 type Server struct {
-	h      Handler
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	h       Handler
+	l       net.Listener
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	pausing pausing // pause.go
 }
 
 // Serve accepts connections on l until it is closed, each served on its
 // own goroutine. Stop the server with Close (after closing l, or before).
 func Serve(l net.Listener, h Handler) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{h: h, ctx: ctx, cancel: cancel}
+	s := &Server{h: h, l: l, ctx: ctx, cancel: cancel}
+	s.pausing.changed, s.pausing.parked = make(chan struct{}), make(chan struct{})
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		for {
 			c, err := l.Accept()
 			if err != nil {
+				if s.ctx.Err() == nil && s.acceptPaused() {
+					continue
+				}
 				return
 			}
+			answered := s.pausing.begin()
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
-				s.serveConn(c)
+				defer answered()
+				s.serveConn(c, answered)
 			}()
 		}
 	}()
@@ -72,7 +80,9 @@ func (s *Server) Close() {
 	s.wg.Wait()
 }
 
-func (s *Server) serveConn(c net.Conn) {
+// serveConn answers c's request; answered is called once it is (or once
+// it became a stream or was detached, see Pause).
+func (s *Server) serveConn(c net.Conn, answered func()) {
 	defer c.Close()
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
@@ -100,6 +110,7 @@ func (s *Server) serveConn(c net.Conn) {
 		if uc, ok := c.(*net.UnixConn); ok {
 			ctx = context.WithValue(ctx, connKey{}, uc)
 		}
+		ctx = context.WithValue(ctx, detachKey{}, answered)
 		text, err := s.h.Command(ctx, req.Command)
 		if err != nil {
 			writeFrame(c, Reply{Error: err.Error()})
@@ -116,6 +127,9 @@ func (s *Server) serveConn(c net.Conn) {
 	case OpShutdown:
 		writeFrame(c, Reply{OK: true, Text: s.h.Shutdown()})
 	case OpLogs:
+		if req.Follow {
+			answered() // a stream: it ends with the program
+		}
 		go func() {
 			var b [1]byte
 			c.Read(b[:])

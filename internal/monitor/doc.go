@@ -98,4 +98,16 @@
 // through a Sender, which the agent implements with its TARS client (it
 // resolves "tars.tarsstat.StatObj" through the locator or uses the
 // endpoints of "Obj@tcp -h … -p …").
+//
+// # Across an upgrade in place
+//
+// An agent replacing its own program (package agent) carries its
+// statistics to the next one: Carry takes the Aggregator's totals and
+// interval in progress, the reporter's call counts and the opening of its
+// interval (hold the reporter first: Hold), and the Go runtime's
+// counters; the next program passes them to RestoreAggregator,
+// TarsOptions.Carried and MetricsOptions.Carried. No counter of /metrics
+// goes down, and the interval in progress is reported once, by the next
+// program, when it ends. Server.Pause and Resume stop and restart serving
+// without closing the listening socket, for its hand-over.
 package monitor

@@ -27,6 +27,10 @@ type MetricsOptions struct {
 	CheckTimeout time.Duration
 	// Now is the clock of heartbeat ages; nil means time.Now.
 	Now func() time.Time
+	// Carried, from an agent's previous program (upgrade in place), adds
+	// the Go runtime counters that program reached to this one's, so they
+	// go on from there. Restore the Aggregator with the same.
+	Carried *Carried
 }
 
 // NewHandler returns the handler of the agent's metrics address:
@@ -35,6 +39,12 @@ type MetricsOptions struct {
 //	/healthz  200 when the agent's run loop answers within CheckTimeout, else 503
 //	/readyz   200 when every worker is ready and the agent is not stopping, else 503
 func NewHandler(opts MetricsOptions) http.Handler {
+	h, _ := newHandler(opts)
+	return h
+}
+
+// newHandler is NewHandler, with the gatherer of /metrics.
+func newHandler(opts MetricsOptions) (http.Handler, *carryGatherer) {
 	if opts.CheckTimeout <= 0 {
 		opts.CheckTimeout = DefaultCheckTimeout
 	}
@@ -49,12 +59,15 @@ func NewHandler(opts MetricsOptions) http.Handler {
 		cs.list = append(cs.list, opts.Reporter.collector())
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(cs,
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(cs, collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The Go runtime's own registry: carried over by an upgrade in place,
+	// and gathered for it without asking the agent's (frozen) run loop.
+	goReg := prometheus.NewRegistry()
+	goReg.MustRegister(collectors.NewGoCollector())
+	g := newCarryGatherer(prometheus.Gatherers{reg, goReg}, goReg, opts.Carried)
 
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), opts.CheckTimeout)
 		defer cancel()
@@ -78,5 +91,5 @@ func NewHandler(opts MetricsOptions) http.Handler {
 		}
 		fmt.Fprintf(w, "ready: %d workers\n", len(snap.Workers))
 	})
-	return mux
+	return mux, g
 }

@@ -73,6 +73,13 @@ type TarsOptions struct {
 	MaxCallSize int
 	// Timeout bounds each call; 0 means DefaultReportTimeout.
 	Timeout time.Duration
+	// Carried, from an agent's previous program (upgrade in place), gives
+	// the reporter its call counts and the opening of the interval in
+	// progress: the first report is due at its end, not an interval after
+	// the new program started. Restore the Aggregator with the same.
+	Carried *Carried
+	// Now is the reporter's clock; nil means time.Now.
+	Now func() time.Time
 }
 
 func (o TarsOptions) withDefaults() TarsOptions {
@@ -89,6 +96,9 @@ func (o TarsOptions) withDefaults() TarsOptions {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultReportTimeout
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	return o
 }
 
@@ -101,27 +111,48 @@ type TarsReporter struct {
 	send Sender
 	opts TarsOptions
 
-	mu    sync.Mutex
-	calls map[[2]string]uint64 // {servant kind, result} → calls
+	// reporting is held by Report from taking an interval to its last
+	// call, and by Hold.
+	reporting sync.Mutex
+
+	mu     sync.Mutex
+	calls  map[[2]string]uint64 // {servant kind, result} → calls
+	opened time.Time            // when the interval in progress began
 }
 
 // NewTarsReporter returns a reporter of agg's intervals through send.
 func NewTarsReporter(agg *Aggregator, send Sender, opts TarsOptions) *TarsReporter {
-	return &TarsReporter{agg: agg, send: send, opts: opts.withDefaults(), calls: map[[2]string]uint64{}}
+	opts = opts.withDefaults()
+	r := &TarsReporter{agg: agg, send: send, opts: opts, calls: map[[2]string]uint64{}, opened: opts.Now()}
+	r.restore(opts.Carried)
+	return r
+}
+
+// Hold waits for a report in progress to be sent and keeps the next one
+// from starting until release: an agent upgrading in place holds its
+// reporter from the freeze to the exec, so that an interval is either
+// sent by this program or carried (Carry) to the next, never both.
+// release is for an upgrade that did not happen.
+func (r *TarsReporter) Hold() (release func()) {
+	r.reporting.Lock()
+	return r.reporting.Unlock
 }
 
 // Interval returns the report interval in effect.
 func (r *TarsReporter) Interval() time.Duration { return r.opts.Interval }
 
-// Run reports every interval until ctx ends, then reports the last partial
-// interval (bounded by the call timeout) and returns.
+// Run reports at the end of each interval until ctx ends, then reports
+// the last partial interval (bounded by the call timeout) and returns.
+// The first interval ends Interval after the reporter was made, or after
+// the carried interval opened.
 func (r *TarsReporter) Run(ctx context.Context) {
-	t := time.NewTicker(r.opts.Interval)
+	t := time.NewTimer(r.nextReport())
 	defer t.Stop()
 	for {
 		select {
 		case <-t.C:
 			r.Report(ctx)
+			t.Reset(r.nextReport())
 		case <-ctx.Done():
 			r.Report(context.WithoutCancel(ctx))
 			return
@@ -129,10 +160,22 @@ func (r *TarsReporter) Run(ctx context.Context) {
 	}
 }
 
+// nextReport is the time left until the interval in progress ends.
+func (r *TarsReporter) nextReport() time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return max(r.opened.Add(r.opts.Interval).Sub(r.opts.Now()), 0)
+}
+
 // Report sends what happened since the previous report now. Calls that
 // fail are counted (node_agent_tars_reports_total) and their rows lost;
 // the error joins their errors.
 func (r *TarsReporter) Report(ctx context.Context) error {
+	r.reporting.Lock()
+	defer r.reporting.Unlock()
+	r.mu.Lock()
+	r.opened = r.opts.Now()
+	r.mu.Unlock()
 	iv := r.agg.takeInterval()
 	var errs []error
 	if r.opts.Stat != "" {

@@ -157,6 +157,27 @@ func (p *StatPeer) Next(t testing.TB, within time.Duration) StatCall {
 	return StatCall{}
 }
 
+// Drain returns the calls the peer received until none came for quiet
+// (a call it could not read fails t).
+func (p *StatPeer) Drain(t testing.TB, quiet time.Duration) []StatCall {
+	t.Helper()
+	var calls []StatCall
+	for {
+		select {
+		case c, ok := <-p.calls:
+			if !ok {
+				return calls
+			}
+			if c.Error != "" {
+				t.Fatalf("stat-peer.js: %s", c.Error)
+			}
+			calls = append(calls, c)
+		case <-time.After(quiet):
+			return calls
+		}
+	}
+}
+
 // Collect reads calls until it has statRows stat rows (by interface) and
 // propRows property rows (by name). A call that is not one-way, or an
 // interface reported twice, fails t.

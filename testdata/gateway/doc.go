@@ -34,7 +34,8 @@
 //	    {"phone": "+4915112345678", "content": "free text"}
 //	    {"phone": "+4915112345678", "content": "…", "send_at": "2026-12-06T09:00:00+01:00"}
 //	  202 {"id": "…", "status": "queued"}: the message is stored durably
-//	      (committed) before this answer is written
+//	      (committed) before this answer is written; the worker that
+//	      accepted it may already be sending it (GET shows "sending")
 //	  202 {"id": "…", "status": "queued", "send_at": "…"}: scheduled; kept
 //	      in the store (not in a worker) until send_at, then sent by
 //	      whichever worker is up, within about 100 ms of it; the per-phone

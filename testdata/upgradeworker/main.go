@@ -3,7 +3,8 @@
 // request with its pid (header X-Worker-Pid) and, every 2 ms, writes a
 // numbered line to stdout ("out WORKER_ID N") and a numbered record
 // through the container logger, on its channel ("rec WORKER_ID N"), so
-// that a test can tell a lost or repeated line across the hand-over.
+// that a test can tell a lost or repeated line across the hand-over. Its
+// requests are counted (MonitorHTTP) when the agent collects statistics.
 // UPGRADEWORKER_DELAY (a duration) delays its listening, so that a reload
 // lasts.
 package main
@@ -41,10 +42,11 @@ func main() {
 			time.Sleep(2 * time.Millisecond)
 		}
 	}()
-	srv := &http.Server{Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+	// Its requests are counted for the agent's metrics and TARS stats.
+	srv := &http.Server{Handler: w.MonitorHTTP(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		rw.Header().Set("X-Worker-Pid", pid)
 		rw.Write([]byte("pid=" + pid + "\n"))
-	})}
+	}))}
 	if err := w.Serve(srv, ln, container.DrainOptions{}); err != nil {
 		log.Print(err)
 	}

@@ -42,6 +42,7 @@ func main() {
 	agent := flag.String("agent", "", "node-agent binary")
 	gateway := flag.String("gateway", "", "gateway binary (this tree)")
 	fileGateway := flag.String("file-gateway", "", "gateway binary with the file store (before issue 13); empty: skip")
+	baseGateway := flag.String("base-gateway", "", "another build of the gateway (an earlier commit), measured with its embedded store as \"sqlite-base\" in the same run; empty: skip")
 	redisURL := flag.String("redis", "", "redis://HOST:PORT/DB of a running Redis; empty: skip")
 	work := flag.String("work", os.TempDir(), "work directory")
 	reps := flag.Int("reps", 5, "runs per store")
@@ -57,6 +58,9 @@ func main() {
 	if *fileGateway != "" {
 		stores = append(stores, storeCase{name: "file", bin: *fileGateway})
 	}
+	if *baseGateway != "" {
+		stores = append(stores, storeCase{name: "sqlite-base", bin: *baseGateway})
+	}
 	stores = append(stores, storeCase{name: "sqlite", bin: *gateway})
 	if *redisURL != "" {
 		stores = append(stores, storeCase{name: "redis", bin: *gateway, url: *redisURL})
@@ -71,7 +75,7 @@ func main() {
 					fmt.Fprintf(os.Stderr, "smsbench: %s run %d: %v\n", sc.name, rep+1, err)
 					return 1
 				}
-				fmt.Printf("run %d %-6s %s\n", rep+1, sc.name, r)
+				fmt.Printf("run %d %-11s %s\n", rep+1, sc.name, r)
 				results[sc.name] = append(results[sc.name], r)
 			}
 		}

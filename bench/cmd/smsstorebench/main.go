@@ -40,9 +40,10 @@ func main() {
 	child := flag.Int("child", -1, "internal: run as child N")
 	cpuprofile := flag.String("cpuprofile", "", "child 0 writes its CPU profile here")
 	deliver := flag.Bool("deliver", true, "run a deliverer in each process")
+	leaseAtAccept := flag.Bool("lease-at-accept", true, "lease a message to its process's deliverer in the accept's commit, as the gateway does (false: every message is claimed)")
 	flag.Parse()
 	if *child >= 0 {
-		os.Exit(runChild(*child, *store, *clients, *rate, *duration, *cpuprofile, *deliver))
+		os.Exit(runChild(*child, *store, *clients, *rate, *duration, *cpuprofile, *deliver, *leaseAtAccept))
 	}
 	spec := *store
 	if spec == "" {
@@ -72,7 +73,7 @@ func main() {
 			perRate = *rate / *procs
 		}
 		cmd := exec.Command(os.Args[0], "-child", strconv.Itoa(i), "-store", spec, "-clients", strconv.Itoa(*clients),
-			"-rate", strconv.Itoa(perRate), "-duration", duration.String(), "-cpuprofile", *cpuprofile, "-deliver="+strconv.FormatBool(*deliver))
+			"-rate", strconv.Itoa(perRate), "-duration", duration.String(), "-cpuprofile", *cpuprofile, "-deliver="+strconv.FormatBool(*deliver), "-lease-at-accept="+strconv.FormatBool(*leaseAtAccept))
 		cmd.Stdout, cmd.Stderr = &b, os.Stderr
 		if err := cmd.Start(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -109,7 +110,7 @@ func loadavg() string {
 	return strings.Join(f[:3], " ")
 }
 
-func runChild(id int, spec string, clients, rate int, d time.Duration, cpuprofile string, deliver bool) int {
+func runChild(id int, spec string, clients, rate int, d time.Duration, cpuprofile string, deliver, leaseAtAccept bool) int {
 	ctx := context.Background()
 	st, err := sms.OpenStore(ctx, spec, "")
 	if err != nil {
@@ -139,13 +140,24 @@ func runChild(id int, spec string, clients, rate int, d time.Duration, cpuprofil
 		k := seq.Add(1)
 		now := time.Now()
 		m := sms.Message{ID: sms.NewID(), Phone: fmt.Sprintf("+86%011d", k), Text: "bench", Status: sms.StatusQueued, Worker: id, CreatedAt: now, UpdatedAt: now}
-		_, err := st.Accept(ctx, sms.AcceptRequest{Message: m, PhoneKey: m.Phone[1:], Fingerprint: "f", RateLimit: 3, RateWindow: time.Minute, KeyTTL: time.Hour})
+		var lease sms.LeaseRequest
+		reserved := false
+		if deliver && leaseAtAccept {
+			lease, reserved = dl.Reserve()
+		}
+		res, err := st.Accept(ctx, sms.AcceptRequest{Message: m, PhoneKey: m.Phone[1:], Fingerprint: "f", RateLimit: 3, RateWindow: time.Minute, KeyTTL: time.Hour, Lease: lease})
 		el := time.Since(now)
+		switch {
+		case reserved && err == nil && res.Lease != nil:
+			dl.Adopt(*res.Lease)
+		case reserved:
+			dl.Unreserve()
+		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return
 		}
-		if deliver {
+		if deliver && res.Lease == nil {
 			dl.Wake()
 		}
 		n.Add(1)

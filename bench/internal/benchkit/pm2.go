@@ -18,16 +18,25 @@ type PM2 struct {
 	Home string   // PM2_HOME
 	Log  string   // file collecting the commands' output
 	Env  []string // environment of the commands (PM2_HOME is added)
+	// Timeout bounds each command; 0 means DefaultPM2Timeout.
+	Timeout time.Duration
 }
 
-// Run runs pm2 with args, within 60 s.
+// DefaultPM2Timeout bounds a pm2 command when PM2.Timeout is 0.
+const DefaultPM2Timeout = 60 * time.Second
+
+// Run runs pm2 with args, within p.Timeout.
 func (p PM2) Run(ctx context.Context, args ...string) error {
 	logf, err := os.OpenFile(p.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
 	defer logf.Close()
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
+	timeout := p.Timeout
+	if timeout <= 0 {
+		timeout = DefaultPM2Timeout
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(cctx, p.Bin, args...)
 	cmd.Env = append(append([]string(nil), p.Env...), "PM2_HOME="+p.Home)

@@ -26,6 +26,11 @@ import (
 // once; whichever worker claims first once that time has come makes the
 // next attempt. A scheduled send (send_at) waits in the store the same way.
 //
+// A message this worker accepts is best leased to it in the accept's own
+// commit (Reserve, then AcceptRequest.Lease, then Adopt): it costs no
+// Claim, and goes to a sender at once. Without a free sender it is
+// accepted queued, and Wake makes run claim it.
+//
 // Goroutines: run claims (woken by Wake after a local accept, else every
 // PollInterval, which bounds how late a due message is claimed) and hands
 // leases to Senders sender goroutines; keep renews the held leases every
@@ -34,16 +39,21 @@ type Deliverer struct {
 	o     DelivererOptions
 	owner string
 
-	wake chan struct{}
-	jobs chan Lease
+	wake    chan struct{}
+	jobs    chan Lease // claimed by run
+	adopted chan Lease // leased at accept (Adopt), buffered: capacity
 
-	mu   sync.Mutex
-	held map[string]Lease // leases this worker holds, by message id
+	mu        sync.Mutex
+	held      map[string]Lease // leases this worker holds, by message id
+	finishing map[string]bool  // of held: the outcome is being recorded
+	reserved  int              // Reserve's slots not yet adopted or given back
+	running   bool             // between Start and Stop: Reserve grants slots
 
 	callCtx context.Context    // provider calls; cancelled when the drain runs out of time
 	cancel  context.CancelFunc // of callCtx
 	quit    chan struct{}      // closed by Stop: run and keep return
 	wg      sync.WaitGroup
+	records sync.WaitGroup // outcomes being recorded (finishLater)
 
 	sent, failed, retries, takeovers, released atomic.Int64
 }
@@ -99,8 +109,8 @@ func NewDeliverer(o DelivererOptions) *Deliverer {
 	return &Deliverer{
 		o:     o,
 		owner: fmt.Sprintf("w%d-%d-%s", o.WorkerID, os.Getpid(), rand.Text()[:8]),
-		wake:  make(chan struct{}, 1), jobs: make(chan Lease),
-		held: map[string]Lease{}, callCtx: ctx, cancel: cancel, quit: make(chan struct{}),
+		wake:  make(chan struct{}, 1), jobs: make(chan Lease), adopted: make(chan Lease, o.Senders*2),
+		held: map[string]Lease{}, finishing: map[string]bool{}, callCtx: ctx, cancel: cancel, quit: make(chan struct{}),
 	}
 }
 
@@ -109,6 +119,9 @@ func (d *Deliverer) Owner() string { return d.owner }
 
 // Start launches the goroutines. Call it once.
 func (d *Deliverer) Start() {
+	d.mu.Lock()
+	d.running = true
+	d.mu.Unlock()
 	d.wg.Add(2 + d.o.Senders)
 	go d.run()
 	go d.keep()
@@ -132,6 +145,9 @@ func (d *Deliverer) Wake() {
 // the queue (status queued, attempts kept) for another worker, never marked
 // failed. It returns ctx.Err() if deliveries had to be cut short.
 func (d *Deliverer) Stop(ctx context.Context) error {
+	d.mu.Lock()
+	d.running = false
+	d.mu.Unlock()
 	close(d.quit) // run stops claiming and closes jobs; senders finish the job in hand
 	done := make(chan struct{})
 	go func() { d.wg.Wait(); close(done) }()
@@ -144,8 +160,52 @@ func (d *Deliverer) Stop(ctx context.Context) error {
 		<-done
 	}
 	d.cancel()
+	d.records.Wait()
 	d.releaseAll()
 	return err
+}
+
+// capacity is how many leases a worker holds at most: a little ahead of
+// its senders, so a sender finishing one finds the next.
+func (d *Deliverer) capacity() int { return d.o.Senders * 2 }
+
+// Reserve asks for a slot for a message this worker is about to accept:
+// with ok, req goes in AcceptRequest.Lease, and exactly one Adopt (the
+// store granted the lease) or Unreserve (it did not, or nothing was
+// stored) must follow. Not ok, and req empty, while the worker's leases
+// fill its capacity or it is not running: the message is then accepted
+// queued, for Claim.
+func (d *Deliverer) Reserve() (req LeaseRequest, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.running || d.busy() >= d.capacity() {
+		return LeaseRequest{}, false
+	}
+	d.reserved++
+	return LeaseRequest{Owner: d.owner, Duration: d.o.Lease}, true
+}
+
+// Unreserve gives back a slot of Reserve that was not used.
+func (d *Deliverer) Unreserve() {
+	d.mu.Lock()
+	d.reserved--
+	d.mu.Unlock()
+}
+
+// Adopt takes the lease Accept granted on a slot of Reserve and hands the
+// message to a sender. After Stop it hands the message back at once.
+func (d *Deliverer) Adopt(l Lease) {
+	d.mu.Lock()
+	d.reserved--
+	d.held[l.Message.ID] = l
+	running := d.running
+	if running {
+		d.adopted <- l // never blocks: adopted + reserved ≤ capacity (Reserve)
+	}
+	d.mu.Unlock()
+	if !running {
+		d.release(l)
+	}
 }
 
 // Stats returns this worker's counters.
@@ -167,7 +227,7 @@ func (d *Deliverer) run() {
 	defer tick.Stop()
 	var storeDown bool
 	for {
-		free := d.o.Senders*2 - d.heldCount() // a little ahead of the senders
+		free := d.capacity() - d.heldCount()
 		if free > 0 {
 			leases, err := d.o.Store.Claim(d.callCtx, ClaimRequest{
 				Owner: d.owner, Max: free, Lease: d.o.Lease, GiveUpAfter: 2 * d.o.Retry.MaxAttempts, Now: d.o.Now(),
@@ -220,11 +280,16 @@ func (d *Deliverer) logStore(wasDown bool, what string, err error) bool {
 	return err != nil
 }
 
+// heldCount is the leases held and reserved, but for those whose outcome
+// is being recorded.
 func (d *Deliverer) heldCount() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return len(d.held)
+	return d.busy()
 }
+
+// busy is heldCount; d.mu held.
+func (d *Deliverer) busy() int { return len(d.held) - len(d.finishing) + d.reserved }
 
 func (d *Deliverer) hold(l Lease) {
 	d.mu.Lock()
@@ -238,6 +303,7 @@ func (d *Deliverer) drop(id string) bool {
 	defer d.mu.Unlock()
 	_, ok := d.held[id]
 	delete(d.held, id)
+	delete(d.finishing, id)
 	return ok
 }
 
@@ -255,8 +321,10 @@ func (d *Deliverer) keep() {
 		}
 		d.mu.Lock()
 		leases := make([]Lease, 0, len(d.held))
-		for _, l := range d.held {
-			leases = append(leases, l)
+		for id, l := range d.held {
+			if !d.finishing[id] { // ended by its outcome's record
+				leases = append(leases, l)
+			}
 		}
 		d.mu.Unlock()
 		if len(leases) == 0 {
@@ -274,10 +342,21 @@ func (d *Deliverer) keep() {
 	}
 }
 
+// sender delivers what run claims and what Adopt hands over, until run
+// closes jobs; adopted leases it has not started then are handed back by
+// Stop's releaseAll.
 func (d *Deliverer) sender() {
 	defer d.wg.Done()
-	for l := range d.jobs {
-		d.deliver(l)
+	for {
+		select {
+		case l, ok := <-d.jobs:
+			if !ok {
+				return
+			}
+			d.deliver(l)
+		case l := <-d.adopted:
+			d.deliver(l)
+		}
 	}
 }
 
@@ -295,12 +374,12 @@ func (d *Deliverer) deliver(l Lease) {
 	switch {
 	case err == nil:
 		m.Status, m.LastError, m.SentAt = StatusSent, "", &now
-		d.finish(l, m)
+		d.finishLater(l, m)
 	case d.callCtx.Err() != nil: // cut short by Stop: the outcome is unknown, another worker retries
 		d.release(Lease{Message: m, Entry: l.Entry})
 	case IsPermanent(err) || d.o.Retry.Exhausted(m.Attempts):
 		m.Status, m.LastError = StatusFailed, err.Error()
-		d.finish(l, m)
+		d.finishLater(l, m)
 	default:
 		wait := d.o.Retry.Backoff(m.Attempts, d.o.Draw())
 		next := now.Add(wait)
@@ -313,6 +392,22 @@ func (d *Deliverer) deliver(l Lease) {
 // storeWrite bounds one write of the outcome of an attempt.
 func (d *Deliverer) storeWrite() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), d.o.Lease)
+}
+
+// finishLater records a final outcome (finish) while the sender goes on
+// with its next message: the store may keep an outcome a few ms to commit
+// it with other writes (SQLite's lazyDelay). The lease stays held, not
+// renewed and not counted against the worker's capacity, until the record
+// is written; Stop waits for the records before it hands anything back.
+func (d *Deliverer) finishLater(l Lease, m Message) {
+	d.mu.Lock()
+	d.finishing[m.ID] = true
+	d.mu.Unlock()
+	d.records.Add(1)
+	go func() {
+		defer d.records.Done()
+		d.finish(l, m)
+	}()
 }
 
 // finish records a final status and ends the lease. If the record cannot be

@@ -105,6 +105,123 @@ func testDeliverer(t *testing.T, spec func(t *testing.T) string) {
 		}
 	})
 
+	t.Run("lease at accept", func(t *testing.T) {
+		st := setup(t)
+		idle := NewDeliverer(DelivererOptions{Store: st, Provider: okProvider(), Log: discardLog()})
+		if _, ok := idle.Reserve(); ok {
+			t.Fatal("a deliverer not started reserved a slot")
+		}
+		p := newBlockingProvider()
+		d := start(t, st, p) // 2 senders: 4 leases at most
+		acceptLeased := func() (Message, bool) {
+			m := newMessage("+4915112345678")
+			req := acceptReq(m, "")
+			var ok bool
+			if req.Lease, ok = d.Reserve(); !ok {
+				t.Fatal("no slot in an idle deliverer")
+			}
+			res, err := st.Accept(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Lease == nil { // a store that cannot: claimed instead
+				d.Unreserve()
+				d.Wake()
+				return m, false
+			}
+			d.Adopt(*res.Lease)
+			return m, true
+		}
+		m, leased := acceptLeased()
+		if got := <-p.started; got != m.ID {
+			t.Fatalf("provider called for %s, want %s", got, m.ID)
+		}
+		if !leased {
+			stopCtx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+			defer cancel()
+			d.Stop(stopCtx)
+			t.Skip("the store does not lease at accept; delivered by Claim")
+		}
+		// The slots: 4 in all, one held.
+		for i := range 3 {
+			if _, ok := d.Reserve(); !ok {
+				t.Fatalf("slot %d refused", i+2)
+			}
+		}
+		if _, ok := d.Reserve(); ok {
+			t.Fatal("a fifth slot granted with 2 senders")
+		}
+		for range 3 {
+			d.Unreserve()
+		}
+		// A second message waits for a sender in the worker, not in the
+		// store; a stop hands both back, attempts kept.
+		waiting, _ := acceptLeased()
+		if d.Stats().InFlight != 2 || d.Stats().Takeovers != 0 {
+			t.Fatalf("stats %+v", d.Stats())
+		}
+		stopCtx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		d.Stop(stopCtx)
+		for _, id := range []string{m.ID, waiting.ID} {
+			if got, _ := st.Get(ctx, id); got.Status != StatusQueued || got.Attempts != 1 {
+				t.Fatalf("after stop: %+v", got)
+			}
+		}
+		// Another worker delivers both at once, as any hand-back.
+		d2 := start(t, st, okProvider())
+		defer d2.Stop(ctx)
+		waitStatus(t, st, m.ID, StatusSent)
+		if got := waitStatus(t, st, waiting.ID, StatusSent); got.Attempts != 2 {
+			t.Fatalf("after hand-back: %+v", got)
+		}
+	})
+
+	t.Run("a stop right after the provider calls keeps their outcomes", func(t *testing.T) {
+		st := setup(t)
+		const n = 12
+		called := make(chan string, n)
+		d := start(t, st, providerFunc(func(ctx context.Context, m Message) error {
+			called <- m.ID
+			return nil
+		}))
+		var ids []string
+		for i := range n {
+			m := newMessage("+49151123456" + itoa(10+i))
+			req := acceptReq(m, "")
+			req.Lease, _ = d.Reserve()
+			res, err := st.Accept(ctx, req)
+			switch {
+			case err != nil:
+				t.Fatal(err)
+			case res.Lease != nil:
+				d.Adopt(*res.Lease)
+			case req.Lease.Owner != "":
+				d.Unreserve()
+				d.Wake()
+			default:
+				d.Wake()
+			}
+			ids = append(ids, m.ID)
+		}
+		for range n {
+			<-called
+		}
+		// Outcomes may still be on their way to the store: Stop waits
+		// for them instead of handing the messages back.
+		if err := d.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			if got, _ := st.Get(ctx, id); got.Status != StatusSent || got.Attempts != 1 {
+				t.Fatalf("after stop: %+v", got)
+			}
+		}
+		if s := d.Stats(); s.Sent != n || s.Released != 0 || s.InFlight != 0 {
+			t.Fatalf("stats %+v", s)
+		}
+	})
+
 	t.Run("a retry waits in the store, not in a sender", func(t *testing.T) {
 		st := setup(t)
 		failing := accept(t, st)

@@ -20,7 +20,14 @@
 //     whatever queued up meanwhile in one transaction (group commit); the
 //     processes' writers queue for the database on a lock file (sms.db-wlock)
 //     instead of retrying a busy one; synchronous=FULL, so Accept returns
-//     only once the message is on disk.
+//     only once the message is on disk. Every commit is an fsync and a
+//     turn of that lock, so the store makes few: a message its accepting
+//     worker will deliver is leased to it in the accept's own commit
+//     (AcceptRequest.Lease, Deliverer.Reserve/Adopt: no Claim), and a
+//     delivery's final outcome waits up to 10 ms to share the next
+//     accept's commit. The per-phone limit counts the phone's messages of
+//     the window on an index of the messages table; message ids begin with
+//     their time (NewID), so new rows share B-tree pages.
 //   - RedisStore: records as JSON strings, the limit as a sorted set per
 //     phone decided in a Lua script on Redis's clock (so it holds across
 //     hosts), the queue as the stream sms:queue read by the consumer group
@@ -68,7 +75,9 @@
 // # Delivery guarantees
 //
 // Every worker runs a Deliverer. It claims messages with a lease
-// (Config.Lease, 1.5 s), renews it every third of the lease, and records
+// (Config.Lease, 1.5 s) — or gets the lease of a message it accepts with
+// the accept itself, while it has a sender free soon (SQLite; Redis queues
+// every message for Claim) — renews it every third of the lease, and records
 // each attempt's outcome under it; a worker whose lease was taken over can
 // no longer write (fencing). A message whose worker is lost is taken over
 // after at most Lease + PollInterval. A graceful stop hands back unfinished

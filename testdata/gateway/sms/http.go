@@ -142,10 +142,22 @@ func (g *Gateway) handleSend(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), acceptTimeout)
 	defer cancel()
 	limit := g.rateLimit()
+	var lease LeaseRequest
+	reserved := false
+	if sendAt == nil { // this worker delivers it, if a sender is free soon
+		lease, reserved = g.deliverer.Reserve()
+	}
 	res, err := g.store.Accept(ctx, AcceptRequest{
 		Message: m, PhoneKey: v.phoneKey, IdempotencyKey: key, Fingerprint: fingerprint(m),
 		RateLimit: limit.perPhone, RateWindow: limit.window, KeyTTL: g.cfg.KeyTTL, MaxDepth: g.cfg.QueueSize,
+		Lease: lease,
 	})
+	switch {
+	case reserved && err == nil && res.Lease != nil:
+		g.deliverer.Adopt(*res.Lease)
+	case reserved:
+		g.deliverer.Unreserve()
+	}
 	ticket.Done(err == nil && !res.Replayed && !res.Full && res.RetryAfter == 0)
 	switch {
 	case errors.Is(err, ErrIdempotencyConflict):
@@ -168,7 +180,7 @@ func (g *Gateway) handleSend(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusAccepted, SendReply{ID: res.ID, Status: StatusQueued, SendAt: sendAt})
 	default:
 		g.hooks.Metrics.Add(MetricAccepted, 1)
-		if sendAt == nil {
+		if sendAt == nil && res.Lease == nil {
 			g.deliverer.Wake()
 		}
 		g.log.Debug("sms accepted", "id", m.ID, "template", m.Template, "send_at", sendAt)

@@ -85,7 +85,9 @@ type Store interface {
 	// Accept stores a new queued message in one atomic step with the
 	// rate-limit decision and the idempotency key. The message is durable
 	// when Accept returns without error. See AcceptResult for refusals. A
-	// message with SendAt is not claimed before that time.
+	// message with SendAt is not claimed before that time. With
+	// req.Lease.Owner set, a store may lease the new message to that owner
+	// in the same step (AcceptResult.Lease), as Claim would have.
 	Accept(ctx context.Context, req AcceptRequest) (AcceptResult, error)
 	// Get returns the record of id, ErrNotFound if there is none.
 	Get(ctx context.Context, id string) (Message, error)
@@ -141,6 +143,19 @@ type AcceptRequest struct {
 	// MaxDepth, when > 0, refuses the message (AcceptResult.Full) while
 	// the queue holds this many messages.
 	MaxDepth int
+	// Lease, when its Owner is set, asks for the new message to be leased
+	// to the accepting worker in the same commit: status sending, its
+	// first attempt counted, as Claim leaves it. A message stored this way
+	// costs no Claim, and its worker needs no wake-up. Ignored for a
+	// message with SendAt, and by a store that cannot (Redis): the message
+	// is then queued for any worker's Claim.
+	Lease LeaseRequest
+}
+
+// LeaseRequest is a lease asked for at accept (AcceptRequest.Lease).
+type LeaseRequest struct {
+	Owner    string        // the worker that will deliver it; "" for none
+	Duration time.Duration // the lease, as ClaimRequest.Lease
 }
 
 // AcceptResult is the outcome of Accept.
@@ -156,6 +171,10 @@ type AcceptResult struct {
 	// Full: refused because the queue holds AcceptRequest.MaxDepth
 	// messages; nothing was stored.
 	Full bool
+	// Lease is the new message's lease when the store granted
+	// AcceptRequest.Lease; nil when it did not (the message is queued) or
+	// nothing new was stored.
+	Lease *Lease
 }
 
 // ClaimRequest is the argument of Store.Claim.
@@ -223,9 +242,28 @@ func giveUpError(m Message) string {
 	return msg
 }
 
-// NewID returns a message id: 26 characters of crypto/rand base32 (130 bits),
-// unique across workers, hosts and restarts without coordination.
-func NewID() string { return rand.Text() }
+// NewID returns a message id: 26 base32 characters, unique across workers,
+// hosts and restarts without coordination — the time of the call in
+// milliseconds (10 characters, in an alphabet sorted as ASCII, so ids sort
+// by it) then 80 bits of crypto/rand (16 characters). Ids made close in
+// time are close in the stores' indexes: a group commit of new messages
+// writes a few B-tree pages instead of one page per message.
+func NewID() string { return newIDAt(time.Now()) }
+
+// idTimeDigits is base32 in ASCII order: the same characters as
+// crypto/rand.Text's, sorted.
+const idTimeDigits = "234567ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+func newIDAt(t time.Time) string {
+	var b [26]byte
+	ms := uint64(t.UnixMilli())
+	for i := 9; i >= 0; i-- {
+		b[i] = idTimeDigits[ms&31]
+		ms >>= 5
+	}
+	copy(b[10:], rand.Text())
+	return string(b[:])
+}
 
 // validID reports whether id has the shape NewID produces.
 func validID(id string) bool {

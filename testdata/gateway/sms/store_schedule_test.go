@@ -2,8 +2,6 @@ package sms
 
 import (
 	"context"
-	"database/sql"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -57,21 +55,13 @@ func TestRedisCancelBeatsAClaimInFlight(t *testing.T) {
 // sends gets the send_at column when a worker opens it, and its messages
 // read and deliver as before.
 func TestSQLiteAddsSendAtToAnOldDatabase(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "sms.db")
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := `CREATE TABLE messages (id TEXT PRIMARY KEY, phone TEXT NOT NULL, template TEXT NOT NULL, text TEXT NOT NULL,
+	path, db := oldDatabase(t, `CREATE TABLE messages (id TEXT PRIMARY KEY, phone TEXT NOT NULL, template TEXT NOT NULL, text TEXT NOT NULL,
 		status TEXT NOT NULL, attempts INTEGER NOT NULL, last_error TEXT NOT NULL, worker INTEGER NOT NULL,
 		created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, sent_at INTEGER NOT NULL, owner TEXT NOT NULL,
 		lease_until INTEGER NOT NULL) WITHOUT ROWID;
-		CREATE INDEX messages_pending ON messages (lease_until) WHERE status IN ('queued', 'sending');`
+		CREATE INDEX messages_pending ON messages (lease_until) WHERE status IN ('queued', 'sending');`)
 	id := NewID()
 	now := time.Now().UnixNano()
-	if _, err := db.Exec(old); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := db.Exec(`INSERT INTO messages VALUES (?, '+4915112345678', '', 'hi', 'queued', 0, '', 1, ?, ?, 0, '', 0)`, id, now, now); err != nil {
 		t.Fatal(err)
 	}

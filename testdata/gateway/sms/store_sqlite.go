@@ -28,7 +28,10 @@ const maxBatch = 256
 // of the lease; while it is queued (owner ”) the time it is due, its
 // send_at or its next retry (0: at once), so the index messages_pending
 // serves expired leases, schedules and retries alike. send_at is the time
-// the client asked for (0: none), kept for the record.
+// the client asked for (0: none), kept for the record. phone_key is the
+// rate-limit key (NormalizePhone's digits): the per-phone limit counts the
+// messages of the phone created in the window on the index messages_phone
+// (made by migrate, after the column of an older database).
 const sqliteSchema = `
 CREATE TABLE IF NOT EXISTS messages (
 	id          TEXT PRIMARY KEY,
@@ -44,11 +47,10 @@ CREATE TABLE IF NOT EXISTS messages (
 	sent_at     INTEGER NOT NULL,
 	owner       TEXT NOT NULL,
 	lease_until INTEGER NOT NULL,
-	send_at     INTEGER NOT NULL DEFAULT 0
+	send_at     INTEGER NOT NULL DEFAULT 0,
+	phone_key   TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS messages_pending ON messages (lease_until) WHERE status IN ('queued', 'sending');
-CREATE TABLE IF NOT EXISTS rate (phone TEXT NOT NULL, at INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS rate_phone ON rate (phone, at);
 CREATE TABLE IF NOT EXISTS deliveries (
 	provider    TEXT NOT NULL,
 	provider_id TEXT NOT NULL,
@@ -84,7 +86,9 @@ const messageSelect = messageColumns + `, lease_until, send_at`
 // With synchronous=FULL a committed message survives a crash of the process
 // and of the machine.
 type SQLiteStore struct {
-	path  string
+	path       string
+	legacyRate bool // the database has the rate stamps of older gateways: Prune empties it
+
 	lock  *writerLock // queues this database's writers across processes
 	write *sql.DB     // one connection, used by the writer goroutine only
 	read  *sql.DB     // a pool for Get, Stats and Claim's look-ahead
@@ -100,11 +104,22 @@ type SQLiteStore struct {
 
 // sqliteOp is one write of a group commit. fn runs inside the batch's
 // transaction and reports results through its closure; an error from fn
-// rolls the batch back, after which each op is retried alone.
+// rolls the batch back, after which each op is retried alone. A lazy op
+// may wait up to lazyDelay for other ops to share its commit.
 type sqliteOp struct {
 	fn   func(tx *wtx) error
 	done chan error
+	lazy bool
 }
+
+// lazyDelay is how long a lazy write (a delivery's final outcome) waits
+// for other writes to commit with: every commit is an fsync and a turn of
+// the writer lock shared by all the processes, so an outcome that rides
+// along with the next accept's commit halves the commits of a steady
+// stream of sends. Nobody waits for an outcome but the lease holder, and
+// if it is lost meanwhile the message is delivered again under the same
+// id, as after any crash between the provider's answer and its record.
+const lazyDelay = 10 * time.Millisecond
 
 // errStoreClosed is returned by calls after Close.
 var errStoreClosed = errors.New("store closed")
@@ -173,20 +188,48 @@ func (s *SQLiteStore) migrate() error {
 	if _, err := tx.Exec(sqliteSchema + sqliteAuthSchema); err != nil {
 		return err
 	}
-	if err := addSendAt(tx); err != nil {
+	if _, err := addColumn(tx, "send_at", "INTEGER NOT NULL DEFAULT 0"); err != nil {
+		return err
+	}
+	if err := addPhoneKey(tx); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`CREATE INDEX IF NOT EXISTS messages_phone ON messages (phone_key, created_at)`); err != nil {
+		return err
+	}
+	if err := tx.QueryRow(`SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'rate'`).Scan(&s.legacyRate); err != nil {
 		return err
 	}
 	return tx.Commit()
 }
 
-// addSendAt adds the send_at column to a database made before scheduled
-// sends existed.
-func addSendAt(tx *sql.Tx) error {
+// addColumn adds a column to the messages table of a database made before
+// it existed, and reports whether it did.
+func addColumn(tx *sql.Tx, name, decl string) (bool, error) {
 	var n int
-	if err := tx.QueryRow(`SELECT count(*) FROM pragma_table_info('messages') WHERE name = 'send_at'`).Scan(&n); err != nil || n == 1 {
+	if err := tx.QueryRow(`SELECT count(*) FROM pragma_table_info('messages') WHERE name = ?`, name).Scan(&n); err != nil || n == 1 {
+		return false, err
+	}
+	_, err := tx.Exec(`ALTER TABLE messages ADD COLUMN ` + name + ` ` + decl)
+	return err == nil, err
+}
+
+// phoneKeyBackfill is how far back a database made before phone_key gets
+// its messages' keys, so the rate limit still counts them: longer than any
+// rate window in use.
+const phoneKeyBackfill = 24 * time.Hour
+
+// addPhoneKey adds phone_key to a database whose rate limit counted stamps
+// in the table rate (older gateways) and fills it in for its recent
+// messages. Messages that a worker of the older version still accepts
+// afterwards (a rolling upgrade) have no key and do not count, so for one
+// rate window the limit counts old and new workers' messages apart.
+func addPhoneKey(tx *sql.Tx) error {
+	added, err := addColumn(tx, "phone_key", "TEXT NOT NULL DEFAULT ''")
+	if err != nil || !added {
 		return err
 	}
-	_, err := tx.Exec(`ALTER TABLE messages ADD COLUMN send_at INTEGER NOT NULL DEFAULT 0`)
+	_, err = tx.Exec(`UPDATE messages SET phone_key = ltrim(phone, '+') WHERE created_at > ?`, time.Now().Add(-phoneKeyBackfill).UnixNano())
 	return err
 }
 
@@ -209,7 +252,15 @@ func (s *SQLiteStore) Close() error {
 // submitted, the write is waited for even if ctx ends, so the caller never
 // answers "failed" for a message that was in fact committed.
 func (s *SQLiteStore) do(ctx context.Context, fn func(tx *wtx) error) error {
-	op := &sqliteOp{fn: fn, done: make(chan error, 1)}
+	return s.submit(ctx, &sqliteOp{fn: fn, done: make(chan error, 1)})
+}
+
+// doLazy is do for a write that may wait lazyDelay to share a commit.
+func (s *SQLiteStore) doLazy(ctx context.Context, fn func(tx *wtx) error) error {
+	return s.submit(ctx, &sqliteOp{fn: fn, done: make(chan error, 1), lazy: true})
+}
+
+func (s *SQLiteStore) submit(ctx context.Context, op *sqliteOp) error {
 	select {
 	case s.ops <- op:
 	case <-ctx.Done():
@@ -221,7 +272,8 @@ func (s *SQLiteStore) do(ctx context.Context, fn func(tx *wtx) error) error {
 }
 
 // writer owns the write connection: it takes the first waiting op, adds
-// every op that queued up behind it, and commits them together.
+// every op that queued up behind it, and commits them together. A batch of
+// lazy ops only waits for an op that is not (or for lazyDelay) first.
 func (s *SQLiteStore) writer() {
 	defer s.wg.Done()
 	batch := make([]*sqliteOp, 0, maxBatch)
@@ -234,6 +286,9 @@ func (s *SQLiteStore) writer() {
 			return
 		}
 		batch = s.gather(batch)
+		if allLazy(batch) {
+			batch = s.waitUrgent(batch)
+		}
 		var err error
 		batch, err = s.commit(batch, true)
 		if err != nil && len(batch) > 1 {
@@ -256,6 +311,36 @@ func (s *SQLiteStore) gather(batch []*sqliteOp) []*sqliteOp {
 		case op := <-s.ops:
 			batch = append(batch, op)
 		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func allLazy(batch []*sqliteOp) bool {
+	for _, op := range batch {
+		if !op.lazy {
+			return false
+		}
+	}
+	return true
+}
+
+// waitUrgent adds ops to a batch of lazy ones until one is not lazy, the
+// batch is full, lazyDelay has passed or the store closes.
+func (s *SQLiteStore) waitUrgent(batch []*sqliteOp) []*sqliteOp {
+	t := time.NewTimer(lazyDelay)
+	defer t.Stop()
+	for len(batch) < maxBatch {
+		select {
+		case op := <-s.ops:
+			batch = append(batch, op)
+			if !op.lazy {
+				return s.gather(batch)
+			}
+		case <-t.C:
+			return batch
+		case <-s.quit:
 			return batch
 		}
 	}
@@ -397,10 +482,10 @@ func (s *SQLiteStore) commit(batch []*sqliteOp, more bool) ([]*sqliteOp, error) 
 // Accept implements Store.
 func (s *SQLiteStore) Accept(ctx context.Context, req AcceptRequest) (AcceptResult, error) {
 	var res AcceptResult
-	m := req.Message
-	now := m.CreatedAt.UnixNano()
+	now := req.Message.CreatedAt.UnixNano()
 	err := s.do(ctx, func(tx *wtx) error {
 		res = AcceptResult{}
+		m := req.Message
 		if req.IdempotencyKey != "" {
 			var id, fp string
 			err := tx.QueryRow(`SELECT id, fingerprint FROM idempotency WHERE key = ? AND expires > ?`, req.IdempotencyKey, now).Scan(&id, &fp)
@@ -424,12 +509,23 @@ func (s *SQLiteStore) Accept(ctx context.Context, req AcceptRequest) (AcceptResu
 				return nil
 			}
 		}
-		// The stamp goes in only while the phone has fewer than RateLimit
-		// in the window (stamps older than it are Prune's); one statement
-		// checks and counts in the usual case.
+		// Leased at once (the accepting worker delivers it), or queued
+		// until its send_at (0: due at once).
+		m.Status, m.Attempts = StatusQueued, 0
+		owner, until := "", unixNano(m.SendAt)
+		leased := m.SendAt == nil && req.Lease.Owner != "" && claimTransition(&m, m.CreatedAt, 1)
+		if leased {
+			owner, until = req.Lease.Owner, now+int64(req.Lease.Duration)
+		}
+		// The message goes in only while its phone has fewer than
+		// RateLimit in the window: one statement checks and stores in
+		// the usual case.
 		cutoff := now - int64(req.RateWindow)
-		ins, err := tx.Exec(`INSERT INTO rate (phone, at) SELECT ?, ? WHERE (SELECT count(*) FROM rate WHERE phone = ? AND at > ?) < ?`,
-			req.PhoneKey, now, req.PhoneKey, cutoff, req.RateLimit)
+		ins, err := tx.Exec(`INSERT INTO messages (`+messageColumns+`, lease_until, send_at, phone_key)
+			SELECT ?, ?, ?, ?, ?, ?, '', ?, ?, ?, 0, ?, ?, ?, ?
+			WHERE (SELECT count(*) FROM messages WHERE phone_key = ? AND created_at > ?) < ?`,
+			m.ID, m.Phone, m.Template, m.Text, m.Status, m.Attempts, m.Worker, now, now, owner, until, unixNano(m.SendAt), req.PhoneKey,
+			req.PhoneKey, cutoff, req.RateLimit)
 		if err != nil {
 			return err
 		}
@@ -438,18 +534,17 @@ func (s *SQLiteStore) Accept(ctx context.Context, req AcceptRequest) (AcceptResu
 				return err
 			}
 			// Limited: the next send is allowed when the RateLimit-th
-			// newest stamp leaves the window.
+			// newest message leaves the window.
 			var oldest int64
-			if err := tx.QueryRow(`SELECT at FROM rate WHERE phone = ? AND at > ? ORDER BY at DESC LIMIT 1 OFFSET ?`,
+			if err := tx.QueryRow(`SELECT created_at FROM messages WHERE phone_key = ? AND created_at > ? ORDER BY created_at DESC LIMIT 1 OFFSET ?`,
 				req.PhoneKey, cutoff, req.RateLimit-1).Scan(&oldest); err != nil {
 				return err
 			}
 			res.RetryAfter = max(time.Duration(oldest-cutoff), time.Nanosecond)
 			return nil
 		}
-		if _, err := tx.Exec(`INSERT INTO messages (`+messageColumns+`, lease_until, send_at) VALUES (?, ?, ?, ?, ?, 0, '', ?, ?, ?, 0, '', ?, ?)`,
-			m.ID, m.Phone, m.Template, m.Text, StatusQueued, m.Worker, now, now, unixNano(m.SendAt), unixNano(m.SendAt)); err != nil {
-			return err
+		if leased {
+			res.Lease = &Lease{Message: m}
 		}
 		if req.IdempotencyKey != "" {
 			if _, err := tx.Exec(`INSERT OR REPLACE INTO idempotency (key, id, fingerprint, expires) VALUES (?, ?, ?, ?)`,
@@ -600,7 +695,8 @@ func (s *SQLiteStore) Renew(ctx context.Context, owner string, leases []Lease, l
 	return lost, err
 }
 
-// Update implements Store.
+// Update implements Store. A final outcome is a lazy write: it shares the
+// commit of the next other write, or waits lazyDelay.
 func (s *SQLiteStore) Update(ctx context.Context, owner string, l Lease, m Message) (bool, error) {
 	return s.put(ctx, owner, m, !m.Status.Final())
 }
@@ -624,7 +720,11 @@ func (s *SQLiteStore) put(ctx context.Context, owner string, m Message, keep boo
 	}
 	args = append(args, m.ID, owner)
 	var held bool
-	err := s.do(ctx, func(tx *wtx) error {
+	do := s.do
+	if m.Status.Final() {
+		do = s.doLazy
+	}
+	err := do(ctx, func(tx *wtx) error {
 		res, err := tx.Exec(`UPDATE messages SET status = ?, attempts = ?, last_error = ?, updated_at = ?, sent_at = ?, `+set+` WHERE id = ? AND owner = ?`, args...)
 		if err != nil {
 			return err
@@ -694,12 +794,16 @@ func (s *SQLiteStore) Stats(ctx context.Context) (StoreStats, error) {
 	return st, nil
 }
 
-// Prune deletes idempotency keys past their expiry and rate-limit stamps
-// older than window; the gateway calls it now and then.
+// Prune deletes idempotency keys past their expiry, and the rate-limit
+// stamps older than window that gateways before phone_key kept in the
+// table rate; the gateway calls it now and then.
 func (s *SQLiteStore) Prune(ctx context.Context, now time.Time, window time.Duration) error {
 	return s.do(ctx, func(tx *wtx) error {
 		if _, err := tx.Exec(`DELETE FROM idempotency WHERE expires <= ?`, now.UnixNano()); err != nil {
 			return err
+		}
+		if !s.legacyRate {
+			return nil
 		}
 		_, err := tx.Exec(`DELETE FROM rate WHERE at <= ?`, now.Add(-window).UnixNano())
 		return err

@@ -183,6 +183,79 @@ func testStore(t *testing.T, spec func(t *testing.T) string) {
 		}
 	})
 
+	t.Run("lease at accept", func(t *testing.T) {
+		st := open(t, spec(t))
+		const lease = 300 * time.Millisecond
+		m := newMessage("+4915112345678")
+		req := acceptReq(m, "k")
+		req.Lease = LeaseRequest{Owner: "a", Duration: lease}
+		res, err := st.Accept(ctx, req)
+		if err != nil || res.ID != m.ID {
+			t.Fatalf("accept: %+v %v", res, err)
+		}
+		got, _ := st.Get(ctx, m.ID)
+		if res.Lease == nil { // a store that cannot (Redis): queued for Claim
+			if got.Status != StatusQueued || got.Attempts != 0 {
+				t.Fatalf("not leased but %+v", got)
+			}
+			if a := claim(t, st, "a", lease); len(a) != 1 || a[0].Message.ID != m.ID {
+				t.Fatalf("claim of a message accepted without its lease: %+v", a)
+			}
+			return
+		}
+		l := *res.Lease
+		if l.Message.ID != m.ID || l.Message.Status != StatusSending || l.Message.Attempts != 1 || l.Takeover ||
+			got.Status != StatusSending || got.Attempts != 1 {
+			t.Fatalf("lease %+v, record %+v", l, got)
+		}
+		// Held like a claimed lease: nobody else claims it, a replay of
+		// the key leases nothing, the owner renews and finishes it.
+		if b := claim(t, st, "b", lease); len(b) != 0 {
+			t.Fatalf("claimed while leased at accept: %+v", b)
+		}
+		again := acceptReq(newMessage(m.Phone), "k")
+		again.Lease = req.Lease
+		if res, err := st.Accept(ctx, again); err != nil || !res.Replayed || res.ID != m.ID || res.Lease != nil {
+			t.Fatalf("replay: %+v %v", res, err)
+		}
+		if lost, err := st.Renew(ctx, "a", []Lease{l}, lease); err != nil || len(lost) != 0 {
+			t.Fatalf("renew: %v %v", lost, err)
+		}
+		done := l.Message
+		now := time.Now()
+		done.Status, done.SentAt, done.UpdatedAt = StatusSent, &now, now
+		if held, err := st.Update(ctx, "a", l, done); err != nil || !held {
+			t.Fatalf("final update: %v %v", held, err)
+		}
+		// Its owner dies: taken over once the lease expires, as after Claim.
+		dead := newMessage("+4915112345679")
+		req = acceptReq(dead, "")
+		req.Lease = LeaseRequest{Owner: "dead", Duration: lease}
+		if res, err := st.Accept(ctx, req); err != nil || res.Lease == nil {
+			t.Fatalf("accept: %+v %v", res, err)
+		}
+		var b []Lease
+		waitFor(t, "b to take the expired lease over", func() bool {
+			b = claim(t, st, "b", lease)
+			return len(b) > 0
+		})
+		if len(b) != 1 || b[0].Message.ID != dead.ID || !b[0].Takeover || b[0].Message.Attempts != 2 {
+			t.Fatalf("takeover: %+v", b)
+		}
+		// A scheduled message is never leased at accept.
+		sched := newMessage("+4915112345670")
+		at := time.Now().Add(time.Hour)
+		sched.SendAt = &at
+		req = acceptReq(sched, "")
+		req.Lease = LeaseRequest{Owner: "a", Duration: lease}
+		if res, err := st.Accept(ctx, req); err != nil || res.Lease != nil {
+			t.Fatalf("scheduled accept: %+v %v", res, err)
+		}
+		if got, _ := st.Get(ctx, sched.ID); got.Status != StatusQueued || got.Attempts != 0 {
+			t.Fatalf("scheduled record: %+v", got)
+		}
+	})
+
 	t.Run("scheduled: held until send_at, then claimed", func(t *testing.T) {
 		st := open(t, spec(t))
 		m := newMessage("+4915112345678")
@@ -369,5 +442,26 @@ func TestOpenStoreErrors(t *testing.T) {
 	_, err := OpenStore(ctx, "redis://:secret@127.0.0.1:1/0", "")
 	if err == nil || !strings.Contains(err.Error(), "redis://:xxxxx@127.0.0.1:1/0") || strings.Contains(err.Error(), "secret") {
 		t.Fatalf("unreachable redis: %v, want the URL without its password", err)
+	}
+}
+
+func TestNewIDSortsByTime(t *testing.T) {
+	at := time.Date(2026, 12, 5, 15, 0, 0, 0, time.UTC)
+	seen := map[string]bool{}
+	prev := ""
+	for i := range 2000 {
+		id := newIDAt(at.Add(time.Duration(i) * 37 * time.Millisecond / 8))
+		if !validID(id) || seen[id] {
+			t.Fatalf("id %d %q: valid %v, repeated %v", i, id, validID(id), seen[id])
+		}
+		if id[:10] < prev[:min(10, len(prev))] {
+			t.Fatalf("id %d %q sorts before the one made earlier, %q", i, id, prev)
+		}
+		seen[id], prev = true, id
+	}
+	// Made in the same millisecond: the same time prefix, random after it.
+	a, b := newIDAt(at), newIDAt(at)
+	if a[:10] != b[:10] || a[10:] == b[10:] {
+		t.Fatalf("same-millisecond ids %q %q", a, b)
 	}
 }

@@ -53,7 +53,9 @@ type handoverDoc struct {
 	Exceptions int          `json:"exceptions"`
 	Window     windowState  `json:"window"`
 	// Retired are the restarts of slots scaled away, by reason.
-	Retired   map[string]int `json:"retired"`
+	Retired map[string]int `json:"retired"`
+	// Reloads are the rolling reloads that ended, by outcome.
+	Reloads   map[string]int `json:"reloads,omitempty"`
 	NextCmdID uint64         `json:"next_cmd_id"`
 
 	Slots   []slotState   `json:"slots"`

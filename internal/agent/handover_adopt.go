@@ -48,7 +48,7 @@ func (s *Supervisor) adoptHandover() bool {
 	for _, ss := range d.Slots {
 		restarts[ss.ID] = ss.Restarts
 	}
-	s.report.adopt(d.Exceptions, d.Retired, restarts)
+	s.report.adopt(d.Exceptions, d.Retired, d.Reloads, restarts)
 	if d.Level != "" && d.Level != s.level {
 		s.level = d.Level
 		s.out.SetLevel(d.Level)

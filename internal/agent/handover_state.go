@@ -37,6 +37,7 @@ func (s *Supervisor) snapshotForHandover(fds *handoverFDs) *handoverDoc {
 		Exceptions: s.report.exceptions(),
 		Window:     windowState{Opened: s.policy.window.opened, Count: s.policy.window.count},
 		Retired:    s.report.retired(),
+		Reloads:    s.report.reloads(),
 		NextCmdID:  s.gathers.nextID,
 		Client:     -1,
 	}

@@ -19,7 +19,7 @@ func sampleHandover() *handoverDoc {
 		Protocol: handoverProtocol, From: "1.0.0", Args: []string{"node-agent", "./svc", "-i", "2"},
 		Frozen: time.Unix(1700000000, 0), Began: time.Unix(1690000000, 0), Level: "INFO",
 		Exceptions: 3, Window: windowState{Opened: time.Unix(1699999990, 0), Count: 1},
-		Retired: map[string]int{"crash": 1}, NextCmdID: 9, Client: 40,
+		Retired: map[string]int{"crash": 1}, Reloads: map[string]int{"ok": 2, "failed": 1}, NextCmdID: 9, Client: 40,
 		Slots: []slotState{
 			{ID: 0, Restarts: map[string]int{"crash": 2}, Worker: workerState{PID: 100, Linked: true, Channel: 11, Buffered: []byte{0, 0, 0, 9, 5}, FDs: []int{30}, Stdout: 12, Stderr: 13, Tag: "tok.1", Cgroup: "/sys/fs/cgroup/x/w1"}},
 			{ID: 1, Worker: workerState{PID: 101, Channel: 14, Stdout: -1, Stderr: 15, Tag: "tok.2"}},

@@ -80,6 +80,9 @@ func (r *reporting) exceptions() int { return r.counts.exceptions }
 // retired are the restarts of the slots scaled away, by reason (a copy).
 func (r *reporting) retired() map[string]int { return maps.Clone(r.counts.retired) }
 
+// reloads returns the rolling reloads that ended, by outcome (a copy).
+func (r *reporting) reloads() map[string]int { return maps.Clone(r.counts.reloads) }
+
 // slotRestarts are the restarts of slot id by reason (a copy, never nil).
 func (r *reporting) slotRestarts(id int) map[string]int { return r.counts.slotRestarts(id) }
 
@@ -104,13 +107,16 @@ func (c *counters) totals() map[string]int {
 }
 
 // adopt takes over the counts a previous program of the agent handed over
-// (an upgrade in place): exceptions, the restarts of the slots scaled away
-// and those of each slot.
-func (r *reporting) adopt(exceptions int, retired map[string]int, slots map[int]map[string]int) {
+// (an upgrade in place): exceptions, the restarts of the slots scaled
+// away, the reloads by outcome and the restarts of each slot.
+func (r *reporting) adopt(exceptions int, retired, reloads map[string]int, slots map[int]map[string]int) {
 	c := &r.counts
 	c.exceptions = exceptions
 	if retired != nil {
 		c.retired = maps.Clone(retired)
+	}
+	if reloads != nil {
+		c.reloads = maps.Clone(reloads)
 	}
 	for id, byReason := range slots {
 		if len(byReason) > 0 {

@@ -85,6 +85,9 @@ func runWith(t *testing.T, cfg *config.Config, adjust func(*Supervisor)) *runnin
 	r := &running{t: t, sup: s, signals: make(chan os.Signal, 2), code: make(chan int, 1), lines: sink.lines, events: subscribe(s)}
 	go func() { r.code <- s.Run(context.Background(), r.signals) }()
 	t.Cleanup(func() {
+		if t.Failed() {
+			r.logTail(80)
+		}
 		select {
 		case code := <-r.code:
 			r.code <- code
@@ -112,6 +115,22 @@ func runWith(t *testing.T, cfg *config.Config, adjust func(*Supervisor)) *runnin
 		}
 	})
 	return r
+}
+
+// logTail logs the last n lines the supervisor wrote so far, for the
+// diagnosis of a failed test: what the test read and what is still queued.
+func (r *running) logTail(n int) {
+	for {
+		select {
+		case l := <-r.lines:
+			r.seen = append(r.seen, l)
+			continue
+		default:
+		}
+		break
+	}
+	tail := r.seen[max(0, len(r.seen)-n):]
+	r.t.Logf("the agent's last %d lines:\n%s", len(tail), strings.Join(tail, "\n"))
 }
 
 // waitLine waits for a log line matching pattern and returns its submatches.

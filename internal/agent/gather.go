@@ -49,6 +49,9 @@ type gathers struct {
 	nextID uint64
 }
 
+// pending reports whether a forwarded command still waits for answers.
+func (g *gathers) pending() bool { return len(g.byID) > 0 }
+
 // forward sends req to every running worker that is not stopping and
 // replies once each answered, or at the deadline (req.within, else the
 // reply timeout): summary(answers), or one line per worker when summary is

@@ -43,7 +43,7 @@ func (s *Supervisor) adoptHandover() bool {
 	s.up.adopted = nil
 	d := h.doc
 	s.began, s.gathers.nextID = d.Began, d.NextCmdID
-	s.policy.window.opened, s.policy.window.count = d.Window.Opened, d.Window.Count
+	s.policy.adopt(d.Window)
 	restarts := map[int]map[string]int{}
 	for _, ss := range d.Slots {
 		restarts[ss.ID] = ss.Restarts

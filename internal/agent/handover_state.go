@@ -35,7 +35,7 @@ func (s *Supervisor) snapshotForHandover(fds *handoverFDs) *handoverDoc {
 		Began:      s.began,
 		Level:      s.level,
 		Exceptions: s.report.exceptions(),
-		Window:     windowState{Opened: s.policy.window.opened, Count: s.policy.window.count},
+		Window:     s.policy.handover(),
 		Retired:    s.report.retired(),
 		Reloads:    s.report.reloads(),
 		NextCmdID:  s.gathers.nextID,

@@ -109,6 +109,17 @@ func newRestartPolicy(max int, span time.Duration) restartPolicy {
 	return restartPolicy{window: exceptionWindow{max: max, span: span}}
 }
 
+// handover returns the exception window's state for an upgrade in place.
+func (p *restartPolicy) handover() windowState {
+	return windowState{Opened: p.window.opened, Count: p.window.count}
+}
+
+// adopt takes over the exception window a previous program handed over;
+// the limit and span stay this program's (its options).
+func (p *restartPolicy) adopt(w windowState) {
+	p.window.opened, p.window.count = w.Opened, w.Count
+}
+
 // exit decides what follows end at now and moves the exception window.
 func (p *restartPolicy) exit(end workerEnd, now time.Time) exitDecision {
 	d := decideExit(end, p.window, now)

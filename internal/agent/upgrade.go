@@ -163,7 +163,7 @@ func (s *Supervisor) upgradable() error {
 		return refused("no guardian runs, so the workers were started with a parent-death signal that the exec would fire")
 	case len(s.table.old) > 0:
 		return refused("%d old workers are still stopping", len(s.table.old))
-	case len(s.gathers.byID) > 0:
+	case s.gathers.pending():
 		return refused("a command forwarded to the workers is waiting for their replies")
 	}
 	for _, sl := range s.table.slots {

@@ -288,6 +288,12 @@ func (c *Conn) Close() error {
 	return c.uc.Close()
 }
 
+// CloseRead stops the peer's sending: what it sent before is still read,
+// then Receive reports the end (io.EOF), even when another process still
+// holds the peer's end (a worker's child that inherited it); the peer's
+// next send fails.
+func (c *Conn) CloseRead() error { return c.uc.CloseRead() }
+
 // SetReadDeadline bounds a Receive in progress or to come: past it,
 // Receive returns an error wrapping os.ErrDeadlineExceeded and keeps what
 // it buffered (bytes and descriptors), so that the same Conn, or one made

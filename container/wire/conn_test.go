@@ -129,6 +129,32 @@ func TestEOF(t *testing.T) {
 	}
 }
 
+// TestCloseRead: after CloseRead the frames already sent are still
+// received, then EOF, though the peer's end stays open; its next send
+// fails.
+func TestCloseRead(t *testing.T) {
+	a, b := pair(t)
+	for range 3 {
+		if err := a.Send(KindReady, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.CloseRead(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if m, err := b.Receive(); err != nil || m.Kind != KindReady {
+			t.Fatalf("frame %d sent before CloseRead: %v %v", i, m.Kind, err)
+		}
+	}
+	if _, err := b.Receive(); err != io.EOF {
+		t.Fatalf("after the frames sent before CloseRead: %v, want EOF", err)
+	}
+	if err := a.Send(KindReady, nil); err == nil {
+		t.Fatal("a send after the peer's CloseRead succeeded")
+	}
+}
+
 // rawPair gives a Conn reading whatever bytes the test writes.
 func rawPair(t *testing.T) (*os.File, *Conn) {
 	t.Helper()

@@ -145,6 +145,18 @@ var helpers = map[string]func() int{
 	"echo-on-usr2": echoOnUSR2Helper,
 	// log-on-usr2: logging tests' worker (output_test.go).
 	"log-on-usr2": logOnUSR2Helper,
+	// log-burst-then-exit: a linked worker that logs "record 0" to
+	// "record 1999" through its Logger, then exits with code 3 at once.
+	"log-burst-then-exit": func() int {
+		w, err := container.Open()
+		if err != nil {
+			return 5
+		}
+		for i := range burstRecords {
+			w.Logger().Info(fmt.Sprintf("record %d", i))
+		}
+		return 3
+	},
 	// open-output: opens the output of $HELPER_DIR, reports the error.
 	"open-output": openOutputHelper,
 }

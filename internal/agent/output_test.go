@@ -471,3 +471,34 @@ func TestConsoleOutputStats(t *testing.T) {
 	}
 	_ = io.Discard
 }
+
+// burstRecords is how many records log-burst-then-exit logs before it
+// exits: as many as the test's log channel holds, so that the agent's
+// reader, blocked on the full channel, leaves the last ones in the
+// worker's channel until the test reads.
+const burstRecords = 4096
+
+// TestLastRecordsBeforeExit: a worker that logs a burst of records and
+// exits at once has every record in the log, before the line of its exit,
+// even when the agent's log is behind at the exit: the agent reads the
+// worker's channel to the end of what it sent before it handles the exit
+// (it used to close the channel, and the records still unread were lost).
+func TestLastRecordsBeforeExit(t *testing.T) {
+	r := run(t, testConfig(1, "log-burst-then-exit"))
+	pid := waitEvent[WorkerStarted](r, nil).PID
+	// The test reads no line until the worker is gone: the agent's log
+	// is blocked on the full channel, its reader behind the worker.
+	if !poll(15*time.Second, func() bool { return syscall.Kill(pid, 0) == syscall.ESRCH }) {
+		t.Fatalf("worker %d still there", pid)
+	}
+	r.waitLine(fmt.Sprintf(`worker 0 \(pid %d\) exited unexpectedly with code 3`, pid))
+	next := 0
+	for _, l := range r.seen {
+		if strings.Contains(l, fmt.Sprintf("|%d|INFO|", pid)) && strings.HasSuffix(l, fmt.Sprintf("|record %d", next)) {
+			next++
+		}
+	}
+	if next != burstRecords {
+		t.Fatalf("%d of %d records, in order, before the exit line", next, burstRecords)
+	}
+}

@@ -282,12 +282,14 @@ func (s *osStarter) exitedFunc(p *osProc) func(syscall.WaitStatus) {
 	return func(ws syscall.WaitStatus) {
 		p.exited.Store(true)
 		go func() {
-			// The channel may be held open by a grandchild that inherited
-			// it; the worker is gone, so stop listening to it.
-			p.conn.Close()
+			// Its last records and lines come before its exit in the log.
+			// The channel is read to the end of what the worker sent —
+			// nothing it sent before it died is lost — and no further:
+			// a process it left behind may hold the channel open. The
+			// pipes are waited for a moment, for the same reason.
+			p.conn.CloseRead()
 			<-p.received
-			// Its last lines come before its exit in the log, unless
-			// something it left behind keeps the pipes open.
+			p.conn.Close()
 			drained := make(chan struct{})
 			go func() { p.outputs.Wait(); close(drained) }()
 			select {

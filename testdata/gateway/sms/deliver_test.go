@@ -140,7 +140,8 @@ func testDeliverer(t *testing.T, spec func(t *testing.T) string) {
 			stopCtx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 			defer cancel()
 			d.Stop(stopCtx)
-			t.Skip("the store does not lease at accept; delivered by Claim")
+			t.Log("the store does not lease at accept: the message was claimed and delivered, as checked above")
+			return
 		}
 		// The slots: 4 in all, one held.
 		for i := range 3 {

@@ -117,18 +117,23 @@ func runWith(t *testing.T, cfg *config.Config, adjust func(*Supervisor)) *runnin
 	return r
 }
 
-// logTail logs the last n lines the supervisor wrote so far, for the
-// diagnosis of a failed test: what the test read and what is still queued.
-func (r *running) logTail(n int) {
+// drainLines adds the lines the supervisor wrote and the test did not
+// read yet to r.seen, without waiting for more.
+func (r *running) drainLines() {
 	for {
 		select {
 		case l := <-r.lines:
 			r.seen = append(r.seen, l)
-			continue
 		default:
+			return
 		}
-		break
 	}
+}
+
+// logTail logs the last n lines the supervisor wrote so far, for the
+// diagnosis of a failed test: what the test read and what is still queued.
+func (r *running) logTail(n int) {
+	r.drainLines()
 	tail := r.seen[max(0, len(r.seen)-n):]
 	r.t.Logf("the agent's last %d lines:\n%s", len(tail), strings.Join(tail, "\n"))
 }

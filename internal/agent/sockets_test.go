@@ -97,15 +97,7 @@ func TestSharedSocketStaysNonBlocking(t *testing.T) {
 	start := time.Now()
 	code := r.wait(25 * time.Second)
 	took := time.Since(start)
-	for {
-		select {
-		case l := <-r.lines:
-			r.seen = append(r.seen, l)
-			continue
-		default:
-		}
-		break
-	}
+	r.drainLines()
 	for _, l := range r.seen {
 		if strings.Contains(l, "exceeded the graceful timeout") {
 			t.Errorf("an idle worker was killed at the graceful timeout: %s", l)
